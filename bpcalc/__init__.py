@@ -1,0 +1,12 @@
+"""bpcalc: compute, show and check gradients by backpropagation.
+
+    >>> import bpcalc
+    >>> bpcalc.grad("(x+y)*z", at={"x": -2, "y": 5, "z": -4}).gradient
+    {'x': -4.0, 'y': -4.0, 'z': 3.0}
+"""
+
+from .api import GradResult, NodeResult, grad
+from .errors import BpcalcError
+
+__all__ = ["grad", "GradResult", "NodeResult", "BpcalcError"]
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m bpcalc` is the `bpcalc` command."""
+
+from .cli import main
+
+main()

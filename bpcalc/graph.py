@@ -1,0 +1,139 @@
+"""The computational graph: one node per primitive operation, inputs first.
+
+`Graph` is a frozen structure of arrays (one tuple per field, indexed by node
+id) because programs may have millions of nodes; `graph.node(i)` gives a
+frozen `Node` view of one node for renderers. Node ids are topological: every
+node's arguments have smaller ids, and the inputs are nodes 0..k-1.
+
+Node kinds (`ops[i]`): "input" (a value from --at), "const" (a number, or the
+constants pi and e), or the name of a primitive in `bpcalc.ops.OPS`. A node has
+at most two arguments: `arg0[i]` and `arg1[i]`, -1 where there is none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .errors import Source, Span
+
+INPUT = "input"
+CONST = "const"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A read-only view of one node."""
+
+    id: int
+    op: str
+    inputs: tuple[int, ...]
+    name: str | None
+    label: str
+    span: Span
+    text: str
+    literal: str | None  # for constants: the number as written, or "pi" / "e"
+
+
+@dataclass(frozen=True)
+class Graph:
+    source: Source
+    ops: tuple[str, ...]
+    arg0: tuple[int, ...]
+    arg1: tuple[int, ...]
+    names: tuple[str | None, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    consts: dict[int, tuple[float, str]]  # const id -> (value, literal as written)
+    inputs: tuple[int, ...]
+    output: int
+    active: tuple[bool, ...]  # depends on an input (so it has a gradient)
+    #: Derived per-graph data (e.g. the engine's tapes), computed once.
+    cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Display label of each node (see `_labels`), computed on first use."""
+        labels = self.cache.get("labels")
+        if labels is None:
+            labels = self.cache["labels"] = _labels(self.names)
+        return labels
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        names = self.names
+        return tuple(names[i] or "" for i in self.inputs)
+
+    def input_id(self, name: str) -> int:
+        return self.inputs[self.input_names.index(name)]
+
+    def args(self, i: int) -> tuple[int, ...]:
+        a, b = self.arg0[i], self.arg1[i]
+        return () if a < 0 else ((a,) if b < 0 else (a, b))
+
+    def text(self, i: int) -> str:
+        return self.source.text[self.starts[i] : self.ends[i]]
+
+    def node(self, i: int) -> Node:
+        literal = self.consts[i][1] if i in self.consts else None
+        return Node(
+            i, self.ops[i], self.args(i), self.names[i], self.labels[i],
+            Span(self.starts[i], self.ends[i]), self.text(i), literal,
+        )
+
+    def nodes(self) -> Iterator[Node]:
+        return (self.node(i) for i in range(len(self.ops)))
+
+    def reaches_output(self) -> list[bool]:
+        """live[i]: node i is the output or an ancestor of it."""
+        return self.ancestors([self.output])
+
+    def ancestors(self, roots: list[int]) -> list[bool]:
+        """mask[i]: node i is one of `roots` or an ancestor of one."""
+        mask = [False] * len(self.ops)
+        for r in roots:
+            mask[r] = True
+        arg0, arg1 = self.arg0, self.arg1
+        for i in range(max(roots, default=-1), -1, -1):
+            if mask[i]:
+                a = arg0[i]
+                if a >= 0:
+                    mask[a] = True
+                    b = arg1[i]
+                    if b >= 0:
+                        mask[b] = True
+        return mask
+
+    def describe(self, i: int, width: int = 60) -> str:
+        """'%3 `exp(-x)`' (or 'q `x + y`'), with the line in multi-line programs."""
+        text = " ".join(self.text(i).split())
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        where = ""
+        if "\n" in self.source.text.strip():
+            where = f" on line {self.source.line_col(self.starts[i])[0]}"
+        return f"{self.labels[i]} `{text}`{where}"
+
+
+def _labels(names: tuple[str | None, ...]) -> tuple[str, ...]:
+    """Display labels: the program's name; 'name@k' for the k-th of several
+    nodes bound to the same name; '%i' for an unnamed node."""
+    counts: dict[str, int] = {}
+    for n in names:
+        if n is not None:
+            counts[n] = counts.get(n, 0) + 1
+    seen: dict[str, int] = {}
+    labels = []
+    for i, n in enumerate(names):
+        if n is None:
+            labels.append(f"%{i}")
+        elif counts[n] == 1:
+            labels.append(n)
+        else:
+            k = seen.get(n, 0) + 1
+            seen[n] = k
+            labels.append(f"{n}@{k}")
+    return tuple(labels)

@@ -1,0 +1,83 @@
+"""Reading program text from the argument, a file, or standard input, bounded.
+
+At most `max_bytes` (+1, to notice more) are ever read, so a huge file or
+/dev/zero is refused quickly instead of filling memory. Text must be UTF-8;
+an invalid byte is reported with its line and column.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import BpcalcError, Source, Span
+
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # 32 MiB: a generated 10^6-node program fits
+
+
+def _read_bounded(stream: BinaryIO, max_bytes: int) -> bytes:
+    chunks = []
+    remaining = max_bytes + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _decode(data: bytes, origin: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8")
+        text = good + data[exc.start :].decode("utf-8", errors="replace")
+        source = Source(text, origin)
+        raise BpcalcError(
+            "io", f"invalid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset {exc.start})",
+            source, Span(len(good), len(good) + 1),
+        ) from None
+
+
+def _too_big(origin: str, max_bytes: int) -> BpcalcError:
+    return BpcalcError(
+        "limit",
+        f"{origin} is larger than {max_bytes:,} bytes; raise the limit with --max-bytes",
+    )
+
+
+def read_program(text: str | None, file: Path | None, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
+    """The program as a Source: from `text` ('-' means stdin) or from `file`."""
+    if text is not None and file is not None:
+        raise BpcalcError("usage", "give the program either as an argument or with -f FILE, not both")
+    if text is None and file is None:
+        raise BpcalcError("usage", "no program given: write it as an argument, use -f FILE, or '-' for stdin")
+    if file is not None:
+        if str(file) == "-":
+            return read_stream(sys.stdin.buffer, "<stdin>", max_bytes)
+        try:
+            with open(file, "rb") as f:
+                return read_stream(f, str(file), max_bytes)
+        except IsADirectoryError:
+            raise BpcalcError("io", f"{file} is a directory, not a program file") from None
+        except OSError as exc:
+            raise BpcalcError("io", f"cannot read {file}: {exc.strerror or exc}") from None
+    assert text is not None
+    if text == "-":
+        return read_stream(sys.stdin.buffer, "<stdin>", max_bytes)
+    if len(text.encode("utf-8", errors="surrogatepass")) > max_bytes:
+        raise _too_big("the program", max_bytes)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # invalid UTF-8 in argv arrives as lone surrogates (PEP 383)
+        data = text.encode("utf-8", errors="surrogateescape")
+        return Source(_decode(data, "<program>"))
+    return Source(text)
+
+
+def read_stream(stream: BinaryIO, origin: str, max_bytes: int) -> Source:
+    data = _read_bounded(stream, max_bytes)
+    if len(data) > max_bytes:
+        raise _too_big(origin, max_bytes)
+    return Source(_decode(data, origin), origin)

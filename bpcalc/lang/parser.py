@@ -1,0 +1,326 @@
+"""Parser: program text -> statements, each a syntax tree in postfix order.
+
+An operator-precedence (shunting-yard) parser with an explicit stack reads the
+text's pieces (see `tokens`) in one loop: no recursion anywhere, so a statement
+nested 100 000 parentheses deep parses like any other, and one pass over the
+text is all the tokenizing there is. Statements are yielded one at a time, so
+lowering can consume them while parsing goes on.
+
+Each statement's syntax tree is kept in postfix order (every item follows its
+operands). Items are plain tuples `(tag, payload, start, end)`:
+
+    ("num",   literal text, start, end)   a number literal
+    ("name",  name,         start, end)   a name (input, binding or constant)
+    ("op",    op name,      start, end)   a binary or unary operator; the span
+                                          is the operator symbol itself
+    ("call",  op name,      start, end)   a function call, `name(` to `)`
+    ("group", None,         start, end)   parentheses around the item before
+
+Grammar (see README "Language"):
+
+    program   := statement ((';' | newline) statement)*
+    statement := NAME '=' expr | NAME ('+=' | '-=' | '*=' | '/=') expr | expr
+    expr      := + - (left) < * / (left) < unary - + < ^ ** (right)
+    atom      := NUMBER | NAME | NAME '(' args ')' | '(' expr ')'
+
+Newlines inside parentheses are spaces; '#' starts a comment.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..errors import BpcalcError, Source, Span
+from ..limits import DEFAULT_LIMITS, Limits
+from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY
+from .tokens import BAD, KIND, NAME, NUM, OP, PIECE, SEP, WS, bad_character, classify, split_space
+
+Item = tuple[str, object, int, int]
+
+_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+# (op name, precedence, right-associative) of each binary operator symbol.
+_BINARY = {
+    sym: (name, {"add": PREC_ADD, "sub": PREC_ADD, "mul": PREC_MUL, "div": PREC_MUL, "pow": PREC_POW}[name], name == "pow")
+    for sym, name in BINARY.items()
+}
+PYTHON_KEYWORDS = frozenset(
+    "if else elif lambda import from for while def return and or not in is "
+    "None True False class with as yield async await global nonlocal del pass "
+    "try except finally raise assert break continue print".split()
+)
+# Operator-stack entry kinds.
+_BIN, _UN, _PAREN, _CALL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement: an optional assignment target and a postfix expression."""
+
+    target: str | None
+    augment: str | None  # op name for '+=' etc.; None for '=' or a bare expression
+    target_span: Span | None
+    expr: tuple[Item, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    source: Source
+    statements: tuple[Statement, ...]
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """'; did you mean X?' for the closest choice, or ''."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.lower() == name.lower()]
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _shown(kind: int, text: str) -> str:
+    return "the end of the line" if kind == SEP else f"'{text}'"
+
+
+def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
+    """Split text at newlines into pieces of about `size` characters (no
+    token crosses a newline, so each chunk tokenizes on its own)."""
+    start = 0
+    n = len(text)
+    while start < n:
+        end = text.find("\n", start + size)
+        end = n if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def parse(source: Source, limits: Limits = DEFAULT_LIMITS) -> Program:
+    """Parse a whole program. Raises BpcalcError on bad text."""
+    return Program(source, tuple(iter_statements(source, limits)))
+
+
+def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[Statement]:
+    """Yield the program's statements in order; raise BpcalcError ("parse",
+    "name" or "limit") at the first problem, pointing at it."""
+    text = source.text
+    max_depth = limits.max_depth
+    max_name = limits.max_name
+
+    def fail(message: str, start: int, end: int, kind: str = "parse") -> BpcalcError:
+        return BpcalcError(kind, message, source, Span(start, max(end, start + 1)))
+
+    def unknown_function(name: str, start: int, end: int) -> BpcalcError:
+        if name in PYTHON_KEYWORDS:
+            return fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
+        return fail(f"unknown function '{name}'{suggest(name, sorted(FUNCTIONS))}", start, end, "name")
+
+    count = 0  # statements yielded
+    out: list[Item] = []
+    emit = out.append
+    stack: list[list] = []  # [kind, op name, prec, start, end, argument count]
+    push = stack.append
+    expect = True  # an operand is expected next
+    depth = 0
+    pending: str | None = None  # a name seen where an operand goes: call, assignment or operand?
+    pending_start = pending_end = 0
+    first = True  # no token of the current statement seen yet
+    pending_first = False  # the pending name is the statement's first token
+    target = augment = None
+    target_span = None
+    stmt_start = 0
+    prev_kind, prev_text, prev_start, prev_end = SEP, "", 0, 0
+    pos = 0
+
+    def reduce_all(until_open: bool) -> list | None:
+        """Pop operators to the output; stop at (and pop) an opener if asked."""
+        while stack:
+            top = stack[-1]
+            if top[0] == _BIN or top[0] == _UN:
+                stack.pop()
+                if top[1] != "pos":  # unary plus is the identity: no node
+                    emit(("op", top[1], top[3], top[4]))
+            elif until_open:
+                return stack.pop()
+            else:
+                raise fail("'(' is never closed", top[3], top[4])
+        return None
+
+    for chunk in _chunks(text):
+        for piece in PIECE.findall(chunk):
+            start = pos
+            pos += len(piece)
+            if piece[0] == " ":  # the common case of leading spaces, inline
+                rest = piece.lstrip(" ")
+                if not rest:
+                    continue
+                start = pos - len(rest)
+                piece = rest
+            kind = KIND.get(piece[0])
+            if kind is None or (kind == NAME and not piece.isascii()):
+                skip, piece = split_space(piece)
+                start += skip
+                kind, piece = classify(piece)
+                if kind == BAD:
+                    if pending in PYTHON_KEYWORDS:
+                        raise fail(f"'{pending}' is Python, not part of the bpcalc language",
+                                   pending_start, pending_end)
+                    raise bad_character(source, start + max(0, source.text.find(piece, start) - start))
+            if kind == WS:
+                continue
+            end = pos
+            if kind == SEP:
+                if depth > 0:
+                    if piece == ";":
+                        raise fail("';' inside parentheses", start, end)
+                    continue  # a newline inside parentheses is a space
+            # -- a pending name decides what it is from the token after it --
+            if pending is not None:
+                if kind == OP and piece == "(":
+                    op = FUNCTIONS.get(pending)
+                    if op is None:
+                        raise unknown_function(pending, pending_start, pending_end)
+                    push([_CALL, op.name, 0, pending_start, end, 0])
+                    depth += 1
+                    if depth > max_depth:
+                        raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                    pending = None
+                    prev_kind, prev_text, prev_start, prev_end = OP, "(", start, end
+                    continue
+                if pending_first and kind == OP and (piece == "=" or piece in _AUGMENTED):
+                    if pending in PYTHON_KEYWORDS:
+                        raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
+                    target, target_span = pending, Span(pending_start, pending_end)
+                    augment = _AUGMENTED.get(piece)
+                    pending = None
+                    prev_kind, prev_text, prev_start, prev_end = OP, piece, start, end
+                    continue
+                if pending in PYTHON_KEYWORDS:
+                    raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
+                emit(("name", pending, pending_start, pending_end))
+                pending = None
+                expect = False
+            if kind == SEP:
+                # -- end of a statement --
+                if not first:
+                    if expect:
+                        if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
+                            raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
+                        raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
+                    reduce_all(False)
+                    count += 1
+                    yield Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
+                    out.clear()
+                    target = augment = target_span = None
+                    first = True
+                    expect = True
+                prev_kind, prev_text, prev_start, prev_end = SEP, piece, start, end
+                continue
+            if first:
+                first = False
+                stmt_start = start
+            if expect:
+                if kind == NAME:
+                    if len(piece) > max_name:
+                        raise fail(f"a name longer than {max_name} characters", start, end, "limit")
+                    pending, pending_start, pending_end = piece, start, end
+                    pending_first = prev_kind == SEP
+                elif kind == NUM:
+                    emit(("num", piece, start, end))
+                    expect = False
+                elif piece == "(":
+                    push([_PAREN, None, 0, start, end, 0])
+                    depth += 1
+                    if depth > max_depth:
+                        raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                elif piece == "-" or piece == "+":
+                    push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0])
+                    if len(stack) > max_depth:
+                        raise fail(f"more than {max_depth:,} operators waiting for an operand", start, end, "limit")
+                elif piece == ")":
+                    if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
+                        top = stack[-1]
+                        arity = FUNCTIONS[top[1]].arity
+                        raise fail(
+                            f"{top[1]}() needs {arity} argument{'s' if arity > 1 else ''}", top[3], end
+                        )
+                    if prev_text == "(":
+                        raise fail("empty parentheses '()'", prev_start, end)
+                    raise fail(f"expected an expression before ')' (after '{prev_text}')", start, end)
+                elif piece == "=":
+                    raise fail("unexpected '='; '==' comparisons are not supported", start, end)
+                elif prev_kind == SEP:
+                    raise fail(f"a statement cannot start with '{piece}'", start, end)
+                else:
+                    raise fail(f"expected an expression after '{prev_text}', got '{piece}'", start, end)
+            else:
+                binary = _BINARY.get(piece) if kind == OP else None
+                if binary is not None:
+                    name, prec, right = binary
+                    while stack:
+                        top = stack[-1]
+                        if top[0] > _UN:  # an opener
+                            break
+                        if top[2] > prec or (top[2] == prec and not right):
+                            stack.pop()
+                            if top[1] != "pos":
+                                emit(("op", top[1], top[3], top[4]))
+                        else:
+                            break
+                    push([_BIN, name, prec, start, end, 0])
+                    expect = True
+                elif piece == ")":
+                    opener = reduce_all(True)
+                    if opener is None:
+                        raise fail("unmatched ')'", start, end)
+                    depth -= 1
+                    if opener[0] == _PAREN:
+                        emit(("group", None, opener[3], end))
+                    else:
+                        op = FUNCTIONS[opener[1]]
+                        nargs = opener[5] + 1
+                        if nargs != op.arity:
+                            plural = "s" if op.arity != 1 else ""
+                            raise fail(f"{opener[1]}() takes {op.arity} argument{plural}, got {nargs}",
+                                       opener[3], end, "arity")
+                        emit(("call", opener[1], opener[3], end))
+                elif piece == ",":
+                    opener = reduce_all(True)
+                    if opener is None or opener[0] != _CALL:
+                        raise fail("',' outside a function call's parentheses", start, end)
+                    opener[5] += 1
+                    push(opener)
+                    expect = True
+                elif piece == "=" or piece in _AUGMENTED:
+                    if prev_kind == NUM and prev_start == stmt_start:
+                        raise fail(f"cannot assign to the number {prev_text}: only a name can be assigned",
+                                   prev_start, prev_end)
+                    raise fail(f"unexpected '{piece}': only a name at the start of a statement can be assigned",
+                               start, end)
+                elif piece == "(":
+                    raise fail(f"missing operator before '(' (after '{prev_text}'); "
+                               f"write {prev_text}*(…) to multiply", start, end)
+                else:
+                    if kind == NAME and piece in PYTHON_KEYWORDS:
+                        raise fail(f"'{piece}' is Python, not part of the bpcalc language", start, end)
+                    hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
+                    raise fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}",
+                               start, end)
+            prev_kind, prev_text, prev_start, prev_end = kind, piece, start, end
+    # -- end of text: finish the last statement --
+    if pending is not None:
+        if pending in PYTHON_KEYWORDS:
+            raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
+        emit(("name", pending, pending_start, pending_end))
+        expect = False
+    if not first:
+        if expect:
+            if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
+                raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
+            raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
+        reduce_all(False)
+        count += 1
+        yield Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
+    if count == 0:
+        raise BpcalcError("parse", "empty program: write an expression such as (x+y)*z")
+

@@ -1,0 +1,21 @@
+"""Limits that keep any input bounded in time and memory.
+
+Each is generous enough for real use (a generated 10^6-node program, an
+expression nested 100 000 parentheses deep) and adjustable from the command
+line. Exceeding one is a clear error (kind "limit", exit 2), never a hang.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 32 * 1024 * 1024  # program text, file or stdin
+    max_nodes: int = 5_000_000  # graph nodes
+    max_depth: int = 1_000_000  # nested parentheses / unary operators
+    max_name: int = 256  # characters in one name
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,64 @@
+"""`bpcalc ops`: the table of primitives, as people and scripts read it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..ops import BINARY, FUNCTIONS, OPS, Op
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_ARGS = ("a", "b")
+
+
+def spelling(op: Op) -> str:
+    """How a user writes the op: 'a + b', 'exp(a)', 'a ^ b, a ** b, pow(a, b)'."""
+    forms = []
+    if op.infix is not None:
+        symbols = [s for s, name in BINARY.items() if name == op.name] if op.arity == 2 else [op.infix]
+        for s in symbols:
+            forms.append(f"{s}a" if op.arity == 1 else f"a {s} b")
+    for fname, f in FUNCTIONS.items():
+        if f is op:
+            forms.append(f"{fname}({', '.join(_ARGS[: op.arity])})")
+    return ", ".join(forms)
+
+
+def derivative_rules(op: Op) -> list[str]:
+    names = dict(zip(("a", "b"), _ARGS))
+    return [f"∂/∂{arg} = {rule.format(**names)}" for arg, rule in zip(_ARGS, op.rule)]
+
+
+def ops_document() -> dict[str, Any]:
+    return {
+        "schema": "bpcalc.ops/1",
+        "ops": [
+            {
+                "name": op.name,
+                "arity": op.arity,
+                "syntax": spelling(op),
+                "description": op.doc,
+                "derivatives": derivative_rules(op),
+                "kinks": op.kink_doc or None,
+                "aliases": list(op.aliases),
+            }
+            for op in OPS.values()
+        ],
+        "constants": ["pi", "e"],
+    }
+
+
+def render_ops(console: "Console") -> None:
+    from rich.table import Table
+
+    table = Table(header_style="bold", show_lines=False)
+    table.add_column("op")
+    table.add_column("write it as", overflow="fold")
+    table.add_column("local derivatives", overflow="fold")
+    table.add_column("at non-differentiable points", overflow="fold")
+    for op in OPS.values():
+        table.add_row(op.name, spelling(op), "\n".join(derivative_rules(op)), op.kink_doc or "—")
+    console.print(table)
+    console.print("Constants: pi, e (a program may rebind them). Conventions follow PyTorch; "
+                  "bpcalc warns whenever a point hits one.")

@@ -1,0 +1,97 @@
+"""The human output of `bpcalc grad`: node table, gradient, check, warnings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..api import GradResult
+from ..verify import FD_MISMATCH, FD_OK, KINK, MISMATCH, OK, UNDEFINED, Check
+from .numbers import fmt
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_MARK = {
+    OK: "✓", FD_OK: "✓ (finite differences)", MISMATCH: "✗", FD_MISMATCH: "✗ (finite differences)",
+    UNDEFINED: "undefined at this point", KINK: "kink: convention used",
+}
+
+
+def point_text(result: GradResult, digits: int) -> str:
+    return ", ".join(f"{name} = {at.text if at.graph is not None else fmt(at.value, digits)}"
+                     for name, at in result.at.items())
+
+
+def render_grad(result: GradResult, console: "Console", digits: int, max_rows: int) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    g = result.graph
+    out = result.output_label
+    console.print(Text.assemble(("bpcalc grad ", "bold"), g.source.text.strip()
+                                if "\n" not in g.source.text.strip() else f"({g.source.origin})"))
+    if result.at:
+        console.print(Text(f"at {point_text(result, digits)}", style="dim"))
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("node")
+    table.add_column("op")
+    table.add_column("expression", overflow="fold", max_width=60)
+    table.add_column("value", justify="right")
+    table.add_column("gradient", justify="right")
+    n = len(g)
+    shown = n if max_rows <= 0 or n <= max_rows else max_rows
+    values, adjoints = result.values, result.adjoints
+    for i in range(shown):
+        style = "bold" if i == g.output else None
+        table.add_row(g.labels[i], g.ops[i], " ".join(g.text(i).split()),
+                      fmt(values[i], digits), fmt(adjoints[i], digits), style=style)
+    console.print(table)
+    if shown < n:
+        console.print(Text(f"… {n - shown} more nodes not shown (--max-rows 0 shows all; --json has every node)",
+                           style="yellow"))
+    console.print()
+    console.print(Text.assemble((f"{out} = ", "bold"), fmt(result.value, digits)))
+    for name, v in result.gradient.items():
+        console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), fmt(v, digits)))
+    if result.check is not None:
+        console.print()
+        render_check(result.check, out, console, digits)
+    render_warnings(result, console)
+
+
+def render_check(check: Check, out: str, console: "Console", digits: int) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    if check.method == "sympy":
+        title = f"check against SymPy (rtol {check.rtol:g}, atol {check.atol:g})"
+    else:
+        title = "check with central finite differences (rtol 1e-3, atol 1e-5)"
+    verdict = Text("✓ all agree", style="green") if check.ok else Text("✗ MISMATCH", style="bold red")
+    console.print(Text.assemble((title + ": ", "bold"), verdict))
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("input")
+    if check.method == "sympy":
+        table.add_column(f"∂{out}/∂input (SymPy)", overflow="fold", max_width=60)
+        table.add_column("SymPy value", justify="right")
+    table.add_column("engine", justify="right")
+    table.add_column("finite diff.", justify="right")
+    table.add_column("")
+    for c in check.inputs:
+        mark = _MARK.get(c.status, c.status)
+        style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK) else "green")
+        cells = [c.name]
+        if check.method == "sympy":
+            cells += [c.derivative or "", fmt(c.symbolic, digits) if c.symbolic is not None else "undefined"]
+        cells += [fmt(c.engine, digits), fmt(c.fd, digits), Text(mark, style=style)]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def render_warnings(result: GradResult, console: "Console") -> None:
+    from rich.text import Text
+
+    if result.warnings:
+        console.print()
+        for w in result.warnings:
+            console.print(Text.assemble(("warning: ", "bold yellow"), w.message))
