@@ -16,6 +16,7 @@ from .engine import backward, forward
 from .errors import Diagnostic, Source
 from .graph import Graph
 from .lang.lower import build
+from .limits import DEFAULT_LIMITS, Limits
 from .point import AtValue, as_point, resolve
 from .verify import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL, Check, check as run_check
 
@@ -158,14 +159,15 @@ def without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] | None = None):
+def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] | None = None,
+            limits: Limits = DEFAULT_LIMITS):
     """Parse, lower, resolve the point, run forward and backward.
 
     Returns (graph, point, wrt, values, adjoints, warnings); the building block
     for `grad` and for other commands (check, explain, graph, batch).
     """
     with without_gc():
-        graph, warnings = build(source)
+        graph, warnings = build(source, limits)
         point = as_point(at)
         chosen = resolve(graph, point, wrt)
         values, fw = forward(graph, {name: v.value for name, v in point.items()})
@@ -183,6 +185,7 @@ def grad(
     atol: float = DEFAULT_ATOL,
     budget: float = DEFAULT_BUDGET,
     origin: str = "<program>",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> GradResult:
     """Value and gradient of `program` at `at`, checked against SymPy.
 
@@ -195,7 +198,7 @@ def grad(
     (-12.0, {'x': -4.0, 'y': -4.0, 'z': 3.0})
     """
     source = program if isinstance(program, Source) else Source(program, origin)
-    graph, point, chosen, values, adjoints, warnings = analyze(source, at, wrt)
+    graph, point, chosen, values, adjoints, warnings = analyze(source, at, wrt, limits)
     text = source.text
     result = GradResult(text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings))
     if not check:

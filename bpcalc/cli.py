@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
-from .inputs import DEFAULT_MAX_BYTES, read_program
+from .inputs import read_program
+from .limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .limits import Limits
 
 app = typer.Typer(
     add_completion=False,
@@ -51,6 +54,18 @@ DigitsOpt = Annotated[int, typer.Option("--digits", min=1, max=17, help="Signifi
 MaxBytesOpt = Annotated[
     int, typer.Option("--max-bytes", min=1, help="Largest program accepted, in bytes.")
 ]
+MaxNodesOpt = Annotated[
+    int, typer.Option("--max-nodes", min=1, help="Most graph nodes a program may have.")
+]
+MaxDepthOpt = Annotated[
+    int, typer.Option("--max-depth", min=1, help="Deepest nesting of parentheses and unary operators.")
+]
+
+
+def make_limits(max_bytes: int, max_nodes: int, max_depth: int) -> "Limits":
+    from .limits import Limits
+
+    return Limits(max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth)
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -128,7 +143,9 @@ def grad(
     budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds the SymPy check may take before it falls back to finite differences.")] = 10.0,
     digits: DigitsOpt = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Most node rows in the table (0: all).")] = 200,
-    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Value and gradient of a program at a point: every node's value and
     gradient, the gradient for each input, and the SymPy check."""
@@ -136,10 +153,11 @@ def grad(
     from .point import parse_at
 
     with reporting(json_out, SCHEMA):
-        source = read_program(program, file, max_bytes)
+        limits = make_limits(max_bytes, max_nodes, max_depth)
+        source = read_program(program, file, limits.max_bytes)
         result = compute(
             source, parse_at(at or []), wrt=split_names(wrt), check=check,
-            rtol=rtol, atol=atol, budget=budget,
+            rtol=rtol, atol=atol, budget=budget, limits=limits,
         )
         if json_out:
             from .render.json import dumps

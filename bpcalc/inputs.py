@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import BpcalcError, Source, Span
+from .limits import DEFAULT_LIMITS
 
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # 32 MiB: a generated 10^6-node program fits
+DEFAULT_MAX_BYTES = DEFAULT_LIMITS.max_bytes
 
 
 def _read_bounded(stream: BinaryIO, max_bytes: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..api import GradResult
@@ -22,7 +23,13 @@ def point_text(result: GradResult, digits: int) -> str:
                      for name, at in result.at.items())
 
 
+def tolerance(v: float) -> str:
+    """1e-09 -> '1e-9' (how people write tolerances)."""
+    return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{v:g}").replace("e+", "e")
+
+
 def render_grad(result: GradResult, console: "Console", digits: int, max_rows: int) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -32,7 +39,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
                                 if "\n" not in g.source.text.strip() else f"({g.source.origin})"))
     if result.at:
         console.print(Text(f"at {point_text(result, digits)}", style="dim"))
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("node")
     table.add_column("op")
     table.add_column("expression", overflow="fold", max_width=60)
@@ -60,23 +67,24 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
 
 
 def render_check(check: Check, out: str, console: "Console", digits: int) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     if check.method == "sympy":
-        title = f"check against SymPy (rtol {check.rtol:g}, atol {check.atol:g})"
+        title = f"check against SymPy (rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)})"
     else:
         title = "check with central finite differences (rtol 1e-3, atol 1e-5)"
     verdict = Text("✓ all agree", style="green") if check.ok else Text("✗ MISMATCH", style="bold red")
     console.print(Text.assemble((title + ": ", "bold"), verdict))
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("input")
     if check.method == "sympy":
         table.add_column(f"∂{out}/∂input (SymPy)", overflow="fold", max_width=60)
         table.add_column("SymPy value", justify="right")
     table.add_column("engine", justify="right")
     table.add_column("finite diff.", justify="right")
-    table.add_column("")
+    table.add_column("verdict")
     for c in check.inputs:
         mark = _MARK.get(c.status, c.status)
         style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK) else "green")

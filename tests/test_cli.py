@@ -1,0 +1,163 @@
+"""Golden tests of `bpcalc grad` and `bpcalc ops` through the installed command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import SAMPLES, run_cli
+
+GRAD_GOLDEN = """\
+bpcalc grad (x+y)*z
+at x = -2, y = 5, z = -4
+node   op      expression   value   gradient
+────────────────────────────────────────────
+x      input   x               -2         -4
+y      input   y                5         -4
+z      input   z               -4          3
+%3     add     x+y              3         -4
+%4     mul     (x+y)*z        -12          1
+
+f = -12
+∂f/∂x = -4
+∂f/∂y = -4
+∂f/∂z = 3
+
+check against SymPy (rtol 1e-9, atol 1e-12): ✓ all agree
+input   ∂f/∂input (SymPy)   SymPy value   engine   finite diff.   verdict
+─────────────────────────────────────────────────────────────────────────
+x       z                            -4       -4             -4   ✓
+y       z                            -4       -4             -4   ✓
+z       x + y                         3        3              3   ✓
+"""
+
+
+def lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def test_grad_prints_table_gradient_and_check():
+    run = run_cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4")
+    assert run.code == 0 and run.err == ""
+    assert lines(run.out) == GRAD_GOLDEN
+
+
+def test_python_dash_m_is_the_same_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpcalc", "grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--json", "--no-check"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0 and '"gradient"' in proc.stdout
+
+
+def test_program_from_stdin_and_file(tmp_path):
+    run = run_cli("grad", "-", "--at", "x=3", "--json", "--no-check", stdin="q = x*x\nq + x # comment\n")
+    assert run.json()["gradient"] == {"x": 7.0}
+    path = tmp_path / "p.bp"
+    path.write_text("x^3", encoding="utf-8")
+    run = run_cli("grad", "-f", str(path), "--at", "x=2", "--json", "--no-check")
+    assert run.json()["gradient"] == {"x": 12.0}
+
+
+def test_json_document():
+    run = run_cli("grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--at", "w0=2,x0=-1", "--at", "w1=-3,x1=-2,w2=-3", "--json")
+    assert run.code == 0
+    doc = run.json()
+    assert set(doc) >= {"schema", "program", "at", "value", "gradient", "nodes", "check", "warnings"}
+    assert doc["schema"] == "bpcalc.grad/1"
+    assert round(doc["value"], 6) == 0.731059
+    assert {k: round(v, 3) for k, v in doc["gradient"].items()} == {
+        "w0": -0.197, "x0": 0.393, "w1": -0.393, "x1": -0.59, "w2": 0.197,
+    }
+    assert doc["check"]["ok"] is True and doc["check"]["method"] == "sympy"
+    assert doc["check"]["inputs"]["w2"]["derivative"] == (
+        "exp(-w0*x0 - w1*x1 - w2)/(exp(-w0*x0 - w1*x1 - w2) + 1)**2"
+    )
+    node = doc["nodes"][-1]
+    assert {k: node[k] for k in ("op", "inputs", "text", "grad")} == {
+        "op": "div", "inputs": [5, 13], "text": "1/(1+exp(-(w0*x0+w1*x1+w2)))", "grad": 1.0,
+    }
+
+
+def test_wrt_limits_the_report():
+    run = run_cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--wrt", "z,x", "--json")
+    doc = run.json()
+    assert doc["gradient"] == {"z": 3.0, "x": -4.0}
+    assert list(doc["check"]["inputs"]) == ["z", "x"]
+
+
+def test_no_check():
+    run = run_cli("grad", "x*y", "--at", "x=2,y=3", "--no-check")
+    assert run.code == 0 and "check" not in run.out and "∂f/∂x = 3" in run.out
+    assert run_cli("grad", "x*y", "--at", "x=2,y=3", "--no-check", "--json").json()["check"] is None
+
+
+def test_a_check_mismatch_exits_1():
+    # With zero tolerance, the last-bit rounding difference between the engine
+    # and SymPy's 30-digit value is a mismatch, and the command says so.
+    run = run_cli("grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3",
+                  "--rtol", "0", "--atol", "0")
+    assert run.code == 1
+    assert "✗ MISMATCH" in run.out and "✗" in run.out.split("MISMATCH")[1]
+
+
+def test_errors_have_a_caret_and_exit_2():
+    run = run_cli("grad", "sigmod(x) + 1", "--at", "x=1")
+    assert run.code == 2 and run.out == ""
+    assert run.err.splitlines() == [
+        "error: line 1, column 1: unknown function 'sigmod'; did you mean sigmoid?",
+        "  sigmod(x) + 1",
+        "  ^^^^^^",
+    ]
+    assert "Traceback" not in run.err
+
+
+def test_errors_in_json_mode_are_a_document_too():
+    run = run_cli("grad", "log(x)", "--at", "x=-1", "--json")
+    assert run.code == 2
+    assert run.json() == {
+        "schema": "bpcalc.grad/1",
+        "error": {"kind": "domain", "message": "log of a negative number (-1) in %1 `log(x)`",
+                  "line": 1, "column": 1},
+    }
+    assert run.err.startswith("error: line 1, column 1: log of a negative number")
+
+
+def test_missing_and_unused_values():
+    run = run_cli("grad", "(x+y)*z", "--at", "x=1")
+    assert run.code == 2 and "missing values for inputs y, z" in run.err
+    run = run_cli("grad", "x+1", "--at", "x=1,w=2")
+    assert run.code == 2 and "the program has no input 'w'" in run.err
+
+
+def test_warnings_are_printed():
+    run = run_cli("grad", "relu(x) * 3", "--at", "x=0")
+    assert run.code == 0
+    assert "warning: %1 `relu(x)`: relu'(0) = 0 (PyTorch convention)" in run.out
+    assert "kink: convention used" in run.out or "✓" in run.out
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("grad").code == 2
+    assert run_cli("grad", "x", "--bogus").code == 2
+    run = run_cli("grad", "x", "-f", str(SAMPLES / "apples.bp"))
+    assert run.code == 2 and "not both" in run.err
+
+
+def test_max_rows_truncates_and_says_so():
+    run = run_cli("grad", "x" + "+x" * 30, "--at", "x=1", "--no-check", "--max-rows", "5")
+    assert "… 26 more nodes not shown (--max-rows 0 shows all; --json has every node)" in run.out
+
+
+def test_ops_lists_every_primitive_with_rules_and_conventions():
+    run = run_cli("ops")
+    assert run.code == 0
+    for name in ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
+                 "abs", "max", "min", "pow"]:
+        assert f"\n{name} " in "\n" + run.out or f"│ {name} " in run.out
+    assert "relu'(0) = 0" in run.out and "0.5/0.5" in run.out
+    doc = run_cli("ops", "--json").json()
+    sigmoid = next(op for op in doc["ops"] if op["name"] == "sigmoid")
+    assert sigmoid["derivatives"] == ["∂/∂a = sigmoid(a)*(1 - sigmoid(a))"]
+    log = next(op for op in doc["ops"] if op["name"] == "log")
+    assert log["syntax"] == "log(a), ln(a)"

@@ -1,0 +1,37 @@
+import pytest
+
+from bpcalc.errors import BpcalcError, Source, Span, caret_lines
+
+
+def test_render_has_headline_line_and_caret():
+    err = BpcalcError("parse", "bad thing", Source("a = 1\nb = 2 $ 3", "prog.bp"), Span(12, 13))
+    assert err.render().splitlines() == [
+        "error: prog.bp: line 2, column 7: bad thing",
+        "  b = 2 $ 3",
+        "        ^",
+    ]
+    assert err.to_dict() == {"kind": "parse", "message": "bad thing", "line": 2, "column": 7}
+    assert err.exit_code == 2
+
+
+def test_without_a_place():
+    err = BpcalcError("usage", "no program")
+    assert err.render() == "error: no program"
+    assert err.to_dict()["line"] is None
+
+
+def test_unknown_kind_is_a_bug():
+    with pytest.raises(ValueError):
+        BpcalcError("oops", "x")
+
+
+def test_long_lines_are_windowed_around_the_caret():
+    text = "x+" * 200 + "$"
+    lines = caret_lines(Source(text), Span(400, 401))
+    assert len(lines[0]) < 130 and lines[0].rstrip().endswith("$")
+    assert lines[1].index("^") == lines[0].index("$")
+
+
+def test_invisible_characters_show_as_question_marks():
+    lines = caret_lines(Source("x\u200b+1"), Span(1, 2))
+    assert lines == ["  x?+1", "   ^"]

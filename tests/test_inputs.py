@@ -1,0 +1,49 @@
+import io
+
+import pytest
+
+from bpcalc.errors import BpcalcError
+from bpcalc.inputs import read_program, read_stream
+
+
+def test_argument_and_file(tmp_path):
+    assert read_program("x+1", None).text == "x+1"
+    f = tmp_path / "p.bp"
+    f.write_text("q = x\nq", encoding="utf-8")
+    source = read_program(None, f)
+    assert source.text == "q = x\nq" and source.origin == str(f)
+
+
+@pytest.mark.parametrize(
+    "text, file, message",
+    [
+        (None, None, "no program given"),
+        ("x", "p.bp", "either as an argument or with -f FILE, not both"),
+        (None, "/nonexistent/p.bp", "cannot read /nonexistent/p.bp"),
+        (None, "/", "is a directory"),
+    ],
+)
+def test_usage_errors(text, file, message):
+    with pytest.raises(BpcalcError, match=message):
+        read_program(text, file)
+
+
+def test_bounded_read():
+    with pytest.raises(BpcalcError) as info:
+        read_stream(io.BytesIO(b"x" * 101), "<stdin>", 100)
+    assert info.value.kind == "limit" and "larger than 100 bytes" in info.value.message
+    assert read_stream(io.BytesIO(b"x" * 100), "<stdin>", 100).text == "x" * 100
+
+
+def test_dev_zero_is_refused_without_reading_it_whole():
+    with open("/dev/zero", "rb") as f:
+        with pytest.raises(BpcalcError, match="larger than 1,000 bytes"):
+            read_stream(f, "/dev/zero", 1000)
+
+
+def test_invalid_utf8_points_at_the_byte():
+    with pytest.raises(BpcalcError) as info:
+        read_stream(io.BytesIO(b"x + \xff"), "<stdin>", 100)
+    err = info.value
+    assert "invalid UTF-8 (byte 0xff at byte offset 4)" in err.message
+    assert err.position == (1, 5)

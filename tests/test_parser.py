@@ -1,0 +1,98 @@
+import pytest
+
+from bpcalc.errors import BpcalcError, Source
+from bpcalc.lang.parser import parse, suggest
+
+
+def postfix(text):
+    (stmt,) = parse(Source(text)).statements
+    return [(tag, payload) for tag, payload, _s, _e in stmt.expr]
+
+
+def error(text):
+    with pytest.raises(BpcalcError) as info:
+        parse(Source(text))
+    return info.value
+
+
+def test_precedence_and_left_associativity():
+    assert postfix("a - b - c * d / e") == [
+        ("name", "a"), ("name", "b"), ("op", "sub"), ("name", "c"), ("name", "d"), ("op", "mul"),
+        ("name", "e"), ("op", "div"), ("op", "sub"),
+    ]
+
+
+def test_power_is_right_associative_and_binds_tighter_than_unary_minus():
+    assert postfix("-x^2^3") == [
+        ("name", "x"), ("num", "2"), ("num", "3"), ("op", "pow"), ("op", "pow"), ("op", "neg"),
+    ]
+    assert postfix("2**-x") == [("num", "2"), ("name", "x"), ("op", "neg"), ("op", "pow")]
+
+
+def test_unary_plus_makes_no_node_and_calls_and_groups():
+    assert postfix("+max(a, (b))") == [
+        ("name", "a"), ("name", "b"), ("group", None), ("call", "max"),
+    ]
+
+
+def test_statements_assignments_and_spans():
+    prog = parse(Source("q = x + y\nf = q * z; f *= 2"))
+    targets = [(s.target, s.augment) for s in prog.statements]
+    assert targets == [("q", None), ("f", None), ("f", "mul")]
+    assert prog.source.snippet(prog.statements[1].span) == "f = q * z"
+
+
+def test_newlines_inside_parentheses_are_spaces():
+    assert postfix("(x +\n y)") == [("name", "x"), ("name", "y"), ("op", "add"), ("group", None)]
+
+
+def test_deep_nesting_does_not_recurse():
+    depth = 100_000
+    expr = postfix("(" * depth + "x" + ")" * depth)
+    assert expr[0] == ("name", "x") and len(expr) == depth + 1
+
+
+@pytest.mark.parametrize(
+    "text, message, column",
+    [
+        ("x y", "missing operator between 'x' and 'y'", 3),
+        ("2x", "write 2*x to multiply", 2),
+        ("x +", "the expression ends after '+'", 3),
+        ("(x + 1", "'(' is never closed", 1),
+        ("x)", "unmatched ')'", 2),
+        ("sigmod(x)", "unknown function 'sigmod'; did you mean sigmoid?", 1),
+        ("max(x)", "max() takes 2 arguments, got 1", 1),
+        ("exp()", "exp() needs 1 argument", 1),
+        ("x = ", "nothing after '='", 3),
+        ("3 = x", "cannot assign to the number 3", 1),
+        ("x + 1 = 2", "only a name at the start of a statement can be assigned", 7),
+        ("f(x, y", "unknown function 'f'", 1),
+        ("x, y", "',' outside a function call", 2),
+        ("()", "empty parentheses '()'", 1),
+        ("x if y else z", "'if' is Python, not part of the bpcalc language", 3),
+        ("lambda: 1", "'lambda' is Python", 1),
+        ("2(x)", "missing operator before '('", 2),
+        ("(x;y)", "';' inside parentheses", 3),
+        ("* x", "a statement cannot start with '*'", 1),
+    ],
+)
+def test_errors_point_at_the_place(text, message, column):
+    err = error(text)
+    assert message in err.message
+    assert err.position == (1, column)
+    assert err.kind in ("parse", "name", "arity")
+
+
+def test_empty_program():
+    assert "empty program" in error("  # only a comment\n").message
+
+
+def test_error_on_a_later_line():
+    err = error("a = 1\nb = a +* 2")
+    assert err.position == (2, 8)
+    assert err.render().splitlines()[1:] == ["  b = a +* 2", "         ^"]
+
+
+def test_suggest():
+    assert suggest("sigmod", ["sigmoid", "sin"]) == "; did you mean sigmoid?"
+    assert suggest("zzz", ["sigmoid"]) == ""

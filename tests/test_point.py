@@ -1,0 +1,61 @@
+import math
+
+import pytest
+
+from bpcalc.errors import BpcalcError, Source
+from bpcalc.lang.lower import build
+from bpcalc.point import as_point, parse_at, resolve
+
+
+def err(fn, *args):
+    with pytest.raises(BpcalcError) as info:
+        fn(*args)
+    return info.value
+
+
+def test_values_and_constant_expressions():
+    point = parse_at(["x=-2,y=5", "z = pi/4", "w=max(1, 2)", "t=1/3", "s=-1e-3"])
+    assert {k: v.value for k, v in point.items()} == {
+        "x": -2.0, "y": 5.0, "z": math.pi / 4, "w": 2.0, "t": 1 / 3, "s": -1e-3,
+    }
+    assert point["z"].text == "pi/4" and point["z"].graph is not None
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("x", "'x' has no value; write x=<number>"),
+        ("x=", "no value after 'x='"),
+        ("=3", "missing name before '='"),
+        ("x=abc", "'abc' is not a number or a known constant"),
+        ("x=1,x=2", "'x' is given twice (x=1 and x=2)"),
+        ("x=1/0", "division by zero"),
+        ("x=1e400", "input values must be finite numbers"),
+        ("1x=2", "'1x' is not a valid input name"),
+        ("x=y=2", "must be a single expression"),
+    ],
+)
+def test_malformed(spec, message):
+    assert message in err(parse_at, [spec]).message
+
+
+def test_api_values():
+    point = as_point({"x": 2, "y": 0.5, "z": "pi"})
+    assert point["x"].graph is not None  # integers stay exact
+    assert point["y"].value == 0.5 and point["z"].value == math.pi
+    assert "must be a number" in err(as_point, {"x": [1]}).message
+    assert "finite" in err(as_point, {"x": float("nan")}).message
+
+
+def test_resolve_against_the_program():
+    g, _ = build(Source("q = x + y\nq * z"))
+    full = parse_at(["x=1,y=2,z=3"])
+    assert resolve(g, full, None) == ("x", "y", "z")
+    assert resolve(g, full, ["z", "x", "z"]) == ("z", "x")
+    missing = err(resolve, g, parse_at(["x=1"]), None)
+    assert missing.message == "missing values for inputs y, z; give them with --at y=…,z=…"
+    assert missing.span is not None and g.source.snippet(missing.span) == "y"
+    assert "did you mean z?" in err(resolve, g, parse_at(["x=1,y=2,z=3,zz=4"]), None).message
+    assert "'q' is computed by the program, not an input" in err(
+        resolve, g, parse_at(["x=1,y=2,z=3,q=4"]), None).message
+    assert "--wrt w: the program has no input 'w'" in err(resolve, g, full, ["w"]).message
