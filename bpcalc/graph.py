@@ -107,11 +107,20 @@ class Graph:
                         mask[b] = True
         return mask
 
+    def snippet(self, i: int, width: int) -> str:
+        """Node i's source text with runs of white space folded to one space,
+        cut to `width` characters ('…' marks a cut). Deeply nested programs
+        have node texts whose total length grows with the square of the depth;
+        everything shown or written uses this bounded form."""
+        start, end = self.starts[i], self.ends[i]
+        text = " ".join(self.source.text[start : min(end, start + 4 * width + 8)].split())
+        if len(text) > width or end - start > 4 * width + 8:
+            text = text[: width - 1] + "…"
+        return text
+
     def describe(self, i: int, width: int = 60) -> str:
         """'%3 `exp(-x)`' (or 'q `x + y`'), with the line in multi-line programs."""
-        text = " ".join(self.text(i).split())
-        if len(text) > width:
-            text = text[: width - 1] + "…"
+        text = self.snippet(i, width)
         where = ""
         if "\n" in self.source.text.strip():
             where = f" on line {self.source.line_col(self.starts[i])[0]}"

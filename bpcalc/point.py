@@ -64,6 +64,11 @@ def constant_value(name: str, text: str) -> AtValue:
     if graph.inputs:
         unknown = graph.input_names[0]
         i = graph.inputs[0]
+        if unknown.lower() in ("nan", "inf", "infinity"):
+            raise BpcalcError(
+                "value", f"{name}={text.strip()}: input values must be finite numbers",
+                source, Span(graph.starts[i], graph.ends[i]),
+            )
         raise BpcalcError(
             "value",
             f"{name}={text}: '{unknown}' is not a number or a known constant "

@@ -97,11 +97,12 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
             if tag == "op":
                 if op_arity[payload] == 1:
                     a = stack[-1]
-                    if a[3]:  # '-3' is one constant, not neg(3)
+                    if a[3]:  # '-3' is one constant, not neg(3); '--3' is neg(-3)
                         node = a[0]
                         value, literal = consts[node]
                         consts[node] = (-value, "-" + literal)
                         starts[node] = a[1] = start
+                        a[3] = False
                         continue
                     node = a[0]
                     stack[-1] = [
