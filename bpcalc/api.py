@@ -9,8 +9,8 @@ from __future__ import annotations
 import gc
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from .engine import backward, forward
 from .errors import Diagnostic, Source
@@ -19,6 +19,10 @@ from .lang.lower import build
 from .limits import DEFAULT_LIMITS, Limits
 from .point import AtValue, as_point, resolve
 from .verify import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL, Check, check as run_check
+
+if TYPE_CHECKING:  # imported where used: start-up stays light (issue 6)
+    from .derivative import Derivatives
+    from .exact import ExactResult
 
 SCHEMA = "bpcalc.grad/1"
 
@@ -30,6 +34,10 @@ def num(v: float | None) -> float | str | None:
     return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
 
 
+#: Longest node text in results and JSON; the full extent is in `span`.
+MAX_NODE_TEXT = 1000
+
+
 @dataclass(frozen=True)
 class NodeResult:
     id: int
@@ -37,7 +45,8 @@ class NodeResult:
     name: str | None
     op: str
     inputs: tuple[int, ...]
-    text: str
+    text: str  # its source text, white space folded, at most MAX_NODE_TEXT characters
+    span: tuple[int, int]  # [start, end) character offsets in the program
     value: float
     grad: float | None  # None for nodes that do not depend on any input
 
@@ -55,6 +64,8 @@ class GradResult:
     wrt: tuple[str, ...]
     check: Check | None
     warnings: tuple[Diagnostic, ...]
+    exact: ExactResult | None = None  # exact mode (`exact=True`)
+    derivatives: Derivatives | None = None  # d output / d input formulas (`derivative=True`)
 
     @property
     def value(self) -> float:
@@ -76,12 +87,20 @@ class GradResult:
         return out
 
     @property
+    def exact_gradient(self) -> dict[str, str | None]:
+        """d output / d input as exact text ("11/5") in exact mode, else {}."""
+        if self.exact is None:
+            return {}
+        adjoints = self.exact.adjoints
+        return {name: adjoints[self.graph.input_id(name)] for name in self.wrt}
+
+    @property
     def nodes(self) -> tuple[NodeResult, ...]:
         g = self.graph
         return tuple(
             NodeResult(
-                i, g.labels[i], g.names[i], g.ops[i], g.args(i), g.text(i),
-                self.values[i], self.adjoints[i],
+                i, g.labels[i], g.names[i], g.ops[i], g.args(i), g.snippet(i, MAX_NODE_TEXT),
+                (g.starts[i], g.ends[i]), self.values[i], self.adjoints[i],
             )
             for i in range(len(g))
         )
@@ -94,15 +113,17 @@ class GradResult:
         g = self.graph
         values = self.values
         adjoints = self.adjoints
-        text = g.source.text
+        labels, names, ops, starts, ends = g.labels, g.names, g.ops, g.starts, g.ends
+        snippet = g.snippet
         nodes = [
             {
                 "id": i,
-                "label": g.labels[i],
-                "name": g.names[i],
-                "op": g.ops[i],
+                "label": labels[i],
+                "name": names[i],
+                "op": ops[i],
                 "inputs": list(g.args(i)),
-                "text": text[g.starts[i] : g.ends[i]],
+                "text": snippet(i, MAX_NODE_TEXT),
+                "span": [starts[i], ends[i]],
                 "value": num(values[i]),
                 "grad": num(adjoints[i]),
             }
@@ -118,6 +139,29 @@ class GradResult:
             "nodes": nodes,
             "check": check_to_dict(self.check),
             "warnings": [w.message for w in self.warnings],
+            "exact": self.exact_to_dict(nodes),
+            "derivatives": derivatives_to_dict(self.derivatives),
+        }
+
+    def exact_to_dict(self, nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The `exact` key (None unless exact mode); also gives each node dict
+        an "exact" entry {"value", "grad"} of exact texts."""
+        exact = self.exact
+        if exact is None:
+            return None
+        for node, value, grad in zip(nodes, exact.values, exact.adjoints):
+            node["exact"] = {"value": value, "grad": grad}
+        out = self.graph.output
+        return {
+            "ok": exact.ok,
+            "note": exact.note,
+            "value": exact.values[out],
+            "gradient": self.exact_gradient,
+            "latex": {
+                "value": exact.latex_values[out],
+                "gradient": {name: exact.latex_adjoints[self.graph.input_id(name)] for name in self.wrt},
+            },
+            "seconds": round(exact.seconds, 3),
         }
 
 
@@ -142,6 +186,18 @@ def check_to_dict(check: Check | None) -> dict[str, Any] | None:
         },
         "notes": list(check.notes),
         "seconds": round(check.seconds, 3),
+    }
+
+
+def derivatives_to_dict(found: Derivatives | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "ok": found.ok,
+        "simplified": found.simplified,
+        "note": found.note,
+        "formulas": {f.name: {"text": f.text, "latex": f.latex} for f in found.formulas},
+        "seconds": round(found.seconds, 3),
     }
 
 
@@ -186,10 +242,15 @@ def grad(
     budget: float = DEFAULT_BUDGET,
     origin: str = "<program>",
     limits: Limits = DEFAULT_LIMITS,
+    exact: bool = False,
+    derivative: bool = False,
 ) -> GradResult:
     """Value and gradient of `program` at `at`, checked against SymPy.
 
     `at` maps input names to numbers or constant expressions ("pi/4").
+    `exact=True` adds exact values and gradients (`.exact`: SymPy numbers
+    such as 11/5), `derivative=True` the formulas d output / d input
+    (`.derivatives`); each SymPy step may take `budget` seconds.
     Raises `bpcalc.BpcalcError` on bad input (its `.render()` is the message
     with a caret under the place).
 
@@ -199,12 +260,37 @@ def grad(
     """
     source = program if isinstance(program, Source) else Source(program, origin)
     graph, point, chosen, values, adjoints, warnings = analyze(source, at, wrt, limits)
-    text = source.text
-    result = GradResult(text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings))
-    if not check:
-        return result
-    verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
-    return GradResult(
-        text, graph, point, result.values, result.adjoints, chosen, verdict,
-        (*warnings, *(Diagnostic("check", note) for note in verdict.notes)),
-    )
+    result = GradResult(source.text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings))
+    return with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol, budget=budget)
+
+
+def with_sympy(
+    result: GradResult,
+    *,
+    check: bool = True,
+    exact: bool = False,
+    derivative: bool = False,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    budget: float = DEFAULT_BUDGET,
+) -> GradResult:
+    """`result` with the SymPy steps asked for: the check, exact values, the
+    derivative formulas (each within `budget` seconds; their notes become
+    warnings). Lets a caller validate cheaply before the slow part."""
+    graph, point = result.graph, result.at
+    warnings = list(result.warnings)
+    if check:
+        verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
+        warnings += [Diagnostic("check", note) for note in verdict.notes]
+        result = replace(result, check=verdict)
+    if exact:
+        from .exact import exact_values
+
+        found = exact_values(graph, point, budget)
+        warnings += [Diagnostic("exact", found.note)] if found.note else []
+        result = replace(result, exact=found)
+    if derivative:
+        from .derivative import derivatives as derivative_formulas
+
+        result = replace(result, derivatives=derivative_formulas(graph, result.wrt, budget))
+    return replace(result, warnings=tuple(warnings))

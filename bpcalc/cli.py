@@ -51,6 +51,12 @@ WrtOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one strict JSON document on stdout.")]
 DigitsOpt = Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits shown in tables.")]
+ExactOpt = Annotated[
+    bool, typer.Option("--exact", help="Exact values and gradients (11/5, exp(-1)/(exp(-1) + 1)**2) computed by SymPy within --budget; floats if it runs out."),
+]
+DerivativeOpt = Annotated[
+    bool, typer.Option("--derivative", help="Print d output / d input as a formula (text and LaTeX), simplified by SymPy within --budget."),
+]
 MaxBytesOpt = Annotated[
     int, typer.Option("--max-bytes", min=1, help="Largest program accepted, in bytes.")
 ]
@@ -81,7 +87,8 @@ def make_console(stderr: bool = False) -> "Console":
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "120") or 120)
-    return Console(file=stream, highlight=False, width=width, soft_wrap=False)
+    # markup=False: program text like "# [red]x[/red]" must print as typed.
+    return Console(file=stream, highlight=False, markup=False, width=width, soft_wrap=False)
 
 
 @contextmanager
@@ -140,12 +147,14 @@ def grad(
     json_out: JsonOpt = False,
     rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance of the check.")] = 1e-9,
     atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance of the check.")] = 1e-12,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds the SymPy check may take before it falls back to finite differences.")] = 10.0,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds each SymPy step may take (the check, --exact, --derivative) before it falls back.")] = 10.0,
     digits: DigitsOpt = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Most node rows in the table (0: all).")] = 200,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    exact: ExactOpt = False,
+    derivative: DerivativeOpt = False,
 ) -> None:
     """Value and gradient of a program at a point: every node's value and
     gradient, the gradient for each input, and the SymPy check."""
@@ -157,7 +166,7 @@ def grad(
         source = read_program(program, file, limits.max_bytes)
         result = compute(
             source, parse_at(at or []), wrt=split_names(wrt), check=check,
-            rtol=rtol, atol=atol, budget=budget, limits=limits,
+            rtol=rtol, atol=atol, budget=budget, limits=limits, exact=exact, derivative=derivative,
         )
         if json_out:
             from .render.json import dumps
@@ -186,9 +195,190 @@ def ops(json_out: JsonOpt = False) -> None:
 
 # --- check, explain (issue 3) ---------------------------------------------
 
+
+@app.command()
+def check(
+    program: ProgramArg = None,
+    file: FileOpt = None,
+    at: AtOpt = None,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4 (repeatable).")] = None,
+    expect_value: Annotated[Optional[str], typer.Option("--expect-value", help="Claimed value of the output.")] = None,
+    expect_node: Annotated[Optional[list[str]], typer.Option("--expect-node", help="Claimed values of named nodes: q=3 (names as in the grad table: q, q@2, %3; repeatable).")] = None,
+    expect_node_grad: Annotated[Optional[list[str]], typer.Option("--expect-node-grad", help="Claimed gradients d output / d node: q=-4 (repeatable).")] = None,
+    expect_file: Annotated[Optional[list[Path]], typer.Option("--expect-file", help="Claims from a file: name=value lines (keys expect:, expect-value:, expect-node:, expect-node-grad:) or JSON (repeatable).")] = None,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, max=100, help="Judge every claim to N decimal places (0.39 is right for 0.3932 at 2).")] = None,
+    sig_figs: Annotated[Optional[int], typer.Option("--sig-figs", min=1, max=17, help="Judge every claim to N significant figures.")] = None,
+    as_written: Annotated[bool, typer.Option("--rounding/--no-rounding", help="Judge a claim written with a decimal point (0.39) to its last digit (default); --no-rounding: the tolerance only.")] = True,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance for every claim.")] = 1e-9,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance for every claim.")] = 1e-12,
+    exact: ExactOpt = False,
+    derivative: DerivativeOpt = False,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Also check bpcalc's own gradient against SymPy.")] = True,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds each SymPy step may take (--verify, --exact, --derivative).")] = 10.0,
+    json_out: JsonOpt = False,
+    digits: DigitsOpt = 6,
+    max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """Check claimed answers (gradients, the output's value, named nodes)
+    against the computed ones: exit 0 if all hold, 1 if any does not."""
+    from .api import grad as compute, with_sympy
+    from .homework import Judging, collect_claims, judge_claims, resolve_claims
+    from .point import parse_at
+    from .render.check import SCHEMA, check_document, render_report
+
+    with reporting(json_out, SCHEMA):
+        if decimals is not None and sig_figs is not None:
+            raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
+        limits = make_limits(max_bytes, max_nodes, max_depth)
+        source = read_program(program, file, limits.max_bytes)
+        claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
+                                expect_file or [], limits.max_bytes)
+        result = compute(source, parse_at(at or []), check=False, limits=limits)
+        resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
+        result = with_sympy(result, check=verify, exact=exact, derivative=derivative, budget=budget)
+        report = judge_claims(result, claims, Judging(rtol, atol, decimals, sig_figs, as_written))
+        if json_out:
+            from .render.json import dumps
+
+            print(dumps(check_document(report)))
+        else:
+            render_report(report, make_console(), digits)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_MISMATCH)
+
+
+@app.command()
+def explain(
+    program: ProgramArg = None,
+    file: FileOpt = None,
+    at: AtOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$) or latex (an align* environment).")] = "text",
+    exact: ExactOpt = False,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds --exact may spend in SymPy before it falls back to decimals.")] = 10.0,
+    digits: DigitsOpt = 6,
+    max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Most nodes written out (0: no limit).")] = 300,
+    max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """The backward pass written out: the forward pass node by node, then each
+    node's local derivative and upstream x local = downstream, back to the inputs."""
+    from .api import SCHEMA, grad as compute
+    from .point import parse_at
+    from .render import explain as write
+
+    with reporting(False, SCHEMA):
+        if fmt not in write.FORMATS:
+            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
+        limits = make_limits(max_bytes, max_nodes, max_depth)
+        source = read_program(program, file, limits.max_bytes)
+        result = compute(source, parse_at(at or []), check=False, budget=budget, limits=limits, exact=exact)
+        notation = write.Notation(latex=fmt != "text", digits=digits)
+        steps = write.explanation(result, notation, max_steps)
+        if fmt == "text":
+            write.render_text(steps, make_console())
+        else:
+            sys.stdout.write(write.RENDERERS[fmt](steps))
+
 # --- graph (issue 4) ----------------------------------------------------------
 
+
+@app.command()
+def graph(
+    program: ProgramArg = None,
+    file: FileOpt = None,
+    at: AtOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png or mermaid (default: from the -o suffix, else text). svg and png need Graphviz.")] = None,
+    grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
+    digits: DigitsOpt = 4,
+    exact: ExactOpt = False,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds --exact may spend in SymPy before it falls back to decimals.")] = 10.0,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Most graph nodes drawn (a larger picture is slow to lay out and hard to read).")] = 500,
+    max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """Draw the computational graph: each operation a node, each edge with
+    the forward value above it and the gradient flowing back below it."""
+    from .api import SCHEMA, grad as compute
+    from .point import parse_at
+    from .render import graph as draw
+
+    with reporting(False, SCHEMA):
+        chosen = draw.choose_format(fmt, output)
+        if chosen == "png" and output is None and sys.stdout.isatty():
+            raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
+        limits = make_limits(max_bytes, max_nodes, max_depth)
+        source = read_program(program, file, limits.max_bytes)
+        result = compute(source, parse_at(at or []), check=False, exact=exact, budget=budget, limits=limits)
+        drawn = draw.drawing(result, digits, grads)
+        for w in result.warnings:
+            if w.kind != "exact":  # exact mode's note is among the drawing's notes
+                print(f"warning: {w.message}", file=sys.stderr)
+        for note in drawn.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if output is not None:
+            draw.write_picture(output, draw.picture(drawn, chosen))
+        elif chosen == "text":
+            from .render.graph_text import text_view
+
+            make_console().print(text_view(drawn))
+        else:
+            sys.stdout.buffer.write(draw.picture(drawn, chosen))
+            sys.stdout.buffer.flush()
+
+
 # --- batch (issue 6) ----------------------------------------------------------
+
+
+@app.command()
+def batch(
+    program: ProgramArg = None,
+    file: FileOpt = None,
+    points: Annotated[Optional[str], typer.Option("--points", "-p", help="Points: a CSV file (header row: the input names) or JSONL ({\"x\": 1, ...} per line); '-' for stdin.")] = None,
+    programs: Annotated[Optional[str], typer.Option("--programs", help="Many programs: JSONL lines of {\"program\", \"at\", \"expect\"?}; '-' for stdin.")] = None,
+    wrt: WrtOpt = None,
+    input_format: Annotated[Optional[str], typer.Option("--from", help="Input format: csv or jsonl (default: from the file name, else sniffed).")] = None,
+    output_format: Annotated[Optional[str], typer.Option("--to", help="Output format: csv or jsonl (default: the input's; jsonl for --programs).")] = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="--programs: check each program against SymPy.")] = True,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="--programs: worker processes.")] = 1,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, help="--programs: seconds each SymPy check may take.")] = 10.0,
+    max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """Many points, one program (vectorized): one result row per point with
+    its value and gradient. Or many programs (--programs): one verdict per
+    line, as `bpcalc check` gives it."""
+    from . import batch as run
+
+    with reporting(False, "bpcalc.batch/1"):
+        for name, fmt in (("--from", input_format), ("--to", output_format)):
+            if fmt is not None and fmt not in run.FORMATS:
+                raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")
+        if (points is None) == (programs is None):
+            raise BpcalcError("usage", "give either --points FILE (with a program) or --programs FILE")
+        path = points if points is not None else programs
+        assert path is not None
+        with run.open_text(path) as (stream, origin, size), \
+                run.progress(sys.stderr.isatty(), size, origin) as on_read, run.stdout_closed_early():
+            if programs is not None:
+                if program is not None or file is not None:
+                    raise BpcalcError("usage", "--programs reads the programs from its file: give no program")
+                tally = run.run_programs(stream, origin, output_format, sys.stdout, check, jobs, on_read, budget)
+            else:
+                limits = make_limits(max_bytes, max_nodes, max_depth)
+                source = read_program(program, file, limits.max_bytes)
+                tally = run.run_points(source, split_names(wrt), stream, origin, input_format,
+                                       output_format, sys.stdout, on_read, warn=_warn, limits=limits)
+        if tally.summary:
+            print(f"bpcalc batch: {tally.summary}", file=sys.stderr)
+    raise typer.Exit(tally.exit_code)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def main() -> None:

@@ -13,13 +13,21 @@ split the gradient 0.5/0.5, d(x^y)/dy = 0 at x = 0 (for y >= 0), sqrt'(0) = +inf
 Forward functions may raise ValueError / ZeroDivisionError / OverflowError (the
 engine keeps its hot loop free of checks and asks `domain` / `overflow` only
 when one is raised). Local partials never raise: they return IEEE inf or nan.
+
+Each op also has numpy versions (`np_forward`, `np_partials`, and `np_kink`
+where it has kinks) for the vectorized engine (`bpcalc.vector`), which runs one
+array per node over many points. They take the numpy module as their first
+argument, as `sympy` takes SymPy, so that importing this table never imports
+numpy. They never raise either: where the scalar function would raise they
+give inf or nan, and the vectorized engine sends such points back to the
+scalar engine, which reports them exactly as `bpcalc grad` does.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 INF = math.inf
@@ -185,6 +193,45 @@ def _underflow(fname: str) -> Callable[..., str | None]:
     return check
 
 
+# --- numpy helpers (arrays in, arrays out; never raise) ----------------------
+
+
+def _np_sigmoid(np: Any, a: Any) -> Any:
+    z = np.exp(-np.abs(a))  # in (0, 1]: no overflow on either side
+    r = 1.0 / (1.0 + z)
+    return np.where(a >= 0, r, z * r)
+
+
+def _np_sigmoid_slope(np: Any, a: Any) -> Any:
+    z = np.exp(-np.abs(a))
+    r = 1.0 / (1.0 + z)
+    return z * r * r
+
+
+def _np_softplus(np: Any, a: Any) -> Any:
+    return np.log1p(np.exp(-np.abs(a))) + np.maximum(a, 0.0)
+
+
+def _np_pow_partials(np: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    # The same conventions as `_pow_partials`, row by row.
+    da = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+    db = np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), np.where((a == 0) & (b >= 0), 0.0, NAN))
+    return da, db
+
+
+def _np_tie_partials(np: Any, a: Any, b: Any, bigger: bool) -> tuple[Any, Any]:
+    tie = 0.5 * (a == b)
+    return ((a > b) + tie, (b > a) + tie) if bigger else ((a < b) + tie, (b < a) + tie)
+
+
+def _np_at_zero(np: Any, a: Any, *_exponent: Any) -> Any:
+    return a == 0  # for pow: the base (the exponent decides, in `_pow_kink`)
+
+
+def _np_tie(np: Any, a: Any, b: Any) -> Any:
+    return a == b
+
+
 # --- the table --------------------------------------------------------------
 
 
@@ -196,6 +243,12 @@ class Op:
     with respect to each argument, as a tuple; `rule` / `rule_latex` are the same
     formulas as templates over `{a}`, `{b}` (argument names) for display.
     `sympy(sp, *args)` builds the SymPy counterpart from SymPy arguments.
+
+    `np_forward(np, *args)` and `np_partials(np, *args, out)` are the same
+    functions over numpy arrays (one element per point; `np` is the numpy
+    module); `np_kink(np, *args)` marks the points at or near a kink (a
+    superset: the scalar `kink` decides). Keyword-only and required, so no op
+    can be added without them.
     """
 
     name: str
@@ -215,6 +268,9 @@ class Op:
     kink: Callable[..., str | None] | None = None
     kink_doc: str = ""
     underflow: Callable[..., str | None] | None = None
+    np_forward: Callable[..., Any] = field(kw_only=True)
+    np_partials: Callable[..., tuple[Any, ...]] = field(kw_only=True)
+    np_kink: Callable[..., Any] | None = field(default=None, kw_only=True)
 
     @property
     def is_function(self) -> bool:
@@ -236,21 +292,25 @@ _TABLE: tuple[Op, ...] = (
     Op(
         "neg", 1, operator.neg, lambda a, o: (-1.0,), lambda sp, a: -a,
         ("-1",), ("-1",), "negation -a", infix="-", prec=PREC_UNARY, latex="-{a}",
+        np_forward=lambda np, a: -a, np_partials=lambda np, a, o: (-1.0,),
     ),
     Op(
         "add", 2, operator.add, lambda a, b, o: (1.0, 1.0), lambda sp, a, b: a + b,
         ("1", "1"), ("1", "1"), "addition a + b", infix="+", prec=PREC_ADD,
         latex="{a} + {b}",
+        np_forward=lambda np, a, b: a + b, np_partials=lambda np, a, b, o: (1.0, 1.0),
     ),
     Op(
         "sub", 2, operator.sub, lambda a, b, o: (1.0, -1.0), lambda sp, a, b: a - b,
         ("1", "-1"), ("1", "-1"), "subtraction a - b", infix="-", prec=PREC_ADD,
         latex="{a} - {b}",
+        np_forward=lambda np, a, b: a - b, np_partials=lambda np, a, b, o: (1.0, -1.0),
     ),
     Op(
         "mul", 2, operator.mul, lambda a, b, o: (b, a), lambda sp, a, b: a * b,
         ("{b}", "{a}"), ("{b}", "{a}"), "multiplication a * b", infix="*",
         prec=PREC_MUL, latex="{a} \\cdot {b}",
+        np_forward=lambda np, a, b: a * b, np_partials=lambda np, a, b, o: (b, a),
     ),
     Op(
         "div", 2, operator.truediv,
@@ -259,6 +319,7 @@ _TABLE: tuple[Op, ...] = (
         ("1/{b}", "-{a}/{b}^2"), ("\\frac{{1}}{{{b}}}", "-\\frac{{{a}}}{{{b}^2}}"),
         "division a / b", infix="/", prec=PREC_MUL,
         latex="\\frac{{{a}}}{{{b}}}", domain=_div_domain,
+        np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
     Op(
         "pow", 2, math.pow, _pow_partials, lambda sp, a, b: a**b,
@@ -270,16 +331,19 @@ _TABLE: tuple[Op, ...] = (
         kink_doc="at x = 0: d/dx = y*0^(y-1) (0 when y = 0), d/dy = 0 for y >= 0; "
         "d/dy is undefined (nan) for x < 0",
         underflow=_underflow("pow"),
+        np_forward=lambda np, a, b: np.power(a, b), np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),
     Op(
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),
         ("exp({a})",), ("e^{{{a}}}",), "exponential e^a", latex="e^{{{a}}}",
         underflow=_underflow("exp"),
+        np_forward=lambda np, a: np.exp(a), np_partials=lambda np, a, o: (o,),
     ),
     Op(
         "log", 1, math.log, lambda a, o: (1.0 / a,), lambda sp, a: sp.log(a),
         ("1/{a}",), ("\\frac{{1}}{{{a}}}",), "natural logarithm (alias ln)",
         latex="\\ln {a}", aliases=("ln",), domain=_log_domain,
+        np_forward=lambda np, a: np.log(a), np_partials=lambda np, a, o: (1.0 / a,),
     ),
     Op(
         "sqrt", 1, math.sqrt,
@@ -289,26 +353,31 @@ _TABLE: tuple[Op, ...] = (
         latex="\\sqrt{{{a}}}", domain=_nonneg_domain("sqrt"),
         kink=_kink_at_zero("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)"),
         kink_doc="sqrt'(0) = +inf",
+        np_forward=lambda np, a: np.sqrt(a), np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
     ),
     Op(
         "sin", 1, math.sin, lambda a, o: (math.cos(a),), lambda sp, a: sp.sin(a),
         ("cos({a})",), ("\\cos {a}",), "sine (radians)", latex="\\sin {a}",
         domain=_periodic_domain("sin"),
+        np_forward=lambda np, a: np.sin(a), np_partials=lambda np, a, o: (np.cos(a),),
     ),
     Op(
         "cos", 1, math.cos, lambda a, o: (-math.sin(a),), lambda sp, a: sp.cos(a),
         ("-sin({a})",), ("-\\sin {a}",), "cosine (radians)", latex="\\cos {a}",
         domain=_periodic_domain("cos"),
+        np_forward=lambda np, a: np.cos(a), np_partials=lambda np, a, o: (-np.sin(a),),
     ),
     Op(
         "tan", 1, math.tan, lambda a, o: (1.0 + o * o,), lambda sp, a: sp.tan(a),
         ("1 + tan({a})^2",), ("1 + \\tan^2 {a}",), "tangent (radians)",
         latex="\\tan {a}", domain=_periodic_domain("tan"),
+        np_forward=lambda np, a: np.tan(a), np_partials=lambda np, a, o: (1.0 + o * o,),
     ),
     Op(
         "tanh", 1, math.tanh, lambda a, o: (1.0 - o * o,), lambda sp, a: sp.tanh(a),
         ("1 - tanh({a})^2",), ("1 - \\tanh^2 {a}",), "hyperbolic tangent",
         latex="\\tanh {a}",
+        np_forward=lambda np, a: np.tanh(a), np_partials=lambda np, a, o: (1.0 - o * o,),
     ),
     Op(
         "sigmoid", 1, _sigmoid, lambda a, o: (_sigmoid_slope(a),),
@@ -317,6 +386,7 @@ _TABLE: tuple[Op, ...] = (
         ("\\sigma({a})\\,(1 - \\sigma({a}))",),
         "logistic sigmoid 1/(1 + e^-a), computed stably",
         latex="\\sigma({a})", underflow=_underflow("sigmoid"),
+        np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
     ),
     Op(
         "relu", 1, _relu, lambda a, o: (1.0 if a > 0 else 0.0,),
@@ -325,12 +395,15 @@ _TABLE: tuple[Op, ...] = (
         latex="\\mathrm{{relu}}({a})",
         kink=_kink_at_zero("relu'(0) = 0 (PyTorch convention)"),
         kink_doc="relu'(0) = 0",
+        np_forward=lambda np, a: np.maximum(a, 0.0), np_partials=lambda np, a, o: (1.0 * (a > 0),),
+        np_kink=_np_at_zero,
     ),
     Op(
         "softplus", 1, _softplus, lambda a, o: (_sigmoid(a),),
         lambda sp, a: sp.log(1 + sp.exp(a)),
         ("sigmoid({a})",), ("\\sigma({a})",), "softplus log(1 + e^a), computed stably",
         latex="\\mathrm{{softplus}}({a})",
+        np_forward=_np_softplus, np_partials=lambda np, a, o: (_np_sigmoid(np, a),),
     ),
     Op(
         "abs", 1, math.fabs,
@@ -340,6 +413,7 @@ _TABLE: tuple[Op, ...] = (
         latex="\\left|{a}\\right|",
         kink=_kink_at_zero("abs'(0) = 0 (PyTorch convention)"),
         kink_doc="abs'(0) = 0",
+        np_forward=lambda np, a: np.abs(a), np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
     ),
     Op(
         "max", 2, _max, lambda a, b, o: _tie_partials(a, b, True),
@@ -348,6 +422,8 @@ _TABLE: tuple[Op, ...] = (
         ("[{a} > {b}]", "[{b} > {a}]"), "larger of a and b",
         latex="\\max({a}, {b})", kink=_tie_kink("max"),
         kink_doc="a tie splits the gradient 0.5/0.5",
+        np_forward=lambda np, a, b: np.where(a >= b, a, b),
+        np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, True), np_kink=_np_tie,
     ),
     Op(
         "min", 2, _min, lambda a, b, o: _tie_partials(a, b, False),
@@ -356,6 +432,8 @@ _TABLE: tuple[Op, ...] = (
         ("[{a} < {b}]", "[{b} < {a}]"), "smaller of a and b",
         latex="\\min({a}, {b})", kink=_tie_kink("min"),
         kink_doc="a tie splits the gradient 0.5/0.5",
+        np_forward=lambda np, a, b: np.where(a <= b, a, b),
+        np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, False), np_kink=_np_tie,
     ),
 )
 

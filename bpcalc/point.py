@@ -30,7 +30,7 @@ class AtValue:
     graph: Graph | None = None
 
 
-def _split_top_level(text: str) -> list[tuple[int, int]]:
+def split_top_level(text: str) -> list[tuple[int, int]]:
     """(start, end) of each comma-separated piece outside parentheses."""
     pieces = []
     depth = 0
@@ -102,7 +102,7 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
     point: dict[str, AtValue] = {}
     for spec in specs:
         source = Source(spec, "--at")
-        for start, end in _split_top_level(spec):
+        for start, end in split_top_level(spec):
             piece = spec[start:end]
             if not piece.strip():
                 continue

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, Mapping
 
 from .graph import CONST, INPUT, Graph
 from .ops import CONSTANTS, OPS, sympy_constant
+from .point import AtValue
 
 #: Decimal exponents beyond this are not turned into exact integers (10**10**9
 #: would take minutes and gigabytes); such literals are inf or 0 as doubles.
@@ -59,3 +60,47 @@ def to_sympy(sp: Any, graph: Graph, symbols: dict[str, Any] | None = None,
         else:
             exprs[i] = OPS[op].sympy(sp, *[exprs[j] for j in graph.args(i)])
     return exprs
+
+
+def exact_input(sp: Any, at: AtValue) -> Any:
+    """The exact SymPy number of one input value: the constant expression as
+    the user wrote it (`1/3` -> 1/3, `pi/4` -> pi/4, `1.1` -> 11/10), or, for a
+    Python float given through the API, its shortest decimal (0.1 -> 1/10)."""
+    if at.graph is not None:
+        return to_sympy(sp, at.graph)[at.graph.output]
+    frac = Fraction(repr(at.value))
+    return sp.Rational(frac.numerator, frac.denominator)
+
+
+def exact_point(sp: Any, point: Mapping[str, AtValue]) -> dict[str, Any]:
+    """Input name -> exact SymPy number, for `to_sympy(..., symbols=...)`."""
+    return {name: exact_input(sp, at) for name, at in point.items()}
+
+
+_GREEK = frozenset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
+    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+)
+_INDEXED = re.compile(r"([A-Za-z])([0-9]+)")
+
+
+def latex_name(label: str) -> str:
+    """How a node label prints in LaTeX, for formulas and explanations alike:
+    x, w_{0}, \\alpha, \\mathit{apple\\_price}, \\%3 (unnamed node), q@2."""
+    if label.startswith("%"):
+        return "\\" + label
+    name, at, k = label.partition("@")
+    if name in _GREEK:
+        shown = "\\" + name
+    elif len(name) == 1:
+        shown = name
+    elif match := _INDEXED.fullmatch(name):
+        shown = f"{match.group(1)}_{{{match.group(2)}}}"
+    else:
+        shown = "\\mathit{" + name.replace("_", "\\_") + "}"
+    return shown + at + k
+
+
+def latex_symbol_names(expr: Any) -> dict[Any, str]:
+    """`symbol_names` for `sympy.latex`: every input symbol as `latex_name` prints it."""
+    return {s: latex_name(s.name) for s in expr.free_symbols}

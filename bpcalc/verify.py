@@ -12,6 +12,16 @@ h = 1e-6 * max(1, |x|), judged with torch.autograd.gradcheck's tolerances
 (atol 1e-5, rtol 1e-3). They decide only when SymPy could not; otherwise a
 disagreement is a warning.
 
+Large programs (more than `WHOLE_MAX_NODES` nodes), and small ones whose
+whole-expression check runs out of budget, get the local check instead, which
+costs O(n) and is still independent of the engine's rule code: SymPy
+differentiates each kind of operation once (sin -> cos(a), ...), that
+derivative is evaluated at every node's own arguments and compared with the
+partials the engine used; then central finite differences of the whole output
+(with the vectorized engine, all inputs at once) check how the engine chained
+them together. `Check.method` says which check it was: "sympy", "local" or
+"finite differences".
+
 Inputs whose gradient passes through a non-differentiable point ("kink") are
 reported with the convention used, not as mismatches; where SymPy finds the
 derivative undefined (zoo, nan, complex) and the engine has inf or nan, the
@@ -22,12 +32,13 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .budget import run_with_budget
 from .errors import BpcalcError, Diagnostic
 from .graph import Graph
+from .ops import OPS
 from .point import AtValue
 
 DEFAULT_RTOL = 1e-9
@@ -41,9 +52,30 @@ MAX_DERIVATIVE_TEXT = 4000
 #: many (inputs x nodes).
 FD_MAX_WORK = 4_000_000
 
+#: Programs with more nodes than this, or whose output written out as one
+#: expression tree (a reused node counted at every use) has more than
+#: WHOLE_MAX_TREE operations, get the local check: differentiating the whole
+#: expression grows with the written-out size, not with the graph (measured,
+#: see benchmarks/: 1.5 s for a 200-node network whose tree has 3 700
+#: operations; a 47-node chain `a = a*b + sin(a)` has a tree of 160 000 and
+#: SymPy does not finish in 5 s).
+WHOLE_MAX_NODES = 200
+WHOLE_MAX_TREE = 5000
+#: The local check evaluates SymPy's derivative exactly (30 digits) where the
+#: floating-point evaluation overflows or is undefined; at most this many times.
+LOCAL_MAX_EXACT = 200
+#: Mismatching nodes named in the notes.
+LOCAL_MAX_NAMED = 5
+
+#: Methods.
+SYMPY, LOCAL, FINITE_DIFFERENCES = "sympy", "local", "finite differences"
+
 #: Statuses of one input's verdict.
 OK, MISMATCH, UNDEFINED, KINK = "ok", "mismatch", "undefined", "kink"
 FD_OK, FD_MISMATCH, UNCHECKED = "fd-ok", "fd-mismatch", "unchecked"
+#: Local check: every local partial on the way agrees with SymPy, but finite
+#: differences were not available (undefined or too much work) to confirm the sum.
+LOCAL_OK = "local-ok"
 
 
 @dataclass(frozen=True)
@@ -62,7 +94,7 @@ class InputCheck:
 
 @dataclass(frozen=True)
 class Check:
-    method: str  # "sympy" or "finite differences"
+    method: str  # SYMPY, LOCAL or FINITE_DIFFERENCES
     inputs: tuple[InputCheck, ...]
     notes: tuple[str, ...]
     rtol: float
@@ -171,12 +203,20 @@ def check(
     budget: float = DEFAULT_BUDGET,
 ) -> Check:
     """Compare the engine's `gradient` (input -> d output / d input) with SymPy
-    and finite differences at `point`."""
+    and finite differences at `point`: the whole expression for programs of at
+    most WHOLE_MAX_NODES nodes, else (or when that runs out of budget) the
+    local check. A budget of 0 means finite differences only."""
     start = time.monotonic()
     wrt = tuple(gradient)
     kinks = [d.node for d in warnings if d.kind == "kink" and d.node is not None]
     near_kink = graph.ancestors(kinks) if kinks else [False] * len(graph)
     notes: list[str] = []
+
+    too_big = _too_big_for_sympy(graph)
+    if too_big:
+        notes.append(f"checked operation by operation (the local check): {too_big}")
+        inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
+        return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
 
     fd: dict[str, float | None] = {}
     if len(wrt) * len(graph) <= FD_MAX_WORK:
@@ -185,45 +225,276 @@ def check(
         notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph)} nodes is too much work)")
 
     import sympy  # noqa: F401 - imported once here, so the forked child has it
+    import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (28 ms): once, not in every child
 
-    outcome = run_with_budget(symbolic_gradients, (graph, point, wrt), budget)
-    inputs: list[InputCheck] = []
-    if outcome.status == "ok":
-        method = "sympy"
-        for name, text, value, defined in outcome.value:
-            engine = gradient[name]
-            at_kink = near_kink[graph.inputs[graph.input_names.index(name)]]
-            if not defined or (value is not None and math.isnan(value)):
-                status = UNDEFINED if not math.isfinite(engine) or not defined else MISMATCH
-                if at_kink:
-                    status = KINK
-            elif _close(engine, value, rtol, atol):
-                status = OK
-            else:
-                status = KINK if at_kink else MISMATCH
-            inputs.append(InputCheck(name, engine, text, value, fd.get(name), status))
-            f = fd.get(name)
-            if status == OK and f is not None and not at_kink and not _close(f, value, FD_RTOL, FD_ATOL):
-                notes.append(
-                    f"finite differences disagree for {name} ({f:.6g}); SymPy and the engine agree"
-                )
+    if _RUNNERS:
+        run = _RUNNERS[-1]
     else:
-        method = "finite differences"
-        why = (
-            f"SymPy ran out of its {budget:g} s budget"
-            if outcome.status == "timeout"
-            else f"SymPy could not check this program ({outcome.error})"
-        )
+        from .budget import run_with_budget as run
+    outcome = run(symbolic_gradients, (graph, point, wrt), budget)
+    if outcome.status == "ok":
+        inputs = _judge_symbolic(graph, gradient, outcome.value, fd, near_kink, notes, rtol, atol)
+        return Check(SYMPY, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+    why = (
+        f"SymPy ran out of its {budget:g} s budget"
+        if outcome.status == "timeout"
+        else f"SymPy could not check this program ({outcome.error})"
+    )
+    if budget <= 0:
         notes.append(f"{why}; checked with central finite differences instead")
-        for name in wrt:
-            engine = gradient[name]
-            f = fd.get(name)
-            at_kink = near_kink[graph.inputs[graph.input_names.index(name)]]
-            if f is None or not math.isfinite(engine):
-                status = UNCHECKED
-            elif _close(engine, f, FD_RTOL, FD_ATOL):
-                status = FD_OK
-            else:
-                status = KINK if at_kink else FD_MISMATCH
-            inputs.append(InputCheck(name, engine, None, None, f, status))
-    return Check(method, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+        inputs = [_judge_fd(graph, name, gradient[name], fd.get(name), near_kink, None) for name in wrt]
+        return Check(FINITE_DIFFERENCES, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+    notes.append(f"{why} on the whole expression; checked operation by operation instead (the local check)")
+    inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
+    return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+
+
+def tree_size(graph: Graph, cap: int) -> int:
+    """Operations in the output's expression written out as a tree (every
+    use of a node counts its whole subtree), or cap + 1 if more."""
+    size = [1] * len(graph)
+    arg0, arg1 = graph.arg0, graph.arg1
+    for i in range(graph.output + 1):
+        a = arg0[i]
+        if a >= 0:
+            b = arg1[i]
+            size[i] = min(cap + 1, 1 + size[a] + (size[b] if b >= 0 else 0))
+    return size[graph.output]
+
+
+def _too_big_for_sympy(graph: Graph) -> str:
+    """Why the whole-expression check is not even tried, or ''."""
+    if len(graph) > WHOLE_MAX_NODES:
+        return f"the program has {len(graph):,} nodes (SymPy differentiates whole programs of up to {WHOLE_MAX_NODES:,})"
+    if tree_size(graph, WHOLE_MAX_TREE) > WHOLE_MAX_TREE:
+        return (f"written out as one expression the output has more than {WHOLE_MAX_TREE:,} operations "
+                f"(its nodes are reused), too many for SymPy to differentiate as a whole")
+    return ""
+
+
+#: Who runs the SymPy step under its budget: `budget.run_with_budget` (a fresh
+#: forked child per check) unless a caller that checks many programs installs
+#: a long-lived one with `budget_runner` (`bpcalc.batch` does).
+_RUNNERS: list[Callable[[Callable[..., Any], tuple, float], Any]] = []
+
+
+@contextmanager
+def budget_runner(runner: Callable[[Callable[..., Any], tuple, float], Any]) -> Iterator[None]:
+    """Within this block, checks run their SymPy step with `runner(fn, args,
+    seconds) -> budget.Outcome`."""
+    _RUNNERS.append(runner)
+    try:
+        yield
+    finally:
+        _RUNNERS.remove(runner)
+
+
+def _judge_symbolic(graph: Graph, gradient: Mapping[str, float], results: list[tuple],
+                    fd: Mapping[str, float | None], near_kink: list[bool], notes: list[str],
+                    rtol: float, atol: float) -> list[InputCheck]:
+    inputs: list[InputCheck] = []
+    for name, text, value, defined in results:
+        engine = gradient[name]
+        at_kink = near_kink[graph.input_id(name)]
+        if not defined or (value is not None and math.isnan(value)):
+            status = UNDEFINED if not math.isfinite(engine) or not defined else MISMATCH
+            if at_kink:
+                status = KINK
+        elif _close(engine, value, rtol, atol):
+            status = OK
+        else:
+            status = KINK if at_kink else MISMATCH
+        inputs.append(InputCheck(name, engine, text, value, fd.get(name), status))
+        f = fd.get(name)
+        if status == OK and f is not None and not at_kink and not _close(f, value, FD_RTOL, FD_ATOL):
+            notes.append(
+                f"finite differences disagree for {name} ({f:.6g}); SymPy and the engine agree"
+            )
+    return inputs
+
+
+def _judge_fd(graph: Graph, name: str, engine: float, f: float | None, near_kink: list[bool],
+              local_ok: bool | None) -> InputCheck:
+    """One input's verdict from finite differences; `local_ok` is the local
+    check's verdict on the partials along its way (None: no local check)."""
+    at_kink = near_kink[graph.input_id(name)]
+    if local_ok is False:
+        status = KINK if at_kink else MISMATCH
+    elif f is None or not math.isfinite(engine):
+        status = LOCAL_OK if local_ok and math.isfinite(engine) else UNCHECKED
+    elif _close(engine, f, FD_RTOL, FD_ATOL):
+        status = OK if local_ok else FD_OK
+    else:
+        status = KINK if at_kink else FD_MISMATCH
+    return InputCheck(name, engine, None, None, f, status)
+
+
+# --- the local check ----------------------------------------------------------
+
+
+def _local_check(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[str, float],
+                 kinks: list[int], near_kink: list[bool], notes: list[str],
+                 rtol: float, atol: float) -> list[InputCheck]:
+    """Every local partial against SymPy's derivative of its op, then central
+    finite differences of the whole output for each input."""
+    from .engine import forward
+
+    wrt = tuple(gradient)
+    base = {name: at.value for name, at in point.items()}
+    values, _ = forward(graph, base)
+    local = local_partials(graph, values, set(kinks), rtol, atol)
+    notes.extend(local.notes())
+    wrong = graph.ancestors(local.mismatched) if local.mismatched else [False] * len(graph)
+    fd = vector_finite_differences(graph, base, wrt)
+    if fd is None:
+        notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph):,} nodes is too much work)")
+        fd = {}
+    return [
+        _judge_fd(graph, name, gradient[name], fd.get(name), near_kink, not wrong[graph.input_id(name)])
+        for name in wrt
+    ]
+
+
+@dataclass(frozen=True)
+class LocalPartials:
+    """The outcome of comparing every local partial with SymPy's."""
+
+    checked: int  # partials compared
+    kinds: tuple[str, ...]  # the ops they belong to
+    skipped: int  # at kinks, or where a value is not finite
+    unverified: int  # SymPy's value undefined at the point, or past LOCAL_MAX_EXACT
+    mismatched: tuple[int, ...]  # nodes with a partial that disagrees
+    named: tuple[str, ...]  # the first few of them, described
+
+    def notes(self) -> list[str]:
+        out = [
+            f"local check: {self.checked:,} local partial derivatives "
+            f"({', '.join(self.kinds) or 'no operations'}) compared with SymPy's derivative of each operation"
+            + (f"; {len(self.mismatched):,} disagree" if self.mismatched else ", all agree")
+        ]
+        out += [f"local check: {m}" for m in self.named]
+        if self.skipped:
+            out.append(f"local check: {self.skipped:,} partials skipped (at a kink, or at a non-finite value)")
+        if self.unverified:
+            out.append(f"local check: {self.unverified:,} partials left unverified (SymPy's value is undefined there)")
+        return out
+
+
+def _op_derivatives(sp: Any, name: str) -> list[tuple[Any, Any, Any]]:
+    """[(SymPy's derivative, numpy function of it, its arguments)] for each
+    argument of op `name`; built once per op kind."""
+    cached = _DERIVATIVES.get(name)
+    if cached is None:
+        op = OPS[name]
+        args = sp.symbols("a b", real=True)[: op.arity]
+        expr = op.sympy(sp, *args)
+        cached = []
+        for arg in args:
+            d = sp.powsimp(sp.diff(expr, arg))  # a**b*b/a -> b*a**(b - 1): defined at a = 0
+            cached.append((d, sp.lambdify(args, d, modules="numpy"), args))
+        _DERIVATIVES[name] = cached
+    return cached
+
+
+_DERIVATIVES: dict[str, list[tuple[Any, Any, Any]]] = {}
+
+
+def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
+                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> LocalPartials:
+    """Compare the partial derivatives the engine uses at every node (the op
+    table's `partials`) with SymPy's derivative of the node's op, evaluated
+    at the node's arguments: numerically for all nodes of a kind at once, and
+    exactly (30 digits) where that overflows or is undefined."""
+    import numpy as np
+    import sympy as sp
+
+    live = graph.reaches_output()
+    active, ops, arg0, arg1 = graph.active, graph.ops, graph.arg0, graph.arg1
+    isfinite = math.isfinite
+    groups: dict[str, list[int]] = {}
+    skipped = 0
+    for i in range(len(graph)):
+        a = arg0[i]
+        if a < 0 or not active[i] or not live[i]:
+            continue
+        b = arg1[i]
+        if i in kinks or not (isfinite(values[i]) and isfinite(values[a]) and (b < 0 or isfinite(values[b]))):
+            skipped += 1
+            continue
+        groups.setdefault(ops[i], []).append(i)
+    checked = unverified = exact_left = 0
+    exact_left = LOCAL_MAX_EXACT
+    mismatched: list[int] = []
+    named: list[str] = []
+    for name, ids in sorted(groups.items()):
+        op = OPS[name]
+        a_ids, b_ids = [arg0[i] for i in ids], [arg1[i] for i in ids]
+        argv = [np.array([values[j] for j in a_ids])]
+        if op.arity == 2:
+            argv.append(np.array([values[j] for j in b_ids]))
+        partials = op.partials
+        if op.arity == 1:
+            engine = [np.array([partials(values[a], values[i])[0] for a, i in zip(a_ids, ids)])]
+        else:
+            pairs = [partials(values[a], values[b], values[i]) for a, b, i in zip(a_ids, b_ids, ids)]
+            engine = [np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])]
+        for k, (d, fn, symbols) in enumerate(_op_derivatives(sp, name)):
+            wrt_ids = a_ids if k == 0 else b_ids
+            with np.errstate(all="ignore"):
+                symbolic = np.broadcast_to(np.asarray(fn(*argv), dtype=np.float64), argv[0].shape)
+                e = engine[k]
+                same = (np.abs(e - symbolic) <= atol + rtol * np.abs(symbolic)) | ((e == symbolic) & np.isinf(e))
+            relevant = np.array([active[j] for j in wrt_ids], dtype=bool)
+            checked += int(relevant.sum())
+            for row in np.flatnonzero(~same & relevant):
+                i = ids[row]
+                value: float | None = float(symbolic[row])
+                if not isfinite(value):  # overflow or 0/0 in floating point: ask SymPy exactly
+                    if exact_left <= 0:
+                        unverified += 1
+                        continue
+                    exact_left -= 1
+                    point = {s: sp.Float(float(v[row]), 30) for s, v in zip(symbols, argv)}
+                    value, defined = _classify(sp, d.xreplace(point).evalf(30))
+                    if not defined or value is None or math.isnan(value):
+                        unverified += 1
+                        continue
+                    if _close(float(e[row]), value, rtol, atol):
+                        continue
+                if i not in mismatched:
+                    mismatched.append(i)
+                if len(named) < LOCAL_MAX_NAMED:
+                    named.append(
+                        f"{graph.describe(i)}: d/d{'ab'[k]} is {float(e[row]):.17g} in the engine, "
+                        f"{value:.17g} from SymPy ({sp.sstr(d)})"
+                    )
+    return LocalPartials(checked, tuple(sorted(groups)), skipped, unverified, tuple(mismatched), tuple(named))
+
+
+def vector_finite_differences(graph: Graph, base: Mapping[str, float], wrt: Sequence[str]) -> dict[str, float | None] | None:
+    """Central differences of the output for each input, all inputs at once
+    with the vectorized engine (None: too much work)."""
+    import numpy as np
+
+    from .vector import chunk_rows, outputs
+
+    rows = 2 * len(wrt)
+    if rows == 0:
+        return {}
+    if -(-rows // chunk_rows(graph)) * len(graph) > FD_MAX_WORK:
+        return None
+    names = graph.input_names
+    columns = {name: np.full(rows, base[name]) for name in names}
+    steps = []
+    for k, name in enumerate(wrt):
+        x = base[name]
+        h = FD_EPS * max(1.0, abs(x))
+        columns[name][2 * k] = x + h
+        columns[name][2 * k + 1] = x - h
+        steps.append((x + h) - (x - h))
+    out = outputs(graph, columns)
+    result: dict[str, float | None] = {}
+    for k, name in enumerate(wrt):
+        d = float((out[2 * k] - out[2 * k + 1]) / steps[k])
+        result[name] = d if math.isfinite(d) else None
+    return result

@@ -161,3 +161,8 @@ def test_ops_lists_every_primitive_with_rules_and_conventions():
     assert sigmoid["derivatives"] == ["∂/∂a = sigmoid(a)*(1 - sigmoid(a))"]
     log = next(op for op in doc["ops"] if op["name"] == "log")
     assert log["syntax"] == "log(a), ln(a)"
+
+
+def test_program_text_is_never_read_as_rich_markup():
+    run = run_cli("grad", "(x + # [red]hi[/red]\n y)*2", "--at", "x=1,y=2", "--no-check")
+    assert run.code == 0 and "x + # [red]hi[/red] y" in run.out

@@ -146,6 +146,24 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 raise fail("'(' is never closed", top[3], top[4])
         return None
 
+    def keyword_check(name: str, start: int, end: int) -> None:
+        if name in PYTHON_KEYWORDS:
+            raise fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
+
+    def missing_operator(kind: int, piece: str, start: int, end: int) -> BpcalcError:
+        if kind == NAME:
+            keyword_check(piece, start, end)
+        hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
+        return fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}", start, end)
+
+    def end_of_statement() -> Statement:
+        if expect:
+            if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
+                raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
+            raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
+        reduce_all(False)
+        return Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
+
     for chunk in _chunks(text):
         for piece in PIECE.findall(chunk):
             start = pos
@@ -162,72 +180,107 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 start += skip
                 kind, piece = classify(piece)
                 if kind == BAD:
-                    if pending in PYTHON_KEYWORDS:
-                        raise fail(f"'{pending}' is Python, not part of the bpcalc language",
-                                   pending_start, pending_end)
+                    if pending is not None:
+                        keyword_check(pending, pending_start, pending_end)
                     raise bad_character(source, start + max(0, source.text.find(piece, start) - start))
-            if kind == WS:
-                continue
             end = pos
-            if kind == SEP:
-                if depth > 0:
-                    if piece == ";":
-                        raise fail("';' inside parentheses", start, end)
-                    continue  # a newline inside parentheses is a space
-            # -- a pending name decides what it is from the token after it --
-            if pending is not None:
-                if kind == OP and piece == "(":
-                    op = FUNCTIONS.get(pending)
-                    if op is None:
-                        raise unknown_function(pending, pending_start, pending_end)
-                    push([_CALL, op.name, 0, pending_start, end, 0])
-                    depth += 1
-                    if depth > max_depth:
-                        raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+            if kind == NAME:
+                if pending is not None:  # a name right after a name
+                    prev_kind, prev_text = NAME, pending
+                    keyword_check(pending, pending_start, pending_end)
+                    raise missing_operator(kind, piece, start, end)
+                if not expect:
+                    raise missing_operator(kind, piece, start, end)
+                if first:
+                    first = False
+                    stmt_start = start
+                if len(piece) > max_name:
+                    raise fail(f"a name longer than {max_name} characters", start, end, "limit")
+                pending = piece
+                pending_start = start
+                pending_end = end
+                pending_first = prev_kind == SEP
+            elif kind == OP:
+                if pending is not None:  # what the name is depends on this token
+                    if piece == "(":
+                        op = FUNCTIONS.get(pending)
+                        if op is None:
+                            raise unknown_function(pending, pending_start, pending_end)
+                        push([_CALL, op.name, 0, pending_start, end, 0])
+                        depth += 1
+                        if depth > max_depth:
+                            raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                        pending = None
+                        prev_kind = OP
+                        prev_text = "("
+                        prev_start = start
+                        prev_end = end
+                        continue
+                    if pending_first and (piece == "=" or piece in _AUGMENTED):
+                        keyword_check(pending, pending_start, pending_end)
+                        target = pending
+                        target_span = Span(pending_start, pending_end)
+                        augment = _AUGMENTED.get(piece)
+                        pending = None
+                        prev_kind = OP
+                        prev_text = piece
+                        prev_start = start
+                        prev_end = end
+                        continue
+                    keyword_check(pending, pending_start, pending_end)
+                    emit(("name", pending, pending_start, pending_end))
                     pending = None
-                    prev_kind, prev_text, prev_start, prev_end = OP, "(", start, end
-                    continue
-                if pending_first and kind == OP and (piece == "=" or piece in _AUGMENTED):
-                    if pending in PYTHON_KEYWORDS:
-                        raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
-                    target, target_span = pending, Span(pending_start, pending_end)
-                    augment = _AUGMENTED.get(piece)
-                    pending = None
-                    prev_kind, prev_text, prev_start, prev_end = OP, piece, start, end
-                    continue
-                if pending in PYTHON_KEYWORDS:
-                    raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
-                emit(("name", pending, pending_start, pending_end))
-                pending = None
-                expect = False
-            if kind == SEP:
-                # -- end of a statement --
-                if not first:
-                    if expect:
-                        if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
-                            raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
-                        raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
-                    reduce_all(False)
-                    count += 1
-                    yield Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
-                    out.clear()
-                    target = augment = target_span = None
-                    first = True
-                    expect = True
-                prev_kind, prev_text, prev_start, prev_end = SEP, piece, start, end
-                continue
-            if first:
-                first = False
-                stmt_start = start
-            if expect:
-                if kind == NAME:
-                    if len(piece) > max_name:
-                        raise fail(f"a name longer than {max_name} characters", start, end, "limit")
-                    pending, pending_start, pending_end = piece, start, end
-                    pending_first = prev_kind == SEP
-                elif kind == NUM:
-                    emit(("num", piece, start, end))
                     expect = False
+                if first:
+                    first = False
+                    stmt_start = start
+                if not expect:
+                    binary = _BINARY.get(piece)
+                    if binary is not None:
+                        name, prec, right = binary
+                        while stack:
+                            top = stack[-1]
+                            if top[0] > _UN:  # an opener
+                                break
+                            if top[2] > prec or (top[2] == prec and not right):
+                                stack.pop()
+                                if top[1] != "pos":
+                                    emit(("op", top[1], top[3], top[4]))
+                            else:
+                                break
+                        push([_BIN, name, prec, start, end, 0])
+                        expect = True
+                    elif piece == ")":
+                        opener = reduce_all(True)
+                        if opener is None:
+                            raise fail("unmatched ')'", start, end)
+                        depth -= 1
+                        if opener[0] == _PAREN:
+                            emit(("group", None, opener[3], end))
+                        else:
+                            op = FUNCTIONS[opener[1]]
+                            nargs = opener[5] + 1
+                            if nargs != op.arity:
+                                plural = "s" if op.arity != 1 else ""
+                                raise fail(f"{opener[1]}() takes {op.arity} argument{plural}, got {nargs}",
+                                           opener[3], end, "arity")
+                            emit(("call", opener[1], opener[3], end))
+                    elif piece == ",":
+                        opener = reduce_all(True)
+                        if opener is None or opener[0] != _CALL:
+                            raise fail("',' outside a function call's parentheses", start, end)
+                        opener[5] += 1
+                        push(opener)
+                        expect = True
+                    elif piece == "=" or piece in _AUGMENTED:
+                        if prev_kind == NUM and prev_start == stmt_start:
+                            raise fail(f"cannot assign to the number {prev_text}: only a name can be assigned",
+                                       prev_start, prev_end)
+                        raise fail(f"unexpected '{piece}': only a name at the start of a statement can be assigned",
+                                   start, end)
+                    else:  # "("
+                        raise fail(f"missing operator before '(' (after '{prev_text}'); "
+                                   f"write {prev_text}*(…) to multiply", start, end)
                 elif piece == "(":
                     push([_PAREN, None, 0, start, end, 0])
                     depth += 1
@@ -241,9 +294,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
                         top = stack[-1]
                         arity = FUNCTIONS[top[1]].arity
-                        raise fail(
-                            f"{top[1]}() needs {arity} argument{'s' if arity > 1 else ''}", top[3], end
-                        )
+                        raise fail(f"{top[1]}() needs {arity} argument{'s' if arity > 1 else ''}", top[3], end)
                     if prev_text == "(":
                         raise fail("empty parentheses '()'", prev_start, end)
                     raise fail(f"expected an expression before ')' (after '{prev_text}')", start, end)
@@ -253,74 +304,49 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     raise fail(f"a statement cannot start with '{piece}'", start, end)
                 else:
                     raise fail(f"expected an expression after '{prev_text}', got '{piece}'", start, end)
-            else:
-                binary = _BINARY.get(piece) if kind == OP else None
-                if binary is not None:
-                    name, prec, right = binary
-                    while stack:
-                        top = stack[-1]
-                        if top[0] > _UN:  # an opener
-                            break
-                        if top[2] > prec or (top[2] == prec and not right):
-                            stack.pop()
-                            if top[1] != "pos":
-                                emit(("op", top[1], top[3], top[4]))
-                        else:
-                            break
-                    push([_BIN, name, prec, start, end, 0])
+            elif kind == NUM:
+                if pending is not None:
+                    prev_kind, prev_text = NAME, pending
+                    keyword_check(pending, pending_start, pending_end)
+                    raise missing_operator(kind, piece, start, end)
+                if not expect:
+                    raise missing_operator(kind, piece, start, end)
+                if first:
+                    first = False
+                    stmt_start = start
+                emit(("num", piece, start, end))
+                expect = False
+            elif kind == SEP:
+                if depth > 0:
+                    if piece == ";":
+                        raise fail("';' inside parentheses", start, end)
+                    continue  # a newline inside parentheses is a space
+                if pending is not None:
+                    keyword_check(pending, pending_start, pending_end)
+                    emit(("name", pending, pending_start, pending_end))
+                    pending = None
+                    expect = False
+                if not first:
+                    count += 1
+                    yield end_of_statement()
+                    out.clear()
+                    target = augment = target_span = None
+                    first = True
                     expect = True
-                elif piece == ")":
-                    opener = reduce_all(True)
-                    if opener is None:
-                        raise fail("unmatched ')'", start, end)
-                    depth -= 1
-                    if opener[0] == _PAREN:
-                        emit(("group", None, opener[3], end))
-                    else:
-                        op = FUNCTIONS[opener[1]]
-                        nargs = opener[5] + 1
-                        if nargs != op.arity:
-                            plural = "s" if op.arity != 1 else ""
-                            raise fail(f"{opener[1]}() takes {op.arity} argument{plural}, got {nargs}",
-                                       opener[3], end, "arity")
-                        emit(("call", opener[1], opener[3], end))
-                elif piece == ",":
-                    opener = reduce_all(True)
-                    if opener is None or opener[0] != _CALL:
-                        raise fail("',' outside a function call's parentheses", start, end)
-                    opener[5] += 1
-                    push(opener)
-                    expect = True
-                elif piece == "=" or piece in _AUGMENTED:
-                    if prev_kind == NUM and prev_start == stmt_start:
-                        raise fail(f"cannot assign to the number {prev_text}: only a name can be assigned",
-                                   prev_start, prev_end)
-                    raise fail(f"unexpected '{piece}': only a name at the start of a statement can be assigned",
-                               start, end)
-                elif piece == "(":
-                    raise fail(f"missing operator before '(' (after '{prev_text}'); "
-                               f"write {prev_text}*(…) to multiply", start, end)
-                else:
-                    if kind == NAME and piece in PYTHON_KEYWORDS:
-                        raise fail(f"'{piece}' is Python, not part of the bpcalc language", start, end)
-                    hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
-                    raise fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}",
-                               start, end)
-            prev_kind, prev_text, prev_start, prev_end = kind, piece, start, end
+            else:  # WS: a comment or other spaces
+                continue
+            prev_kind = kind
+            prev_text = piece
+            prev_start = start
+            prev_end = end
     # -- end of text: finish the last statement --
     if pending is not None:
-        if pending in PYTHON_KEYWORDS:
-            raise fail(f"'{pending}' is Python, not part of the bpcalc language", pending_start, pending_end)
+        keyword_check(pending, pending_start, pending_end)
         emit(("name", pending, pending_start, pending_end))
         expect = False
     if not first:
-        if expect:
-            if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
-                raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
-            raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
-        reduce_all(False)
         count += 1
-        yield Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
+        yield end_of_statement()
     if count == 0:
         raise BpcalcError("parse", "empty program: write an expression such as (x+y)*z")
 

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..api import GradResult
+from ..errors import Source
 from ..verify import FD_MISMATCH, FD_OK, KINK, MISMATCH, OK, UNDEFINED, Check
 from .numbers import fmt
 
@@ -23,6 +24,12 @@ def point_text(result: GradResult, digits: int) -> str:
                      for name, at in result.at.items())
 
 
+def program_title(source: Source) -> str:
+    """The program itself when it is one line, else where it came from."""
+    text = source.text.strip()
+    return text if "\n" not in text else f"({source.origin})"
+
+
 def tolerance(v: float) -> str:
     """1e-09 -> '1e-9' (how people write tolerances)."""
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{v:g}").replace("e+", "e")
@@ -35,8 +42,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
 
     g = result.graph
     out = result.output_label
-    console.print(Text.assemble(("bpcalc grad ", "bold"), g.source.text.strip()
-                                if "\n" not in g.source.text.strip() else f"({g.source.origin})"))
+    console.print(Text.assemble(("bpcalc grad ", "bold"), program_title(g.source)))
     if result.at:
         console.print(Text(f"at {point_text(result, digits)}", style="dim"))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
@@ -45,25 +51,67 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     table.add_column("expression", overflow="fold", max_width=60)
     table.add_column("value", justify="right")
     table.add_column("gradient", justify="right")
+    exact = result.exact if result.exact is not None and result.exact.ok else None
+    if exact is not None:
+        table.add_column("exact value", overflow="fold", max_width=40)
+        table.add_column("exact gradient", overflow="fold", max_width=40)
     n = len(g)
     shown = n if max_rows <= 0 or n <= max_rows else max_rows
     values, adjoints = result.values, result.adjoints
     for i in range(shown):
         style = "bold" if i == g.output else None
-        table.add_row(g.labels[i], g.ops[i], " ".join(g.text(i).split()),
-                      fmt(values[i], digits), fmt(adjoints[i], digits), style=style)
+        cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
+        if exact is not None:
+            cells += [exact.values[i] or "(long)", exact.adjoints[i] or ("(long)" if adjoints[i] is not None else "—")]
+        table.add_row(*cells, style=style)
     console.print(table)
     if shown < n:
         console.print(Text(f"… {n - shown} more nodes not shown (--max-rows 0 shows all; --json has every node)",
                            style="yellow"))
     console.print()
-    console.print(Text.assemble((f"{out} = ", "bold"), fmt(result.value, digits)))
+    exact_value = exact.values[g.output] if exact is not None else None
+    console.print(Text.assemble((f"{out} = ", "bold"), exact_and_decimal(exact_value, fmt(result.value, digits))))
+    exact_gradient = result.exact_gradient if exact is not None else {}
     for name, v in result.gradient.items():
-        console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), fmt(v, digits)))
+        shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
+        console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), shown_v))
+    if result.derivatives is not None:
+        render_derivatives(result, console)
     if result.check is not None:
         console.print()
         render_check(result.check, out, console, digits)
     render_warnings(result, console)
+
+
+def exact_and_decimal(exact: str | None, decimal: str, approx: str = " ≈ ") -> str:
+    """'11/5 ≈ 2.2' (or just the decimal when there is no exact form, or
+    when the two read the same)."""
+    if exact is None or exact == decimal:
+        return decimal
+    return f"{exact}{approx}{decimal}"
+
+
+def render_derivatives(result: GradResult, console: "Console") -> None:
+    """d output / d input as formulas, text and LaTeX (`--derivative`)."""
+    from rich.text import Text
+
+    found = result.derivatives
+    if found is None:
+        return
+    out = result.output_label
+    console.print()
+    how = "simplified by SymPy" if found.simplified else "as SymPy differentiates it, not simplified"
+    console.print(Text(f"derivatives ({how}):" if found.ok else "derivatives: none", style="bold"))
+    if found.note:
+        console.print(Text(f"  {found.note}", style="yellow"))
+    for f in found.formulas:  # one line each (soft_wrap), so they can be copied
+        console.print(Text.assemble(f"  ∂{out}/∂{f.name} = ", f.text), soft_wrap=True)
+    if found.formulas:
+        console.print(Text("LaTeX:", style="bold"))
+        from .explain import latex_partial
+
+        for f in found.formulas:
+            console.print(Text(f"  {latex_partial(out, f.name)} = {f.latex}"), soft_wrap=True)
 
 
 def render_check(check: Check, out: str, console: "Console", digits: int) -> None:

@@ -1,0 +1,348 @@
+"""bpcalc's benchmark suite: start-up, scale, the check, batch. One run
+measures everything side by side and prints the tables for README.md.
+
+    python benchmarks/bench.py                 # everything (about 10 minutes)
+    python benchmarks/bench.py startup batch   # some sections
+    BENCH_JAX_PYTHON=/path/to/python ...       # a Python with jax installed
+
+Whole-process timings use hyperfine when it is installed (medians), else
+the same medians measured here. Every target is reported as a ratio to a
+reference measured in the same run, or as a figure next to its limit.
+Results also go to benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import programs  # noqa: E402
+
+PY = sys.executable
+BPCALC = str(Path(PY).parent / "bpcalc")
+NEURON = str(ROOT / "samples" / "cs231n_neuron.bp")
+NEURON_AT = "w0=2,x0=-1,w1=-3,x1=-2,w2=-3"
+RESULTS: dict[str, Any] = {}
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+# --- whole processes ------------------------------------------------------------
+
+
+def medians(commands: dict[str, list[str]], runs: int, work: Path) -> dict[str, float]:
+    """Median wall seconds of each command (hyperfine when available)."""
+    if shutil.which("hyperfine"):
+        out = work / "hyperfine.json"
+        args = ["hyperfine", "-N", "-i", "--warmup", "2", "--runs", str(runs), "--export-json", str(out)]
+        for name, cmd in commands.items():
+            args += ["--command-name", name, " ".join(_quote(c) for c in cmd)]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return {r["command"]: r["median"] for r in json.loads(out.read_text())["results"]}
+    result = {}
+    for name, cmd in commands.items():
+        times = []
+        for _ in range(runs + 2):
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - start)
+        result[name] = statistics.median(times[2:])
+    return result
+
+
+def _quote(arg: str) -> str:
+    if arg and all(c.isalnum() or c in "-_=./,+*()" for c in arg):
+        return arg
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def startup(work: Path, bindir: Path | None = None) -> list[str]:
+    py = str(bindir / "python") if bindir else PY
+    exe = str(bindir / "bpcalc") if bindir else BPCALC
+    quick = {
+        "python -c pass": [py, "-c", "pass"],
+        "import typer": [py, "-c", "import typer"],
+        "import typer, rich": [py, "-c", "import typer, rich"],
+        "import typer, rich, sympy": [py, "-c", "import typer, rich, sympy"],
+        "grad --json --no-check": [exe, "grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--json", "--no-check"],
+        "grad neuron (SymPy check)": [exe, "grad", "-f", NEURON, "--at", NEURON_AT],
+    }
+    m = medians(quick, 20, work)
+    RESULTS["startup" if bindir is None else "startup_alt"] = m
+    r1 = m["grad --json --no-check"] / m["import typer"]
+    r2 = m["grad neuron (SymPy check)"] / m["import typer, rich, sympy"]
+    if bindir is None:
+        title = "### Start-up (whole processes, medians of 20 runs)"
+    else:
+        version = subprocess.run([py, "-c", "import typer; print(typer.__version__)"], capture_output=True,
+                                 text=True).stdout.strip()
+        title = f"### Start-up with typer {version} (`{bindir}`; medians of 20 runs)"
+    lines = [
+        title, "",
+        row("command", "median", "ratio", "target", ""), row("---", "---:", "---:", "---", "---"),
+    ]
+    for name, secs in m.items():
+        lines.append(row(f"`{name}`", f"{secs * 1000:.1f} ms", "", "", ""))
+    lines += [
+        row("**`bpcalc grad \"(x+y)*z\" … --json --no-check` / `import typer`**", "", f"{r1:.2f}", "≤ 1.3", verdict(r1 <= 1.3)),
+        row("**`bpcalc grad` neuron with the check / `import typer, rich, sympy`**", "", f"{r2:.2f}", "≤ 1.15", verdict(r2 <= 1.15)),
+        "",
+    ]
+    return lines
+
+
+def big_processes(work: Path) -> list[str]:
+    chain = work / "chain_1e5.bp"
+    chain.write_text(programs.chain(100_000))
+    points = work / "neuron_1e5.csv"
+    import numpy as np
+
+    table = np.random.default_rng(0).normal(size=(100_000, 5))
+    with points.open("w") as f:
+        f.write("w0,x0,w1,x1,w2\n")
+        for r in table.tolist():
+            f.write(",".join(map(repr, r)) + "\n")
+    at = programs.at_text(programs.CHAIN_INPUTS)
+    commands = {
+        "grad --json --no-check, 10^5-node file": [BPCALC, "grad", "-f", str(chain), "--at", at, "--json", "--no-check"],
+        "grad (default check), 10^5-node file": [BPCALC, "grad", "-f", str(chain), "--at", at],
+        "batch, 10^5 points from CSV": [BPCALC, "batch", "-f", NEURON, "--points", str(points)],
+    }
+    m = medians(commands, 5, work)
+    RESULTS["big_processes"] = m
+    check_doc = subprocess.run(
+        [BPCALC, "grad", "-f", str(chain), "--at", at, "--json"], capture_output=True, text=True
+    ).stdout
+    method = json.loads(check_doc)["check"]["method"]
+    limits = {"grad --json --no-check, 10^5-node file": 1.5, "grad (default check), 10^5-node file": 10.0,
+              "batch, 10^5 points from CSV": 2.0}
+    lines = ["### Big inputs, whole processes (medians of 5 runs)", "",
+             row("command", "median", "target", ""), row("---", "---:", "---", "---")]
+    for name, secs in m.items():
+        lines.append(row(f"`{name}`", f"{secs:.2f} s", f"< {limits[name]} s", verdict(secs < limits[name])))
+    lines += ["", f"The default check of the 10^5-node program used the method `{method}`.", ""]
+    return lines
+
+
+# --- scale ----------------------------------------------------------------------
+
+
+def scale(work: Path) -> list[str]:
+    sizes = [100, 1_000, 10_000, 100_000, 1_000_000]
+    lines = [
+        "### Scale (one fresh process per row; µs per node; first calls, tapes included)", "",
+        row("program", "nodes", "parse", "lower", "forward", "backward", "fwd+bwd", "plain tape fwd+bwd",
+            "peak RSS"),
+        row("---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    found: dict[str, dict[int, dict]] = {}
+    for kind in ("chain", "mlp"):
+        for n in sizes:
+            out = subprocess.run([PY, str(HERE / "scale_worker.py"), kind, str(n)], capture_output=True,
+                                 text=True, check=True).stdout
+            r = json.loads(out)
+            found.setdefault(kind, {})[n] = r
+            fb = r["forward_us"] + r["backward_us"]
+            lines.append(row(kind, f"{r['nodes']:,}", f"{r['parse_us']:.2f}", f"{r['lower_us']:.2f}",
+                             f"{r['forward_us']:.2f}", f"{r['backward_us']:.2f}", f"{fb:.2f}",
+                             f"{r['plain_tape_us']:.2f}", f"{r['peak_rss_mib']:.0f} MiB"))
+    RESULTS["scale"] = found
+    lines += ["", row("target", "measured", "limit", ""), row("---", "---:", "---", "---")]
+    for kind, by in found.items():
+        for n in (100_000, 1_000_000):
+            fb = by[n]["forward_us"] + by[n]["backward_us"]
+            lines.append(row(f"{kind} {n:,}: forward+backward µs/node", f"{fb:.2f}", "≤ 1", verdict(fb <= 1)))
+            ratio = fb / (by[n]["plain_tape_us"])
+            lines.append(row(f"{kind} {n:,}: forward+backward / plain tape", f"{ratio:.2f}", "(reference)", ""))
+        for n in sizes:
+            pl = by[n]["parse_us"] + by[n]["lower_us"]
+            lines.append(row(f"{kind} {by[n]['nodes']:,}: parse+lower µs/node", f"{pl:.2f}", "≤ 3", verdict(pl <= 3)))
+        total = {n: sum(by[n][k] for k in ("parse_us", "lower_us", "forward_us", "backward_us")) for n in sizes}
+        lin = total[1_000_000] / total[1_000]
+        lines.append(row(f"{kind}: cost per node at 10^6 / at 10^3", f"{lin:.2f}", "≤ 1.5", verdict(lin <= 1.5)))
+        rss = by[1_000_000]["peak_rss_mib"]
+        lines.append(row(f"{kind} 10^6: peak RSS", f"{rss:.0f} MiB", "≤ 1024 MiB", verdict(rss <= 1024)))
+    lines.append("")
+    return lines
+
+
+# --- the check ------------------------------------------------------------------
+
+
+def check(work: Path) -> list[str]:
+    import bpcalc
+
+    lines = ["### The check: method and time by size (in-process, `bpcalc.grad`)", "",
+             row("program", "nodes", "method", "check seconds", "ok"), row("---", "---:", "---", "---:", "---")]
+    found = []
+    for kind in ("mlp", "chain"):
+        for n in (100, 200, 1_000, 10_000, 100_000):
+            text = programs.chain(n) if kind == "chain" else programs.mlp(n)
+            at = programs.CHAIN_INPUTS if kind == "chain" else programs.mlp_inputs(n)
+            r = bpcalc.grad(text, at=at)
+            assert r.check is not None
+            found.append({"kind": kind, "nodes": len(r.graph), "method": r.check.method,
+                          "seconds": r.check.seconds, "ok": r.ok})
+            lines.append(row(kind, f"{len(r.graph):,}", r.check.method, f"{r.check.seconds:.2f}", r.ok))
+    RESULTS["check"] = found
+    lines.append("")
+    return lines
+
+
+# --- batch ----------------------------------------------------------------------
+
+
+def vector_throughput(n: int, repeats: int = 7) -> float:
+    import numpy as np
+
+    from bpcalc.errors import Source
+    from bpcalc.lang.lower import build
+    from bpcalc.vector import evaluate
+
+    graph, _ = build(Source(Path(NEURON).read_text()))
+    cols = dict(zip(graph.input_names, np.random.default_rng(0).normal(size=(5, n))))
+    evaluate(graph, cols)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        evaluate(graph, cols)
+        times.append(time.perf_counter() - start)
+    return n / statistics.median(times)
+
+
+def scalar_throughput(n: int = 20_000) -> float:
+    from bpcalc.engine import backward, forward
+    from bpcalc.errors import Source
+    from bpcalc.lang.lower import build
+
+    graph, _ = build(Source(Path(NEURON).read_text()))
+    start = time.perf_counter()
+    for k in range(n):
+        values, _ = forward(graph, {"w0": 2.0, "x0": -1.0 + k * 1e-6, "w1": -3.0, "x1": -2.0, "w2": -3.0})
+        backward(graph, values)
+    return n / (time.perf_counter() - start)
+
+
+def jax_throughput(n: int) -> dict[str, Any] | None:
+    python = os.environ.get("BENCH_JAX_PYTHON") or PY
+    try:
+        out = subprocess.run([python, str(HERE / "jax_neuron.py"), str(n)], capture_output=True, text=True,
+                             timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def programs_file(work: Path, count: int) -> Path:
+    forms = ["(x+y)*z", "x*y + sin(z)", "1/(1+exp(-(x*y+z)))", "tanh(x)*y - z^2", "max(x, y) * relu(z) + log(1 + x*x)"]
+    path = work / f"programs_{count}.jsonl"
+    with path.open("w") as f:
+        for k in range(count):
+            at = {"x": round(0.37 * k % 3 - 1.5, 2), "y": round(0.11 * k % 2 - 1, 2), "z": 1.25}
+            f.write(json.dumps({"program": forms[k % len(forms)], "at": at, "expect": {"x": 1.0}}) + "\n")
+    return path
+
+
+def batch(work: Path) -> list[str]:
+    n = 1_000_000
+    ours = vector_throughput(n)
+    jax = jax_throughput(n)
+    scalar = scalar_throughput()
+    lines = ["### Batch", "", row("measurement", "figure", "ratio", "target", ""),
+             row("---", "---:", "---:", "---", "---")]
+    lines.append(row(f"vectorized engine, CS231n neuron, {n:,} points", f"{ours / 1e6:.1f} M points/s", "", "", ""))
+    lines.append(row("scalar engine, the same neuron, point by point", f"{scalar / 1e6:.3f} M points/s",
+                     f"{ours / scalar:.0f}× slower", "", ""))
+    if jax is None:
+        lines.append(row("JAX jit(vmap(grad)), float64", "**jax is not importable: not measured** "
+                         "(set BENCH_JAX_PYTHON)", "", "≥ 1", ""))
+    else:
+        ratio = ours / jax["points_per_second"]
+        lines.append(row(f"JAX {jax['jax']} jit(vmap(value_and_grad)), float64", f"{jax['points_per_second'] / 1e6:.1f} M points/s",
+                         f"bpcalc / JAX = {ratio:.2f}", "≥ 1", verdict(ratio >= 1)))
+    small = programs_file(work, 400)
+    big = programs_file(work, 5_000)
+    commands = {
+        "400 programs, SymPy check": [BPCALC, "batch", "--programs", str(small)],
+        "400 programs, SymPy check, --jobs 2": [BPCALC, "batch", "--programs", str(small), "--jobs", "2"],
+        "5000 programs, --no-check": [BPCALC, "batch", "--programs", str(big), "--no-check"],
+        "5000 programs, --no-check --jobs 2": [BPCALC, "batch", "--programs", str(big), "--no-check", "--jobs", "2"],
+    }
+    m = medians(commands, 3, work)
+    for name, secs in m.items():
+        count = 400 if name.startswith("400") else 5000
+        rate = count / secs
+        target = 200 if "SymPy" in name else 5000
+        lines.append(row(f"`batch --programs`: {name} (whole process)", f"{rate:,.0f} programs/s", "",
+                         f"≥ {target:,}/s", verdict(rate >= target)))
+    RESULTS["batch"] = {"vector_points_per_second": ours, "scalar_points_per_second": scalar, "jax": jax,
+                        "programs_seconds": m}
+    lines.append("")
+    return lines
+
+
+def startup_alt(work: Path) -> list[str]:
+    """The start-up section again in another environment (BENCH_ALT_BIN: the
+    bin/ folder of a virtualenv with bpcalc and a different typer)."""
+    alt = os.environ.get("BENCH_ALT_BIN")
+    if not alt:
+        return ["(start-up with another typer: not measured; set BENCH_ALT_BIN)", ""]
+    return startup(work, Path(alt))
+
+
+SECTIONS = {"startup": startup, "startup-alt": startup_alt, "big": big_processes, "scale": scale,
+            "check": check, "batch": batch}
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy
+    import sympy
+    import typer
+
+    return (f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores, {cpu or platform.processor()}; "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, sympy {sympy.__version__}, "
+            f"typer {typer.__version__}; load average at start {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(SECTIONS)
+    print(f"Machine: {machine()}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in chosen:
+            for line in SECTIONS[name](Path(tmp)):
+                print(line, flush=True)
+    RESULTS["machine"] = machine()
+    (HERE / "results.json").write_text(json.dumps(RESULTS, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

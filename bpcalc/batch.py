@@ -1,0 +1,770 @@
+"""`bpcalc batch`: one program at many points (vectorized), or many programs.
+
+Points mode reads points from CSV (a header row naming the inputs, one point
+per line) or JSONL (one object {input: value} per line), streams them in
+chunks through the vectorized engine (`bpcalc.vector`), recomputes the few
+points it marks as suspect with the scalar engine (so their domain errors,
+kinks, overflow and underflow are reported exactly as `bpcalc grad` reports
+them), and yields one `PointRow` per point, in input order. Memory is bounded
+by the chunk size, whatever the number of points.
+
+Programs mode (`run_programs`) reads JSONL lines of {program, at, expect?}
+and judges each one as `bpcalc check` does (with `homework`'s own functions),
+in one process or in `jobs` processes, writing one result per line in input
+order. Each process keeps one long-lived SymPy worker (`BudgetWorker`) for
+the checks, instead of forking a child per check.
+
+Bad input (a malformed line, a value that is not a number, a missing or
+unknown column) raises BpcalcError naming the line; per-point domain errors
+are not bad input: they are reported in their row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import itertools
+import json
+import math
+import os
+import pickle
+import select
+import signal
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
+
+from .errors import BpcalcError, Source
+from .graph import Graph
+from .limits import DEFAULT_LIMITS, Limits
+
+#: Points per chunk read from the input and handed to the vectorized engine.
+READ_CHUNK = 16384
+#: Longest input line accepted, in characters (memory stays bounded).
+MAX_LINE = 1 << 20
+#: Formats of points and of results.
+CSV, JSONL = "csv", "jsonl"
+FORMATS = (CSV, JSONL)
+
+
+class PointRow(NamedTuple):
+    """The result at one point: `line` is the point's line in the input.
+    (Immutable like a frozen dataclass, and cheaper to make a million of.)"""
+
+    line: int
+    value: float | None
+    gradient: tuple[float, ...] | None  # in the order of `wrt`
+    warnings: tuple[str, ...]
+    error: str | None
+
+
+# --- reading points -----------------------------------------------------------
+
+
+def bounded_lines(stream: TextIO, origin: str, on_read: Callable[[int], None] | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, line without its newline), never holding more than one
+    line of at most MAX_LINE characters."""
+    number = 0
+    while True:
+        try:
+            line = stream.readline(MAX_LINE + 1)
+        except UnicodeDecodeError as exc:
+            raise line_error(origin, number + 1, f"invalid UTF-8 ({exc.reason})") from None
+        if not line:
+            return
+        number += 1
+        if on_read is not None:
+            on_read(len(line))
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise line_error(origin, number, f"the line is longer than {MAX_LINE:,} characters")
+        yield number, line.rstrip("\r\n")
+
+
+def line_error(origin: str, line: int, message: str) -> BpcalcError:
+    return BpcalcError("value", f"{origin}: line {line}: {message}")
+
+
+def sniff_format(first: str) -> str:
+    """JSONL if the first non-blank line starts with '{', else CSV."""
+    return JSONL if first.lstrip().startswith("{") else CSV
+
+
+def _number(name: str, text: str, origin: str, line: int) -> float:
+    """A point's value: a plain number (fast), else a constant expression in
+    the bpcalc language (pi/4), evaluated by bpcalc itself, never by Python."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if math.isfinite(v) and "_" not in text:
+        return v
+    from .point import constant_value
+
+    try:
+        return constant_value(name, text).value
+    except BpcalcError as err:
+        raise line_error(origin, line, f"{name}: {err.message}") from None
+
+
+def _numbers(names: Sequence[str], texts: list[str], origin: str, line: int) -> list[float]:
+    """The values of one point: all plain numbers (the fast, common case),
+    else value by value with `_number`."""
+    try:
+        point = list(map(float, texts))
+        if math.isfinite(sum(point)) and "_" not in "".join(texts):
+            return point
+    except ValueError:
+        pass
+    return [_number(name, text, origin, line) for name, text in zip(names, texts)]
+
+
+def read_points(
+    lines: Iterable[tuple[int, str]], fmt: str, inputs: Sequence[str], origin: str, chunk: int = READ_CHUNK
+) -> Iterator[tuple[list[int], list[list[float]]]]:
+    """Chunks of (line numbers, points), each point a list of floats in the
+    order of `inputs`."""
+    parse = _csv_points if fmt == CSV else _jsonl_points
+    numbers: list[int] = []
+    points: list[list[float]] = []
+    try:
+        for number, point in parse(lines, inputs, origin):
+            numbers.append(number)
+            points.append(point)
+            if len(points) >= chunk:
+                yield numbers, points
+                numbers, points = [], []
+    except BpcalcError:
+        if points:  # the points before the bad line still get their rows
+            yield numbers, points
+        raise
+    if points:
+        yield numbers, points
+
+
+def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: int) -> list[int]:
+    """For each input, its column in the header; errors name what is wrong."""
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for h in names:
+        if h in seen:
+            raise line_error(origin, line, f"column '{h}' appears twice")
+        seen.add(h)
+        if h not in inputs:
+            raise line_error(
+                origin, line,
+                f"column '{h}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
+            )
+    missing = [name for name in inputs if name not in seen]
+    if missing:
+        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    return [names.index(name) for name in inputs]
+
+
+def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+    order: list[int] | None = None
+    width = 0
+    at = [0]  # the line the reader is on
+
+    def texts() -> Iterator[str]:
+        for number, text in lines:
+            at[0] = number
+            yield text
+
+    reader = csv.reader(texts())
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise line_error(origin, at[0], f"not valid CSV ({exc})") from None
+        if cells is None:
+            break
+        number = at[0]
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        if order is None:
+            order = _columns_order(cells, inputs, origin, number)
+            width = len(cells)
+            continue
+        if len(cells) != width:
+            raise line_error(origin, number, f"{len(cells)} values where the header has {width} columns")
+        texts = [cells[k] for k in order]
+        yield number, _numbers(inputs, texts, origin, number)
+    if order is None and inputs:
+        raise BpcalcError("value", f"{origin}: no header line: the first line names the inputs ({','.join(inputs)})")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise line_error(origin, number, f"not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise line_error(origin, number, "expected a JSON object")
+    return obj
+
+
+def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+    wanted = set(inputs)
+    for number, text in lines:
+        if not text.strip():
+            continue
+        obj = _json_object(text, origin, number)
+        unknown = [k for k in obj if k not in wanted]
+        if unknown:
+            raise line_error(
+                origin, number,
+                f"'{unknown[0]}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
+            )
+        point = []
+        for name in inputs:
+            if name not in obj:
+                raise line_error(origin, number, f"no value for input {name}")
+            v = obj[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                raise line_error(origin, number, f"{name}: expected a number, got {json.dumps(v)}")
+            point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
+        yield number, point
+
+
+# --- computing ----------------------------------------------------------------
+
+
+def point_rows(
+    graph: Graph, chunks: Iterable[tuple[list[int], list[list[float]]]], wrt: Sequence[str]
+) -> Iterator[PointRow]:
+    """The result row of every point, in order (vectorized, with the scalar
+    engine for the points the vectorized engine marks as suspect)."""
+    import numpy as np
+
+    from .vector import evaluate
+
+    inputs = graph.input_names
+    for numbers, points in chunks:
+        table = np.array(points, dtype=np.float64).reshape(len(points), len(inputs))
+        batch = evaluate(graph, {name: table[:, j] for j, name in enumerate(inputs)}, wrt)
+        values = batch.value.tolist()
+        grads = batch.gradient.T.tolist()
+        suspect = batch.suspect.tolist()
+        for k, number in enumerate(numbers):
+            if suspect[k]:
+                yield scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)
+            else:
+                yield PointRow(number, values[k], tuple(grads[k]), (), None)
+
+
+def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequence[str]) -> PointRow:
+    """One point through the scalar engine, exactly as `bpcalc grad` computes it."""
+    from .engine import backward, forward
+
+    try:
+        values, fw = forward(graph, point)
+    except BpcalcError as err:
+        return PointRow(line, None, None, (), err.message)
+    adjoints, bw = backward(graph, values)
+    gradient = tuple(0.0 if (a := adjoints[graph.input_id(name)]) is None else a for name in wrt)
+    return PointRow(line, values[graph.output], gradient, tuple(d.message for d in (*fw, *bw)), None)
+
+
+# --- writing results ----------------------------------------------------------
+
+
+def csv_header(wrt: Sequence[str]) -> list[str]:
+    return ["line", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
+
+
+def csv_record(row: PointRow, width: int) -> tuple:
+    """The CSV cells of a row: floats as their shortest round-trip text
+    ('inf', '-inf', 'nan' included), None as an empty cell."""
+    grads = row.gradient if row.gradient is not None else (None,) * width
+    return (row.line, row.value, *grads, row.error, " | ".join(row.warnings))
+
+
+def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
+    from .api import num
+
+    doc = {
+        "line": row.line,
+        "value": num(row.value),
+        "gradient": None if row.gradient is None else {name: num(g) for name, g in zip(wrt, row.gradient)},
+        "warnings": list(row.warnings),
+        "error": row.error,
+    }
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+@dataclass
+class Tally:
+    """What happened over a whole batch (for the summary line and exit code)."""
+
+    rows: int = 0
+    errors: int = 0
+    warned: int = 0
+    failed: int = 0  # programs mode: verdicts that did not hold
+
+    @property
+    def summary(self) -> str:
+        """'' when every row is clean, else what to look at."""
+        parts = []
+        if self.errors:
+            parts.append(f"{self.errors:,} with errors")
+        if self.warned:
+            parts.append(f"{self.warned:,} with warnings")
+        if self.failed:
+            parts.append(f"{self.failed:,} not ok")
+        if not parts:
+            return ""
+        return f"{self.rows:,} row{'s' if self.rows != 1 else ''}; " + ", ".join(parts) + " (see their rows)"
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 1 when a judged program did not hold (as `bpcalc check`).
+        Points with domain errors are results, reported in their rows."""
+        return 1 if self.failed else 0
+
+
+def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
+    """Write result rows as they come; returns the tally."""
+    tally = Tally()
+    if fmt == CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(csv_header(wrt))
+        width = len(wrt)
+        write = out.write
+        sep = "," if width else ""
+        for row in rows:
+            if row.error is None and not row.warnings:  # numbers only: nothing to quote
+                write(f"{row.line},{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
+                tally.rows += 1
+            else:
+                writer.writerow(csv_record(row, width))
+                _count(tally, row)
+    else:
+        for row in rows:
+            out.write(jsonl_record(row, wrt) + "\n")
+            _count(tally, row)
+    return tally
+
+
+def _count(tally: Tally, row: PointRow) -> None:
+    tally.rows += 1
+    if row.error is not None:
+        tally.errors += 1
+    elif row.warnings:
+        tally.warned += 1
+
+
+def run_points(
+    source: Source, wrt: Sequence[str] | None, stream: TextIO, origin: str, in_fmt: str | None,
+    out_fmt: str | None, out: TextIO, on_read: Callable[[int], None] | None = None,
+    warn: Callable[[str], None] | None = None, limits: Limits = DEFAULT_LIMITS,
+) -> Tally:
+    """Points mode from start to end: build `source`, read points from
+    `stream`, write result rows to `out`. Formats default to the input's
+    (sniffed when not given); the program's own warnings go to `warn` once."""
+    from .api import without_gc
+    from .lang.lower import build
+    from .point import resolve
+
+    with without_gc():
+        graph, warnings = build(source, limits)
+    chosen = resolve(graph, dict.fromkeys(graph.input_names), wrt)
+    for w in warnings:
+        if warn is not None:
+            warn(w.message)
+    lines = bounded_lines(stream, origin, on_read)
+    head: list[tuple[int, str]] = []
+    for number, text in lines:
+        if text.strip():
+            head.append((number, text))
+            break
+    fmt = in_fmt or format_of(origin) or sniff_format(head[0][1] if head else "")
+    chunks = read_points(itertools.chain(head, lines), fmt, graph.input_names, origin)
+    return write_point_rows(point_rows(graph, chunks, chosen), out_fmt or fmt, chosen, out)
+
+
+@contextlib.contextmanager
+def open_text(path: str) -> Iterator[tuple[TextIO, str, int | None]]:
+    """(UTF-8 text stream, name for messages, size in bytes or None) of a
+    file, or of stdin for '-'."""
+    if path == "-":
+        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline=""), "<stdin>", None
+        return
+    try:
+        f = open(path, encoding="utf-8", newline="")
+        size = os.fstat(f.fileno()).st_size
+    except IsADirectoryError:
+        raise BpcalcError("io", f"{path} is a directory, not a file") from None
+    except OSError as exc:
+        raise BpcalcError("io", f"cannot read {path}: {exc.strerror or exc}") from None
+    with f:
+        yield f, path, size if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
+
+
+def format_of(path: str) -> str | None:
+    """The format a file name says (.csv, .jsonl, .ndjson, .json), else None."""
+    lower = path.lower()
+    if lower.endswith(".csv"):
+        return CSV
+    if lower.endswith((".jsonl", ".ndjson", ".json")):
+        return JSONL
+    return None
+
+
+@contextlib.contextmanager
+def stdout_closed_early() -> Iterator[None]:
+    """`bpcalc batch … | head`: when the reader goes away, stop quietly with
+    the exit status of a process killed by SIGPIPE (141), as `yes | head`
+    does (stdout goes to /dev/null so that Python's final flush says nothing)."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(128 + signal.SIGPIPE) from None
+
+
+# --- progress -----------------------------------------------------------------
+
+
+class _Advance:
+    """Advances a rich progress bar every 64 KiB read, not on every line
+    (each update takes a lock and would cost more than the line's work)."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        self.bar, self.task, self.pending = bar, task, 0
+
+    def __call__(self, n: int) -> None:
+        self.pending += n
+        if self.pending >= 1 << 16:
+            self.bar.advance(self.task, self.pending)
+            self.pending = 0
+
+
+@contextlib.contextmanager
+def progress(enabled: bool, total: int | None, what: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr (bytes of input read) when `enabled`, else None."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False,
+    ) as bar:
+        yield _Advance(bar, bar.add_task(what, total=total))
+
+
+# --- many programs ------------------------------------------------------------
+
+#: Keys of a programs-mode line, and the claim kind of each claim key.
+PROGRAM_KEYS = ("program", "at", "expect", "expect-value", "expect-node", "expect-node-grad")
+PROGRAMS_SCHEMA = "bpcalc.batch/1"
+
+
+@dataclass(frozen=True)
+class ProgramLine:
+    """One line of programs mode, as read (numbers kept as written)."""
+
+    line: int
+    program: str
+    at: str  # `--at` text: x=-2,y=5
+    claims: tuple[tuple[str, str], ...]  # (claim key, `--expect`-style text)
+    numbers: dict[str, float] | None  # `at` as floats, when it is an object of plain numbers
+
+
+def read_program_lines(lines: Iterable[tuple[int, str]], origin: str) -> Iterator[ProgramLine]:
+    """The lines of a programs file; BpcalcError naming a malformed line."""
+    for number, text in lines:
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text, parse_float=_Number, parse_int=_Number, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise line_error(origin, number, f"not valid JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise line_error(origin, number, "expected a JSON object such as {\"program\": \"(x+y)*z\", \"at\": {\"x\": -2}}")
+        unknown = [k for k in obj if k not in PROGRAM_KEYS]
+        if unknown:
+            raise line_error(origin, number, f"unknown key \"{unknown[0]}\" (keys: {', '.join(PROGRAM_KEYS)})")
+        program = obj.get("program")
+        if not isinstance(program, str) or isinstance(program, _Number):
+            raise line_error(origin, number, "\"program\" must be a string")
+        claims = tuple((key, _pairs_text(obj[key], key, origin, number)) for key in PROGRAM_KEYS[2:] if key in obj)
+        at = obj.get("at", {})
+        yield ProgramLine(number, program, _pairs_text(at, "at", origin, number), claims, _plain_numbers(at))
+
+
+def _plain_numbers(at: Any) -> dict[str, float] | None:
+    if not isinstance(at, dict) or not all(isinstance(v, _Number) for v in at.values()):
+        return None
+    numbers = {name: float(v) for name, v in at.items()}
+    return numbers if all(map(math.isfinite, numbers.values())) else None
+
+
+class _Number(str):
+    """A JSON number, kept as written (0.20 stays 0.20: claims are judged to
+    their last written digit)."""
+
+
+def _pairs_text(entry: Any, key: str, origin: str, number: int) -> str:
+    """`x=-2,y=5` from {"x": -2, "y": 5} or from a string; a number for
+    "expect-value"."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and key != "expect-value":
+        for name, value in entry.items():
+            if not isinstance(value, str):
+                raise line_error(origin, number, f"\"{key}\": the value of {name} must be a number or a string")
+        return ",".join(f"{name}={value}" for name, value in entry.items())
+    shape = "a number" if key == "expect-value" else "an object of name: number pairs"
+    raise line_error(origin, number, f"\"{key}\" must be {shape}")
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The options every line is judged with."""
+
+    check: bool = True
+    budget: float = 10.0
+    origin: str = "<programs>"
+
+
+def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
+    """One line's result record: what `bpcalc check --json` says about its
+    claims (or `bpcalc grad` when it has none), or the error it meets."""
+    from .api import check_to_dict, grad, num
+    from .point import parse_at
+
+    record: dict[str, Any] = {"line": item.line}
+    try:
+        # Without the SymPy check the doubles are all that matter; with it, the
+        # numbers as written (1.1 is 11/10 for SymPy), as `--at` reads them.
+        fast = not judged.check and item.numbers is not None
+        at = item.numbers if fast else parse_at([item.at] if item.at else [])
+        result = grad(item.program, at, check=judged.check,
+                      budget=judged.budget, origin=f"{judged.origin}: line {item.line}")
+        summary = {
+            "value": num(result.value),
+            "gradient": {name: num(v) for name, v in result.gradient.items()},
+            "check": check_to_dict(result.check),
+            "warnings": [w.message for w in result.warnings],
+        }
+        if item.claims:
+            from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, judge_claims, parse_claims
+            from .render.check import check_document
+
+            kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE, "expect-node-grad": NODE_GRAD}
+            claims = [c for key, text in item.claims for c in parse_claims(kinds[key], text)]
+            document = check_document(judge_claims(result, claims))
+            document["result"] = summary
+            record.update(ok=document["ok"], **{k: v for k, v in document.items() if k not in ("schema", "ok")})
+        else:
+            record.update(ok=result.ok, result=summary)
+        record["error"] = None
+    except BpcalcError as err:
+        record.update(ok=False, error=err.to_dict())
+    return record
+
+
+def _judge_line_args(args: tuple[ProgramLine, Judged]) -> tuple[bool, str]:
+    """(ok, the JSONL record) of one line (a top-level function: it runs in
+    worker processes too)."""
+    item, judged = args
+    record = judge_line(item, judged)
+    return record["ok"], json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def run_programs(
+    stream: TextIO, origin: str, out_fmt: str | None, out: TextIO, check: bool, jobs: int,
+    on_read: Callable[[int], None] | None = None, budget: float = 10.0,
+) -> Tally:
+    """Programs mode: one JSONL result per line of `stream`, in input order,
+    judged in this process or in `jobs` worker processes."""
+    if out_fmt not in (None, JSONL):
+        raise BpcalcError("usage", "--programs writes JSONL results (--to jsonl)")
+    judged = Judged(check, budget, origin)
+    items = read_program_lines(bounded_lines(stream, origin, on_read), origin)
+    tally = Tally()
+    if jobs <= 1:
+        from .verify import budget_runner
+
+        with BudgetWorker() as worker, budget_runner(worker):
+            _judge_in_rounds(items, judged, map, out, tally, 1)
+        return tally
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_pool_process_start) as pool:
+        _judge_in_rounds(items, judged, partial(pool.map, chunksize=4), out, tally, 64 * jobs)
+    return tally
+
+
+def _judge_in_rounds(items: Iterator[ProgramLine], judged: Judged, mapper: Callable[..., Iterable[tuple[bool, str]]],
+                     out: TextIO, tally: Tally, size: int) -> None:
+    """Judge `size` lines at a time with `mapper` (map, or a pool's), writing
+    records in input order; on a malformed line, the lines before it still
+    get their records before the error is raised."""
+    pending: list[tuple[ProgramLine, Judged]] = []
+    try:
+        for item in items:
+            pending.append((item, judged))
+            if len(pending) >= size:
+                _write_records(mapper(_judge_line_args, pending), out, tally)
+                pending = []
+    finally:
+        if pending:
+            _write_records(mapper(_judge_line_args, pending), out, tally)
+
+
+def _write_records(records: Iterable[tuple[bool, str]], out: TextIO, tally: Tally) -> None:
+    for ok, record in records:
+        out.write(record + "\n")
+        tally.rows += 1
+        if not ok:
+            tally.failed += 1
+
+
+# --- one long-lived SymPy worker per process ------------------------------------
+
+
+class BudgetWorker:
+    """Runs budgeted steps (the SymPy check) in one long-lived forked child,
+    one after another, so that checking many programs pays for one fork
+    instead of one per program. The contract of `budget.run_with_budget`:
+    Outcome("timeout") after `seconds` (the child is killed; the next step
+    starts a fresh one), Outcome("error") when the step raises or the child
+    dies. Arguments and results travel pickled through pipes between this
+    process and its own child only."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.to_child = self.from_child = -1
+
+    def __call__(self, fn: Callable[..., Any], args: tuple, seconds: float) -> Any:
+        from .budget import Outcome
+
+        start = time.monotonic()
+        if seconds <= 0:
+            return Outcome("timeout", seconds=0.0)
+        if self.pid is None:
+            self._start()
+        try:
+            _write_frame(self.to_child, pickle.dumps((fn, tuple(map(_portable, args))), pickle.HIGHEST_PROTOCOL))
+            reply = _read_frame(self.from_child, start + seconds)
+        except OSError:
+            reply = b""
+        elapsed = time.monotonic() - start
+        if reply is None or not reply:
+            self.close()
+            if reply is None:
+                return Outcome("timeout", seconds=elapsed)
+            return Outcome("error", error="the check process ended without an answer", seconds=elapsed)
+        status, value, error = pickle.loads(reply)
+        return Outcome(status, value, error, elapsed)
+
+    def _start(self) -> None:
+        from .budget import DEFAULT_MEMORY, _limit_memory  # the same limit as one-off checks
+
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: serve steps until the parent closes the pipe
+            try:
+                os.close(down_w)
+                os.close(up_r)
+                _limit_memory(DEFAULT_MEMORY)
+                while frame := _read_frame(down_r, None):
+                    fn, args = pickle.loads(frame)
+                    try:
+                        payload: tuple = ("ok", fn(*args), "")
+                        data = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
+                    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                        data = pickle.dumps(("error", None, f"{type(exc).__name__}: {exc}"[:500]))
+                    _write_frame(up_w, data)
+            finally:
+                os._exit(0)
+        os.close(down_r)
+        os.close(up_w)
+        self.pid, self.to_child, self.from_child = pid, down_w, up_r
+
+    def close(self) -> None:
+        if self.pid is None:
+            return
+        for fd in (self.to_child, self.from_child):
+            os.close(fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+
+    def __enter__(self) -> "BudgetWorker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _portable(arg: Any) -> Any:
+    """A graph (or a point's graphs) without its cache of derived data, whose
+    tapes hold functions that need not, and cannot all, be pickled."""
+    from .graph import Graph
+    from .point import AtValue
+
+    if isinstance(arg, Graph):
+        return dataclasses.replace(arg)
+    if isinstance(arg, Mapping) and all(isinstance(v, AtValue) for v in arg.values()):
+        return {k: dataclasses.replace(v, graph=None if v.graph is None else dataclasses.replace(v.graph))
+                for k, v in arg.items()}
+    return arg
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(len(data).to_bytes(8, "big") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_frame(fd: int, deadline: float | None) -> bytes | None:
+    """One length-prefixed frame; b"" at end of file; None past `deadline`."""
+    header = _read_exactly(fd, 8, deadline)
+    if not header:
+        return header
+    return _read_exactly(fd, int.from_bytes(header, "big"), deadline)
+
+
+def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes | None:
+    chunks: list[bytes] = []
+    while n > 0:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+#: In a `--jobs` process: its worker, installed for the life of the process.
+_POOL_PROCESS = contextlib.ExitStack()
+
+
+def _pool_process_start() -> None:
+    """In each `--jobs` process: its own long-lived SymPy worker."""
+    from .verify import budget_runner
+
+    worker = _POOL_PROCESS.enter_context(BudgetWorker())
+    _POOL_PROCESS.enter_context(budget_runner(worker))

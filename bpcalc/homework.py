@@ -1,0 +1,438 @@
+"""Checking homework: claimed answers, and how each one is judged.
+
+A claim says what a value is:
+
+    --expect x=-4,y=-4        d output / d input, for inputs
+    --expect-value -12        the output's value
+    --expect-node q=3         the value of a node, by its name in the program
+    --expect-node-grad q=-4   d output / d node
+
+A node is named as in the `grad` table: the program's name (its latest
+binding), `name@k` for the k-th of several bindings of one name, `%n` for an
+unnamed node. Claimed values are numbers or constant expressions (`1/3`,
+`-0.197`, `pi/4`), read by bpcalc's own parser (`point.constant_value`).
+
+How a claim is judged (`Judging`), in this order:
+
+1. `--decimals N`: right when |claimed - correct| <= half a unit in the N-th
+   decimal place, i.e. when the correct value rounds to the claim (0.39 for
+   0.3932 at 2 decimals; 0.40 is wrong). On an exact tie either neighbour is
+   accepted.
+2. `--sig-figs N`: the same at the N-th significant digit of the correct value.
+3. Otherwise a claim written as a decimal with a point (0.39, -4.0, 2.20,
+   1.5e-3) is judged to its last written digit, as written: 0.39 means "0.39 to
+   2 decimals" (switch this off with `as_written=False`, `--no-rounding`).
+4. Every claim is also right when |claimed - correct| <= atol + rtol*|correct|,
+   so integers, fractions and expressions (-4, 11/5, 1/3) are judged with the
+   tolerance alone.
+
+The rounding arithmetic is exact (fractions of the shortest decimal form of
+each double), so 0.125 sits exactly halfway between 0.12 and 0.13.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+from .api import GradResult
+from .errors import BpcalcError, Source, Span
+from .graph import CONST, INPUT, Graph
+from .inputs import DEFAULT_MAX_BYTES, read_program
+from .ops import CONSTANTS
+# point's comma splitter (outside parentheses), shared with --at parsing
+from .point import AtValue, split_top_level, constant_value
+from .verify import DEFAULT_ATOL, DEFAULT_RTOL
+
+#: Claim kinds (the `kind` key of `bpcalc check --json`).
+VALUE, GRADIENT, NODE_VALUE, NODE_GRAD = "value", "gradient", "node-value", "node-grad"
+#: The option (and answer-file key) that makes each kind.
+OPTIONS = {
+    GRADIENT: "--expect", VALUE: "--expect-value", NODE_VALUE: "--expect-node", NODE_GRAD: "--expect-node-grad",
+}
+
+_LABEL = re.compile(r"[^\W\d]\w*(?:@[0-9]+)?|%[0-9]+")
+_ASSIGNMENT = re.compile(r"\s*(?P<name>[^=]*?)\s*=(?P<value>.*)\Z", re.S)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed answer, with where it was written (for error messages)."""
+
+    kind: str
+    name: str | None  # None for VALUE (the output); else a node's name or label
+    number: AtValue  # the claimed value: double, text as written, exact graph
+    source: Source
+    span: Span  # the whole claim, e.g. `x=-4`
+    place: int | None  # decimal exponent of the last written digit (0.39 -> -2), if written with a point
+
+    @property
+    def text(self) -> str:
+        return self.number.text
+
+
+@dataclass(frozen=True)
+class Judging:
+    """How claims are judged (see the module docstring)."""
+
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    decimals: int | None = None
+    sig_figs: int | None = None
+    as_written: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    node: int
+    correct: float  # the correct value (exact mode: the exact value, correctly rounded)
+    exact: str | None  # the correct value as an exact number, in exact mode
+    ok: bool
+    rule: str  # "decimals", "sig-figs" or "tolerance"
+    digits: int | None  # decimals / significant figures judged to (None for tolerance)
+    rounded: str | None  # the correct value rounded that way ("0.39")
+    how: str  # how it was judged, in words
+
+    @property
+    def difference(self) -> float:
+        return self.claim.number.value - self.correct
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict on every claim about one program at one point."""
+
+    result: GradResult
+    verdicts: tuple[Verdict, ...]
+    judging: Judging
+
+    @property
+    def ok(self) -> bool:
+        return all(v.ok for v in self.verdicts)
+
+
+# --- reading claims -----------------------------------------------------------
+
+
+def parse_claims(kind: str, text: str, source: Source | None = None, start: int = 0) -> list[Claim]:
+    """The claims in one option value: `x=-4,y=-4` (or `-12` for VALUE).
+
+    `source`/`start` say where `text` stands (an answer file and its offset);
+    by default it is its own source, named after the option.
+    """
+    source = source or Source(text, OPTIONS[kind])
+    if kind == VALUE:
+        return [_claim(kind, None, source, Span(start, start + len(text)), start)]
+    claims = []
+    for a, b in split_top_level(text):
+        piece = text[a:b]
+        if not piece.strip():
+            continue
+        lead, trail = len(piece) - len(piece.lstrip()), len(piece) - len(piece.rstrip())
+        span = Span(start + a + lead, start + b - trail)  # the claim without its spaces
+        match = _ASSIGNMENT.match(piece)
+        if match is None:
+            raise BpcalcError("value", f"'{piece.strip()}' has no value; write name=<number>", source, span)
+        name = match.group("name")
+        if not _LABEL.fullmatch(name):
+            what = f"'{name}' is not a node name" if name else "missing name before '='"
+            raise BpcalcError("value", f"{what} (name a node as in the grad table: q, q@2, %3)", source, span)
+        claims.append(_claim(kind, name, source, span, start + a + match.start("value")))
+    return claims
+
+
+def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: int) -> Claim:
+    """The claim written at `span`, whose value is source.text[value_at:span.end]."""
+    text = source.text[value_at:span.end]
+    shown = name or OPTIONS[VALUE]
+    if not text.strip():
+        raise BpcalcError("value", f"no value after '{shown}='" if name else f"no value given for {shown}",
+                          source, Span(span.start, max(span.end, span.start + 1)))
+    try:
+        number = constant_value(shown, text)
+    except BpcalcError as err:  # point it at the claim as written
+        span = err.span or Span(0, len(text))
+        raise BpcalcError(err.kind, err.message, source, Span(value_at + span.start, value_at + span.end)) from None
+    return Claim(kind, name, number, source, span, _written_place(number))
+
+
+def _written_place(number: AtValue) -> int | None:
+    """-2 for a claim written as 0.39 (or -0.39, 3.90e-1); None unless the claim
+    is a single decimal number written with a point."""
+    graph = number.graph
+    if graph is None or len(graph) != 1 or graph.ops[0] != CONST:
+        return None
+    literal = graph.consts[0][1].lstrip("-")
+    if "." not in literal or literal in CONSTANTS:
+        return None
+    return int(Decimal(literal).as_tuple().exponent)  # a literal our tokenizer accepted
+
+
+def read_claims_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Claim]:
+    """Claims from an answer file: JSON (an object) or lines.
+
+    Lines: `name=value` pairs (gradient claims, as --expect), or a line
+    starting with a key `expect:`, `expect-value:`, `expect-node:` or
+    `expect-node-grad:`; `#` starts a comment. JSON: {"expect": {"x": -4},
+    "expect-value": -12, "expect-node": {"q": 3}, "expect-node-grad": {...}},
+    values numbers or strings.
+    """
+    source = read_program(None, path, max_bytes)
+    if source.text.lstrip().startswith("{"):
+        return _json_claims(source)
+    claims: list[Claim] = []
+    offset = 0
+    for line in source.text.splitlines(keepends=True):
+        body = line.split("#", 1)[0]
+        kind, skip = _line_kind(body, source, offset)
+        if body[skip:].strip():
+            claims.extend(parse_claims(kind, body[skip:].rstrip("\r\n"), source, offset + skip))
+        offset += len(line)
+    return claims
+
+
+_KEYS = {option.removeprefix("--"): kind for kind, option in OPTIONS.items()}
+_KEY_PREFIX = re.compile(r"\s*([A-Za-z][\w-]*)\s*:")
+
+
+def _line_kind(body: str, source: Source, offset: int) -> tuple[str, int]:
+    """The kind a line's claims have, and where they start in the line."""
+    match = _KEY_PREFIX.match(body)
+    if match is None:
+        return GRADIENT, 0
+    key = match.group(1)
+    if key not in _KEYS:
+        from .lang.parser import suggest
+
+        raise BpcalcError(
+            "value", f"unknown key '{key}' (keys: {', '.join(_KEYS)}){suggest(key, tuple(_KEYS))}",
+            source, Span(offset + match.start(1), offset + match.end(1)),
+        )
+    return _KEYS[key], match.end()
+
+
+def _json_claims(source: Source) -> list[Claim]:
+    def no_constant(name: str) -> Any:
+        at = source.text.find(name)
+        raise BpcalcError("value", f"invalid JSON: {name} is not a JSON number", source, Span(at, at + len(name)))
+
+    try:
+        doc = json.loads(source.text, parse_float=str, parse_int=str, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise BpcalcError("value", f"invalid JSON: {exc.msg}", source, Span(exc.pos, exc.pos + 1)) from None
+    if not isinstance(doc, dict):
+        raise BpcalcError("value", "an answer file in JSON must be an object such as {\"expect\": {\"x\": -4}}", source)
+    claims: list[Claim] = []
+    for key, entry in doc.items():
+        kind = _KEYS.get(key)
+        if kind is None:
+            from .lang.parser import suggest
+
+            raise BpcalcError("value", f"{source.origin}: unknown key \"{key}\" (keys: {', '.join(_KEYS)}){suggest(key, tuple(_KEYS))}")
+        pairs = [(None, entry)] if kind == VALUE else list(_json_object(entry, key, source).items())
+        for name, value in pairs:
+            if not isinstance(value, str):
+                raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers or strings, not {json.dumps(value)}")
+            text = value if name is None else f"{name}={value}"
+            claims.extend(parse_claims(kind, text, Source(text, f"{source.origin}: \"{key}\"")))
+    return claims
+
+
+def _json_object(entry: Any, key: str, source: Source) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise BpcalcError("value", f"{source.origin}: \"{key}\" must be an object of name: value pairs")
+    return entry
+
+
+# --- resolving and judging ----------------------------------------------------
+
+
+def resolve_claim(graph: Graph, claim: Claim) -> int:
+    """The node a claim is about; BpcalcError pointing at it if there is none."""
+    if claim.kind == VALUE:
+        return graph.output
+    name = claim.name or ""
+    if claim.kind == GRADIENT:
+        if name in graph.input_names:
+            return graph.input_id(name)
+        node = _named_node(graph, name)
+        if node is not None:
+            raise BpcalcError(
+                "value",
+                f"'{name}' is not an input; for d output / d {name} write --expect-node-grad {name}=…",
+                claim.source, claim.span,
+            )
+        inputs = graph.input_names
+        raise _unknown(claim, f"the program has no input '{name}' (inputs: {', '.join(inputs) or 'none'})", inputs)
+    node = _named_node(graph, name)
+    if node is None:
+        known = tuple(dict.fromkeys(n for n in (*graph.names, *graph.labels) if n and not n.startswith("%")))
+        unnamed = [label for i, label in enumerate(graph.labels) if label.startswith("%") and graph.ops[i] != CONST]
+        listed = ", ".join(known) or "none"
+        if unnamed:
+            more = f", … ({len(unnamed)} in all)" if len(unnamed) > 10 else ""
+            listed += f"; unnamed nodes: {', '.join(unnamed[:10])}{more}"
+        raise _unknown(claim, f"the program has no node named '{name}' (names: {listed})", known)
+    if claim.kind == NODE_GRAD and not graph.active[node]:
+        raise BpcalcError(
+            "value", f"'{name}' does not depend on any input, so it has no gradient", claim.source, claim.span
+        )
+    return node
+
+
+def _named_node(graph: Graph, name: str) -> int | None:
+    """A node by label (x, q@2, %3) or by name (its latest binding)."""
+    labels = graph.cache.get("label index")
+    if labels is None:
+        labels = graph.cache["label index"] = {label: i for i, label in enumerate(graph.labels)}
+        for i, n in enumerate(graph.names):
+            if n is not None and graph.ops[i] != INPUT:
+                labels[n] = i  # later bindings win
+    return labels.get(name)
+
+
+def _unknown(claim: Claim, message: str, choices: Sequence[str]) -> BpcalcError:
+    from .lang.parser import suggest
+
+    return BpcalcError("value", message + suggest(claim.name or "", tuple(choices)), claim.source, claim.span)
+
+
+def resolve_claims(graph: Graph, claims: Sequence[Claim]) -> tuple[int, ...]:
+    """The node each claim is about; BpcalcError for an unknown name or for
+    the same thing claimed twice."""
+    seen: dict[tuple[bool, int], Claim] = {}
+    nodes = []
+    for claim in claims:
+        node = resolve_claim(graph, claim)
+        gradient = claim.kind in (GRADIENT, NODE_GRAD)
+        key = (gradient, node)
+        if key in seen:
+            what = f"the {'gradient' if gradient else 'value'} of {graph.labels[node]}"
+            raise BpcalcError("value", f"{what} is claimed twice ({seen[key].text} and {claim.text})",
+                              claim.source, claim.span)
+        seen[key] = claim
+        nodes.append(node)
+    return tuple(nodes)
+
+
+def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging = Judging()) -> Report:
+    """The verdict on each claim about `result` (exact values where it has them)."""
+    exact = result.exact if result.exact is not None and result.exact.ok else None
+    verdicts = []
+    for claim, node in zip(claims, resolve_claims(result.graph, claims)):
+        gradient = claim.kind in (GRADIENT, NODE_GRAD)
+        if exact is not None:
+            floats, texts = (exact.adjoint_floats, exact.adjoints) if gradient else (exact.value_floats, exact.values)
+            correct, exact_text = floats[node], texts[node]
+        else:
+            correct, exact_text = (result.adjoints if gradient else result.values)[node], None
+        if correct is None:  # an input or node the output does not depend on
+            correct = 0.0
+        verdicts.append(judge(claim, node, correct, exact_text, judging))
+    return Report(result, tuple(verdicts), judging)
+
+
+def describe_claim(result: GradResult, claim: Claim) -> str:
+    """What a claim is about, as the check table says it: f, ∂f/∂x, q, ∂f/∂q."""
+    out = result.output_label
+    if claim.kind == VALUE:
+        return out
+    if claim.kind in (GRADIENT, NODE_GRAD):
+        return f"∂{out}/∂{claim.name}"
+    return claim.name or ""
+
+
+def judge(claim: Claim, node: int, correct: float, exact: str | None, judging: Judging) -> Verdict:
+    """Is `claim` right, given the `correct` value? (See the module docstring.)"""
+    claimed = claim.number.value
+    if not math.isfinite(correct):
+        return Verdict(claim, node, correct, exact, False, "tolerance", None, None,
+                       f"the correct value is {correct}, not a finite number")
+    close = abs(claimed - correct) <= judging.atol + judging.rtol * abs(correct)
+    place, rule, why = _place(claim, correct, judging)
+    if place is None:
+        how = f"{why}{'within' if close else 'outside'} the tolerance"
+        return Verdict(claim, node, correct, exact, close, "tolerance", None, None, how)
+    half_unit = Fraction(10) ** place / 2
+    ok = close or abs(_fraction(claimed) - _fraction(correct)) <= half_unit
+    rounded = round_to_place(correct, place)
+    digits = judging.sig_figs if rule == "sig-figs" else -place
+    return Verdict(claim, node, correct, exact, ok, rule, digits, rounded,
+                   f"rounded to {why}: {rounded}")
+
+
+def _place(claim: Claim, correct: float, judging: Judging) -> tuple[int | None, str, str]:
+    """(decimal exponent of the unit to judge to, rule, why) or (None, …) for
+    the tolerance alone."""
+    if judging.decimals is not None:
+        return -judging.decimals, "decimals", f"{_decimals(-judging.decimals)} (--decimals)"
+    if judging.sig_figs is not None:
+        if correct == 0:
+            return None, "tolerance", "0 has no significant figures; "
+        exponent = Decimal(repr(correct)).adjusted()
+        n = judging.sig_figs
+        return exponent - n + 1, "sig-figs", f"{n} significant figure{'s' if n != 1 else ''} (--sig-figs)"
+    if judging.as_written and claim.place is not None:
+        return claim.place, "decimals", f"{_decimals(claim.place)} (as written)"
+    return None, "tolerance", ""
+
+
+def _decimals(place: int) -> str:
+    if place <= 0:
+        return f"{-place} decimal{'s' if place != -1 else ''}"
+    return f"the nearest {10 ** place}"
+
+
+def _fraction(value: float) -> Fraction:
+    """The shortest decimal that reads back as `value`, exactly."""
+    return Fraction(repr(value))
+
+
+def round_to_place(value: float, place: int) -> str:
+    """`value` rounded to a multiple of 10**place, as people write it ('0.39');
+    on an exact tie, both neighbours ('0.12 or 0.13')."""
+    exact = Decimal(repr(value))
+    quantum = Decimal(1).scaleb(place)
+    with localcontext() as context:  # enough digits for 1e300 to 2 decimals
+        context.prec = max(28, exact.adjusted() - place + 3)
+        candidates = dict.fromkeys(exact.quantize(quantum, rounding=r) for r in (ROUND_HALF_DOWN, ROUND_HALF_UP))
+    return " or ".join(_decimal_text(d, quantum) for d in candidates)
+
+
+def _decimal_text(value: Decimal, quantum: Decimal) -> str:
+    if value == 0:
+        value = Decimal(0).quantize(quantum)  # not -0.00
+    text = format(value, "f")
+    return text if len(text) <= 24 else format(float(value), ".6g")
+
+
+def collect_claims(
+    expect: Sequence[str] = (),
+    expect_value: str | None = None,
+    expect_node: Sequence[str] = (),
+    expect_node_grad: Sequence[str] = (),
+    files: Sequence[Path] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[Claim]:
+    """Every claim given on the command line and in answer files, in order."""
+    claims: list[Claim] = []
+    for kind, texts in ((GRADIENT, expect), (VALUE, [] if expect_value is None else [expect_value]),
+                        (NODE_VALUE, expect_node), (NODE_GRAD, expect_node_grad)):
+        for text in texts:
+            claims.extend(parse_claims(kind, text))
+    for path in files:
+        claims.extend(read_claims_file(path, max_bytes))
+    if not claims:
+        raise BpcalcError(
+            "usage",
+            "nothing to check: give claims with --expect x=…, --expect-value …, --expect-node q=…, "
+            "--expect-node-grad q=… or --expect-file FILE",
+        )
+    return claims

@@ -1,0 +1,149 @@
+"""The output of `bpcalc check`: the verdict table, where a wrong answer went
+wrong, and the JSON document (schema "bpcalc.check/1")."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..api import num
+from ..homework import GRADIENT, NODE_GRAD, VALUE, Report, Verdict, describe_claim
+from .explain import (
+    Line, Notation, definition, exact_texts, forward_line, local_formula, node_lines, print_lines, terms_into, users_of,
+)
+from .numbers import fmt
+from .table import exact_and_decimal, point_text, program_title, render_check as render_verification
+from .table import render_derivatives, render_warnings, tolerance
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SCHEMA = "bpcalc.check/1"
+MAX_EXACT_IN_TABLE = 40
+
+
+def summary(report: Report) -> str:
+    n = len(report.verdicts)
+    wrong = sum(not v.ok for v in report.verdicts)
+    if not wrong:
+        return f"✓ {'the claim holds' if n == 1 else f'all {n} claims hold'}"
+    return f"✗ {wrong} of {n} claim{'s' if n != 1 else ''} {'is' if wrong == 1 else 'are'} wrong"
+
+
+def render_report(report: Report, console: "Console", digits: int) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    result = report.result
+    console.print(Text.assemble(("bpcalc check ", "bold"), program_title(result.graph.source)))
+    if result.at:
+        console.print(Text(f"at {point_text(result, digits)}", style="dim"))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for column, justify in (("claim", "left"), ("claimed", "right"), ("correct", "right"),
+                            ("difference", "right"), ("", "left"), ("judged", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    long_exact = False
+    for v in report.verdicts:
+        mark = Text("✓", style="green") if v.ok else Text("✗", style="bold red")
+        exact = v.exact if v.exact is None or len(v.exact) <= MAX_EXACT_IN_TABLE else None
+        long_exact |= exact != v.exact
+        table.add_row(describe_claim(result, v.claim), v.claim.text, exact_and_decimal(exact, fmt(v.correct, digits)),
+                      fmt(v.difference, digits), mark, v.how)
+    console.print(table)
+    if long_exact:
+        console.print(Text(f"(exact forms longer than {MAX_EXACT_IN_TABLE} characters: see --json)", style="dim"))
+    judging = report.judging
+    console.print(Text(f"tolerance: |claimed - correct| <= {tolerance(judging.atol)} + "
+                       f"{tolerance(judging.rtol)}·|correct|", style="dim"))
+    console.print()
+    console.print(Text(summary(report), style="green" if report.ok else "bold red"))
+    notation = Notation(latex=False, digits=digits)
+    for v in report.verdicts:
+        if not v.ok:
+            lines = where_wrong(report, v, notation)
+            if lines:
+                console.print()
+                console.print(Text(f"{describe_claim(result, v.claim)}: you wrote {v.claim.text}; "
+                                   f"the correct step is", style="bold"))
+                print_lines(lines, console)
+    if result.derivatives is not None:
+        render_derivatives(result, console)
+    if result.check is not None:
+        console.print()
+        if result.check.ok:
+            how = "SymPy" if result.check.method == "sympy" else result.check.method
+            console.print(Text(f"bpcalc's own gradient agrees with {how} ✓", style="dim"))
+        else:
+            render_verification(result.check, result.output_label, console, digits)
+    render_warnings(result, console)
+
+
+def where_wrong(report: Report, verdict: Verdict, notation: Notation) -> list[Line]:
+    """The correct computation at the node a wrong claim is about: for a
+    gradient, the upstream gradients and local derivatives that make it; for
+    a value, the forward step."""
+    result = report.result
+    exact = exact_texts(result, notation)
+    node = verdict.node
+    if verdict.claim.kind in (GRADIENT, NODE_GRAD):
+        users = users_of(result.graph)
+        if not users[node]:
+            return []
+        lines = node_lines(result, node, notation, exact, users)
+        out, labels = result.output_label, result.graph.labels
+        upstream = [
+            Line((notation.partial(out, labels[t.user]), notation.result(t.upstream, exact.adjoint(t.user))),
+                 f"upstream, from {labels[t.user]} = {definition(result.graph, t.user, notation)}", level=1)
+            for t in terms_into(result, node, users)
+        ]
+        return [lines[0], *dict.fromkeys(upstream), *lines[1:]]
+    if result.graph.args(node):
+        return [forward_line(result, node, notation, exact)]
+    return []
+
+
+def check_document(report: Report) -> dict[str, Any]:
+    """The --json document: the verdicts, how they were judged, and the full
+    `bpcalc grad` result they were judged against."""
+    result = report.result
+    judging = report.judging
+    notation = Notation(latex=False)
+    claims = []
+    for v in report.verdicts:
+        claim = v.claim
+        entry: dict[str, Any] = {
+            "name": claim.name if claim.kind != VALUE else result.output_label,
+            "kind": claim.kind,
+            "what": describe_claim(result, claim),
+            "node": v.node,
+            "claimed": num(claim.number.value),
+            "claimed_text": claim.text,
+            "correct": num(v.correct),
+            "exact": v.exact,
+            "difference": num(v.difference),
+            "ok": v.ok,
+            "judged": {"rule": v.rule, "digits": v.digits, "rounded": v.rounded, "how": v.how},
+        }
+        if not v.ok and claim.kind in (GRADIENT, NODE_GRAD):
+            entry["terms"] = [
+                {
+                    "user": result.graph.labels[t.user],
+                    "upstream": num(t.upstream),
+                    "local": num(t.local),
+                    "local_formula": local_formula(result.graph, t.user, t.position, notation),
+                    "contribution": num(t.contribution),
+                }
+                for t in terms_into(result, v.node)
+            ]
+        claims.append(entry)
+    return {
+        "schema": SCHEMA,
+        "ok": report.ok,
+        "summary": summary(report),
+        "judging": {
+            "rtol": judging.rtol, "atol": judging.atol, "decimals": judging.decimals,
+            "sig_figs": judging.sig_figs, "as_written": judging.as_written,
+        },
+        "claims": claims,
+        "result": result.to_dict(),
+    }

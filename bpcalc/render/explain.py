@@ -1,0 +1,486 @@
+"""`bpcalc explain`: the forward and backward pass written out, node by node.
+
+The way course notes teach it: the forward pass (each node's value, inputs
+first), then the backward pass from the output (gradient 1) back to the
+inputs. For every node on the way: its local derivative as a formula (the op
+table's `rule` over its arguments' names) and as a number, and upstream x
+local = downstream; where a node feeds several others, the sum of their
+contributions written out (dC/da = dC/dz1 * w3 + dC/dz2 * w4). Node names are
+the `grad` table's labels (q, f, %3).
+
+One builder (`explanation`) makes the lines in a `Notation` (plain text, or
+LaTeX for Markdown and LaTeX output); three small renderers print them.
+`terms_into` is also what `bpcalc check` shows under a wrong gradient.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from ..api import GradResult
+from ..errors import BpcalcError
+from ..graph import CONST, INPUT, Graph
+from ..ops import OPS
+from ..symbolic import latex_name
+from .numbers import fmt
+from .table import exact_and_decimal, point_text, program_title
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: explain writes out every node; beyond this many it refuses (--max-steps).
+DEFAULT_MAX_STEPS = 300
+FORMATS = ("text", "markdown", "latex")
+
+
+# --- the backward pass as terms ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One contribution to a node's gradient: upstream x local, through one
+    argument position of one user."""
+
+    user: int  # the node that uses this one
+    position: int  # which of the user's arguments it is (0 or 1)
+    upstream: float  # d output / d user
+    local: float  # d user / d this node
+    contribution: float  # upstream x local (0 when upstream is 0, as the engine)
+
+
+def users_of(graph: Graph) -> list[list[tuple[int, int]]]:
+    """users[i]: (user, argument position) for each edge along which node i
+    gets a gradient (users that depend on an input and reach the output)."""
+    live = graph.reaches_output()
+    active = graph.active
+    users: list[list[tuple[int, int]]] = [[] for _ in range(len(graph))]
+    for u in range(graph.output + 1):
+        if live[u] and active[u]:
+            for position, j in enumerate(graph.args(u)):
+                if active[j]:
+                    users[j].append((u, position))
+    return users
+
+
+def terms_into(result: GradResult, node: int, users: list[list[tuple[int, int]]] | None = None) -> tuple[Term, ...]:
+    """The contributions that add up to d output / d `node`."""
+    graph, values, adjoints = result.graph, result.values, result.adjoints
+    edges = (users or users_of(graph))[node]
+    terms = []
+    for u, position in edges:
+        args = graph.args(u)
+        local = OPS[graph.ops[u]].partials(*[values[j] for j in args], values[u])[position]
+        upstream = adjoints[u] or 0.0
+        terms.append(Term(u, position, upstream, local, 0.0 if upstream == 0 else upstream * local))
+    return tuple(terms)
+
+
+# --- notation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How names, derivatives, products and numbers are written."""
+
+    latex: bool
+    digits: int = 6
+
+    def name(self, label: str) -> str:
+        return latex_name(label) if self.latex else label
+
+    def inline(self, label: str) -> str:
+        """A name inside prose."""
+        return f"${latex_name(label)}$" if self.latex else label
+
+    def partial(self, top: str, bottom: str) -> str:
+        if self.latex:
+            return f"\\frac{{\\partial {self.name(top)}}}{{\\partial {self.name(bottom)}}}"
+        return f"∂{top}/∂{bottom}"
+
+    @property
+    def times(self) -> str:
+        return " \\cdot " if self.latex else " · "
+
+    def number(self, value: float | None, exact: str | None = None) -> str:
+        """A value: exact form when there is one, else the decimal."""
+        if exact is not None:
+            return exact
+        text = fmt(value, self.digits)
+        if not self.latex:
+            return text
+        if text in ("inf", "-inf"):
+            return text.replace("inf", "\\infty")
+        if text == "nan":
+            return "\\mathrm{nan}"
+        mantissa, e, exponent = text.partition("e")
+        return f"{mantissa} \\times 10^{{{int(exponent)}}}" if e else text
+
+    def result(self, value: float | None, exact: str | None) -> str:
+        """A computed value: 'exact ≈ decimal' in exact mode."""
+        return exact_and_decimal(exact, self.number(value), " \\approx " if self.latex else " ≈ ")
+
+    def literal(self, text: str) -> str:
+        """A constant as written in the program."""
+        if not self.latex:
+            return text
+        sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+        if body in ("pi", "e"):
+            return sign + ("\\pi" if body == "pi" else "e")
+        mantissa, e, exponent = body.lower().partition("e")
+        return sign + (f"{mantissa} \\times 10^{{{int(exponent)}}}" if e else body)
+
+    def factor(self, text: str) -> str:
+        """`text` as a factor of a product: in parentheses unless atomic."""
+        if _atomic(text):
+            return text
+        return f"\\left({text}\\right)" if self.latex else f"({text})"
+
+
+@dataclass(frozen=True)
+class ExactTexts:
+    """Exact forms (text or LaTeX) of values, adjoints and local partials, by
+    node id; None everywhere when there are none (no exact mode, or it ran out)."""
+
+    values: tuple[str | None, ...] = ()
+    adjoints: tuple[str | None, ...] = ()
+    partials: tuple[tuple[str | None, ...], ...] = ()
+
+    def value(self, i: int) -> str | None:
+        return self.values[i] if self.values else None
+
+    def adjoint(self, i: int) -> str | None:
+        return self.adjoints[i] if self.adjoints else None
+
+    def partial(self, user: int, position: int) -> str | None:
+        return self.partials[user][position] if self.partials else None
+
+
+def exact_texts(result: GradResult, notation: Notation) -> ExactTexts:
+    exact = result.exact
+    if exact is None or not exact.ok:
+        return ExactTexts()
+    if notation.latex:
+        return ExactTexts(exact.latex_values, exact.latex_adjoints, exact.latex_partials)
+    return ExactTexts(exact.values, exact.adjoints, exact.partials)
+
+
+_OPEN, _CLOSE = "({[", ")}]"
+
+
+def _atomic(text: str) -> bool:
+    """No sign in front and no operator or space outside brackets."""
+    if not text or text[0] in "-+":
+        return False
+    depth = 0
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        elif depth == 0 and ch in " +-*/^·":
+            return False
+    return True
+
+
+def operand(graph: Graph, j: int, notation: Notation) -> str:
+    """How argument node j is named in formulas: its label, or the number
+    itself for an unnamed constant."""
+    if graph.ops[j] == CONST and graph.names[j] is None:
+        return notation.factor(notation.literal(graph.consts[j][1]))  # 2*(-3)^(2 - 1)
+    return notation.name(graph.labels[j])
+
+
+def fill(op_name: str, args: list[str], notation: Notation) -> str:
+    """The op applied to argument texts (names or numbers), in the notation;
+    arguments are parenthesized where the op does not delimit them."""
+    op = OPS[op_name]
+    if not notation.latex:
+        shown = args if op.is_function else [notation.factor(a) for a in args]
+        return op.text(*shown)
+    template = op.latex
+    shown = [a if _delimited(template, f"{{{p}}}") else notation.factor(a) for p, a in zip("ab", args)]
+    return template.format(**dict(zip("ab", shown)))
+
+
+def definition(graph: Graph, i: int, notation: Notation) -> str:
+    """Op node i over its arguments' names: 'x + y', 'exp(%11)'."""
+    return fill(graph.ops[i], [operand(graph, j, notation) for j in graph.args(i)], notation)
+
+
+def _delimited(template: str, placeholder: str) -> bool:
+    """Does the LaTeX template put this argument inside delimiters? (A power's
+    base in braces is not: {-1}^{2} reads as -1^2.)"""
+    k = template.find(placeholder)
+    if k < 0:
+        return True
+    before = template[:k]
+    return before.endswith(("(", "|", ", ")) or (before.endswith("{{") and before[:-2] != "")
+
+
+def local_formula(graph: Graph, user: int, position: int, notation: Notation) -> str:
+    """d user / d (its argument at `position`), from the op table's rule."""
+    op = OPS[graph.ops[user]]
+    rules = op.rule_latex if notation.latex else op.rule
+    names = [operand(graph, j, notation) for j in graph.args(user)]
+    return rules[position].format(**dict(zip("ab", names)))
+
+
+# --- the explanation ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """`chain[0] = chain[1] = …` (math in the notation), with prose after it;
+    level 1 lines are details under the line above; a line with no chain is
+    prose only."""
+
+    chain: tuple[str, ...]
+    note: str = ""
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    program: str  # the program text, stripped
+    origin: str
+    title: str  # the program, or (its file) when it has several lines
+    at: str  # "x = -2, y = 5, z = -4"
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...]  # warnings, exact-mode notes
+
+
+def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT_MAX_STEPS) -> Explanation:
+    """The forward and backward pass of `result`, written out in `notation`."""
+    graph = result.graph
+    shown = sum(1 for i in range(len(graph)) if graph.ops[i] != CONST or graph.names[i] is not None)
+    if max_steps and shown > max_steps:
+        raise BpcalcError(
+            "limit",
+            f"explain writes out every node, and this program has {shown} (more than {max_steps}); "
+            "raise the limit with --max-steps, or use `bpcalc grad` for the table",
+        )
+    exact = exact_texts(result, notation)
+    out = result.output_label
+    sections = (
+        Section("Forward pass: each node's value, inputs first", tuple(_forward_lines(result, notation, exact))),
+        Section(f"Backward pass: ∂{out}/∂node, from the output (gradient 1) back to the inputs",
+                tuple(_backward_lines(result, notation, exact))),
+        Section("Gradient", tuple(
+            Line((notation.partial(out, name), notation.result(v, exact.adjoint(graph.input_id(name)))))
+            for name, v in result.gradient.items()
+        ) or (Line((), "the program has no inputs"),)),
+    )
+    source = graph.source
+    return Explanation(source.text.strip(), source.origin, program_title(source), point_text(result, notation.digits),
+                       sections, tuple(w.message for w in result.warnings))
+
+
+def _forward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
+    graph = result.graph
+    return [
+        forward_line(result, i, notation, exact)
+        for i, op in enumerate(graph.ops)
+        if op != CONST or graph.names[i] is not None  # unnamed constants: numbers where used
+    ]
+
+
+def forward_line(result: GradResult, i: int, notation: Notation, exact: ExactTexts = ExactTexts()) -> Line:
+    """node = formula over its arguments' names = the same over their values = value."""
+    graph, values = result.graph, result.values
+    op = graph.ops[i]
+    chain = [notation.name(graph.labels[i])]
+    if op not in (INPUT, CONST):
+        args = graph.args(i)
+        chain.append(definition(graph, i, notation))
+        chain.append(fill(op, [notation.number(values[j], exact.value(j)) for j in args], notation))
+    chain.append(notation.result(values[i], exact.value(i)))
+    note = ""
+    if i == graph.output:
+        note = "the output" if graph.names[i] else f"the output, {notation.inline(result.output_label)}"
+    return Line(_distinct(chain), note)
+
+
+def _distinct(chain: list[str]) -> tuple[str, ...]:
+    """The chain without a step that repeats the one before (2 * 3 = 2 * 3)."""
+    return tuple(x for k, x in enumerate(chain) if k == 0 or x != chain[k - 1])
+
+
+def _backward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
+    graph = result.graph
+    out, output = result.output_label, graph.output
+    if not graph.active[output]:
+        return [Line((), "the output does not depend on any input: there is no backward pass")]
+    users = users_of(graph)
+    lines = [Line((notation.partial(out, graph.labels[output]), "1"), "the output: gradient 1")]
+    for i in range(output - 1, -1, -1):
+        if users[i]:
+            # the first node's lines say which is the local derivative, which the product
+            lines += node_lines(result, i, notation, exact, users, legend=len(lines) == 1)
+    live = graph.reaches_output()
+    dead = [graph.labels[i] for i in range(len(graph)) if graph.active[i] and not live[i]]
+    if dead:
+        names = ", ".join(notation.inline(d) for d in dead)
+        lines.append(Line((), f"not on any path to the output, so their gradient is 0: {names}"))
+    return lines
+
+
+def node_lines(result: GradResult, node: int, notation: Notation, exact: ExactTexts = ExactTexts(),
+               users: list[list[tuple[int, int]]] | None = None, legend: bool = True) -> list[Line]:
+    """One node of the backward pass: what it is, the local derivative of
+    each user, and upstream x local (summed over users) = its gradient."""
+    graph = result.graph
+    out = result.output_label
+    label = graph.labels[node]
+    terms = terms_into(result, node, users)
+    op = graph.ops[node]
+    if op == INPUT:
+        head = Line((notation.name(label),), "an input")
+    else:
+        head = Line((notation.name(label), definition(graph, node, notation)))
+    feeders = list(dict.fromkeys(graph.labels[t.user] for t in terms))
+    twice = len(feeders) < len(terms)  # x*x: one user, two arguments
+    if len(terms) > 1:
+        if len(feeders) == 1:
+            how = (f"it is both arguments of {notation.inline(feeders[0])}: "
+                   "its gradient is the sum of both contributions")
+        else:
+            who = ", ".join(notation.inline(f) for f in feeders[:-1]) + f" and {notation.inline(feeders[-1])}"
+            how = f"it feeds {who}: its gradient is the sum of their contributions"
+        head = Line(head.chain, f"{head.note + '; ' if head.note else ''}{how}")
+    lines = [head]
+    symbols, numbers = [], []
+    for t in terms:
+        user = graph.labels[t.user]
+        formula = local_formula(graph, t.user, t.position, notation)
+        local = notation.number(t.local, exact.partial(t.user, t.position))
+        chain = [notation.partial(user, label), formula, local]
+        notes = ["local derivative" if legend else "", f"as argument {t.position + 1}" if twice else ""]
+        lines.append(Line(_distinct(chain), "; ".join(n for n in notes if n), level=1))
+        upstream = notation.number(t.upstream, exact.adjoint(t.user))
+        symbols.append(notation.partial(out, user) + notation.times + notation.factor(formula))
+        numbers.append(notation.factor(upstream) + notation.times + notation.factor(local))
+    adjoint = result.adjoints[node]
+    total = notation.result(adjoint, exact.adjoint(node))
+    chain = [notation.partial(out, label), " + ".join(symbols), " + ".join(numbers), total]
+    product = "upstream × local = downstream" if legend and len(terms) == 1 else ""
+    lines.append(Line(_distinct(chain), product, level=1))
+    return lines
+
+
+# --- renderers ----------------------------------------------------------------
+
+
+def render_text(expl: Explanation, console: "Console") -> None:
+    from rich.text import Text
+
+    console.print(Text.assemble(("bpcalc explain ", "bold"), expl.title))
+    if expl.at:
+        console.print(Text(f"at {expl.at}", style="dim"))
+    for section in expl.sections:
+        console.print()
+        console.print(Text(section.title, style="bold"))
+        print_lines(section.lines, console)
+    _print_notes(expl, console)
+
+
+def print_lines(lines: Sequence[Line], console: "Console") -> None:
+    """Lines as plain text, indented by level, notes dimmed."""
+    from rich.text import Text
+
+    for line in lines:
+        math = " = ".join(line.chain)
+        note = f"  ({line.note})" if line.note and math else line.note
+        # soft_wrap: a long formula stays one line (the terminal wraps it), so it can be copied
+        console.print(Text.assemble("  " + "    " * line.level, math, (note, "dim")), soft_wrap=True)
+
+
+def _print_notes(expl: Explanation, console: "Console") -> None:
+    from rich.text import Text
+
+    if expl.notes:
+        console.print()
+    for note in expl.notes:
+        console.print(Text.assemble(("warning: ", "bold yellow"), note))
+
+
+def markdown(expl: Explanation) -> str:
+    """Markdown with math in $…$ (GitHub, Jupyter, pandoc)."""
+    out = []
+    if "\n" in expl.program:
+        origin = f" ({expl.origin})" if not expl.origin.startswith("<") else ""
+        out += [f"### Backpropagation, step by step{origin}", "", "```", expl.program, "```", ""]
+    else:
+        out += [f"### Backpropagation, step by step: `{expl.program}`", ""]
+    if expl.at:
+        out += [f"at `{expl.at}`", ""]
+    for section in expl.sections:
+        out += [f"**{_md_title(section.title)}**", ""]
+        for line in section.lines:
+            indent = "  " * line.level
+            math = f"${' = '.join(line.chain)}$" if line.chain else ""
+            note = f" ({line.note})" if line.note and math else line.note
+            out.append(f"{indent}- {math}{note}")
+        out.append("")
+    out += [f"> warning: {_md_escape(n)}" for n in expl.notes]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def latex(expl: Explanation) -> str:
+    """An `align*` environment (needs amsmath), with the program in comments."""
+    out = [f"% bpcalc explain: {line}" for line in expl.program.splitlines() or [""]]
+    if expl.at:
+        out.append(f"% at {expl.at}")
+    out.append("% needs \\usepackage{amsmath}")
+    rows = []
+    for section in expl.sections:
+        rows.append(f"\\intertext{{{_latex_text(_md_title(section.title))}}}")
+        for line in section.lines:
+            if not line.chain:
+                rows.append(f"\\intertext{{{_latex_text(line.note)}}}")
+                continue
+            lhs, rhs = line.chain[0], " = ".join(line.chain[1:])
+            row = "\\quad " * line.level + f"{lhs} &" + (f"= {rhs}" if rhs else "")
+            if line.note:
+                row += f" && \\text{{{_latex_text(line.note)}}}"
+            rows.append(row)
+    body = [r if r.startswith("\\intertext") else r + " \\\\" for r in rows]
+    # no line break before \end (it would add an empty numbered row) or before \intertext
+    for k in range(len(body) - 1, -1, -1):
+        if body[k].endswith(" \\\\") and (k + 1 == len(body) or body[k + 1].startswith("\\intertext")):
+            body[k] = body[k][: -3]
+    out += ["\\begin{align*}", *body, "\\end{align*}"]
+    out += [f"% warning: {' '.join(n.split())}" for n in expl.notes]
+    return "\n".join(out) + "\n"
+
+
+def _md_title(title: str) -> str:
+    """Section titles mention ∂f/∂node; in LaTeX-bearing output, as math."""
+    return re.sub(r"∂(\S+)/∂node", lambda m: f"$\\partial {latex_name(m.group(1))}/\\partial\\,\\mathrm{{node}}$", title)
+
+
+def _md_escape(text: str) -> str:
+    return re.sub(r"([\\`*_$<>#|\[\]])", r"\\\1", text)
+
+
+def _latex_text(text: str) -> str:
+    """Prose for \\text{} / \\intertext{}: escape LaTeX's specials outside $…$."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        parts[k] = re.sub(r"([%&#_{}])", r"\\\1", parts[k]).replace("×", "$\\times$").replace("~", "\\~{}")
+    return "$".join(parts)
+
+
+def latex_partial(top: str, bottom: str) -> str:
+    """\\frac{\\partial f}{\\partial x} with names as LaTeX prints them."""
+    return Notation(latex=True).partial(top, bottom)
+
+
+RENDERERS: dict[str, Callable[[Explanation], str]] = {"markdown": markdown, "latex": latex}

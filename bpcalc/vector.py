@@ -1,0 +1,257 @@
+"""The vectorized engine: one program at many points, one numpy array per node.
+
+`evaluate(graph, columns, wrt)` runs the forward and backward passes of
+`bpcalc.engine` over whole columns of points at once: every node's value is an
+array with one element per point, and each op's numpy functions come from the
+op table (`Op.np_forward`, `Op.np_partials`). Points are processed in chunks
+of a few thousand rows, so the arrays stay in the processor's cache and memory
+stays bounded whatever the number of points (and, for big programs, the chunk
+shrinks so that nodes x rows stays under `MAX_CHUNK_BYTES`).
+
+The fast path covers points where everything is finite and regular. A point is
+marked *suspect* when something there needs the scalar engine's exact rules:
+a non-finite value anywhere it could hide (a domain error, an overflow), a
+non-finite gradient (an infinite local derivative, or one multiplied by a zero
+adjoint, which the scalar engine skips), a possible kink (relu(0), abs(0),
+max/min ties, ...) or a possible underflow. `bpcalc.batch` recomputes suspect
+points with the scalar engine, so their warnings, conventions and domain errors
+are exactly those of `bpcalc grad`. Elsewhere the results agree with the scalar
+engine to within rounding (numpy's exp, sin, ... may differ from the math
+module's in the last bit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .graph import Graph
+from .ops import OPS
+
+#: Rows per chunk for small programs: arrays of 16384 doubles (128 KiB) keep a
+#: whole chunk's work inside the processor's caches.
+CHUNK_ROWS = 16384
+#: Memory for one chunk's node values and adjoints, for large programs.
+MAX_CHUNK_BYTES = 256 << 20
+
+#: Ops that can turn a non-finite argument into a finite result (exp(-inf) = 0,
+#: tanh(inf) = 1, 1/inf = 0, 1^nan = 1, max(nan, 1) = 1 with comparisons, ...):
+#: their arguments are checked for finiteness. Every other op passes a
+#: non-finite argument on to its result, so checking where values end up is
+#: enough.
+_ABSORBING = frozenset({"div", "pow", "exp", "tanh", "sigmoid", "softplus", "relu", "max", "min"})
+
+
+@dataclass(frozen=True)
+class VectorTape:
+    """Everything `evaluate` needs, derived once per graph."""
+
+    forward: tuple[tuple[int, Callable[..., Any], int, int], ...]
+    #: (node, partials, arg0, arg1 or -1, arg0 active, arg1 active), output first.
+    backward: tuple[tuple[int, Callable[..., Any], int, int, bool, bool], ...]
+    #: Nodes whose values must be finite for the fast path to hold.
+    watched: tuple[int, ...]
+    #: (node's kink predicate, arg0, arg1 or -1) for active nodes with kinks.
+    kinks: tuple[tuple[Callable[..., Any], int, int], ...]
+    #: Active nodes that may underflow to 0 (exp, pow, sigmoid).
+    underflows: tuple[int, ...]
+    #: Constant-only nodes: the same at every point.
+    constant: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Value and gradient at each point: `value[k]`, `gradient[j, k]` for the
+    j-th input of `wrt`; `suspect[k]` marks points to recompute with the
+    scalar engine (their value and gradient here are not to be used)."""
+
+    wrt: tuple[str, ...]
+    value: np.ndarray
+    gradient: np.ndarray
+    suspect: np.ndarray
+
+
+def vector_tape(graph: Graph) -> VectorTape:
+    tape = graph.cache.get("vector tape")
+    if tape is not None:
+        return tape
+    ops, arg0, arg1, active, output = graph.ops, graph.arg0, graph.arg1, graph.active, graph.output
+    forward = []
+    backward = []
+    kinks = []
+    underflows = []
+    constant = []
+    consumed = [False] * len(graph)
+    watched = {output}
+    for i in range(len(graph)):
+        a, b = arg0[i], arg1[i]
+        if a < 0:
+            continue
+        op = OPS[ops[i]]
+        forward.append((i, op.np_forward, a, b))
+        consumed[a] = True
+        if b >= 0:
+            consumed[b] = True
+        if op.name in _ABSORBING:
+            watched.add(a)
+            if b >= 0:
+                watched.add(b)
+        if not active[i]:
+            constant.append(i)
+            continue
+        if i <= output:
+            backward.append((i, op.np_partials, a, b, active[a], b >= 0 and active[b]))
+        if op.np_kink is not None:
+            kinks.append((op.np_kink, a, b))
+        if op.underflow is not None:
+            underflows.append(i)
+    watched.update(i for i in range(len(graph)) if not consumed[i] and arg0[i] >= 0)
+    backward.reverse()
+    tape = VectorTape(
+        tuple(forward), tuple(backward),
+        tuple(sorted(i for i in watched if active[i] and arg0[i] >= 0)),
+        tuple(kinks), tuple(underflows), tuple(constant),
+    )
+    graph.cache["vector tape"] = tape
+    return tape
+
+
+def chunk_rows(graph: Graph) -> int:
+    """Rows per chunk: CHUNK_ROWS, fewer when the program is large."""
+    per_row = 16 * max(1, len(graph))  # a value and an adjoint per node
+    return max(1, min(CHUNK_ROWS, MAX_CHUNK_BYTES // per_row))
+
+
+def evaluate(graph: Graph, columns: Mapping[str, np.ndarray], wrt: Sequence[str] | None = None) -> Batch:
+    """Value and gradient of `graph`'s output at every point.
+
+    `columns` maps each input name to a 1-D float array (all the same length);
+    `wrt` chooses the inputs whose gradient is reported (default: all).
+    """
+    names = graph.input_names
+    wrt = tuple(names if wrt is None else wrt)
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise ValueError(f"no values for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    cols = [np.ascontiguousarray(columns[name], dtype=np.float64) for name in names]
+    n = len(cols[0]) if cols else _rows_without_inputs(columns)
+    if any(c.shape != (n,) for c in cols):
+        raise ValueError("every input column must be a 1-D array of the same length")
+    value = np.empty(n)
+    gradient = np.empty((len(wrt), n))
+    suspect = np.zeros(n, dtype=bool)
+    report = [graph.input_id(name) for name in wrt]
+    tape = vector_tape(graph)
+    step = chunk_rows(graph)
+    with np.errstate(all="ignore"):
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            _chunk(graph, tape, [c[lo:hi] for c in cols], hi - lo, report,
+                   value[lo:hi], gradient[:, lo:hi], suspect[lo:hi])
+    return Batch(wrt, value, gradient, suspect)
+
+
+def outputs(graph: Graph, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The output's value at every point: the forward pass only, as numpy
+    computes it (no suspect points: inf and nan are left as they are)."""
+    names = graph.input_names
+    cols = [np.ascontiguousarray(columns[name], dtype=np.float64) for name in names]
+    n = len(cols[0]) if cols else _rows_without_inputs(columns)
+    out = np.empty(n)
+    tape = vector_tape(graph)
+    step = chunk_rows(graph)
+    with np.errstate(all="ignore"):
+        for lo in range(0, n, step):
+            values = _forward(graph, tape, [c[lo : lo + step] for c in cols])
+            out[lo : lo + step] = values[graph.output]
+    return out
+
+
+def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray]) -> list[Any]:
+    """Every node's value over one chunk (arrays; constants stay floats)."""
+    values: list[Any] = [None] * len(graph)
+    for i, col in zip(graph.inputs, cols):
+        values[i] = col
+    for i, (v, _literal) in graph.consts.items():
+        values[i] = v
+    for i, f, a, b in tape.forward:
+        values[i] = f(np, values[a]) if b < 0 else f(np, values[a], values[b])
+    return values
+
+
+def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:
+    lengths = {len(c) for c in columns.values()}
+    return lengths.pop() if len(lengths) == 1 else 1
+
+
+def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, report: list[int],
+           value: np.ndarray, gradient: np.ndarray, suspect: np.ndarray) -> None:
+    """Forward and backward over one chunk; results written into the views."""
+    values = _forward(graph, tape, cols)
+
+    # -- which points need the scalar engine --
+    if not all(np.isfinite(values[i]).all() for i in tape.constant):
+        suspect[:] = True  # the same at every point: let the scalar engine report it
+        return
+    acc = np.zeros(rows)
+    for i in tape.watched:
+        acc += values[i]
+    for predicate, a, b in tape.kinks:
+        suspect |= predicate(np, values[a]) if b < 0 else predicate(np, values[a], values[b])
+    for i in tape.underflows:
+        suspect |= values[i] == 0
+
+    # -- backward: adjoints, output first; a node's adjoint is freed once used --
+    adj: list[Any] = [None] * len(graph)
+    adj[graph.output] = np.ones(rows)
+    for i, p, a, b, act_a, act_b in tape.backward:
+        g = adj[i]
+        if g is None:
+            continue
+        adj[i] = None
+        if b < 0:
+            _accumulate(adj, a, g, p(np, values[a], values[i])[0], True)
+        else:
+            pa, pb = p(np, values[a], values[b], values[i])
+            given = act_a and _accumulate(adj, a, g, pa, True)
+            if act_b:
+                _accumulate(adj, b, g, pb, not given)
+    out = values[graph.output]
+    value[:] = out
+    acc += out
+    for j, i in enumerate(report):
+        g = adj[i]
+        if g is None:
+            gradient[j] = 0.0
+        else:
+            gradient[j] = g
+    for i in graph.inputs:
+        if adj[i] is not None:
+            acc += adj[i]
+    suspect |= ~np.isfinite(acc)
+
+
+def _accumulate(adj: list[Any], a: int, g: np.ndarray, partial: Any, may_take: bool) -> bool:
+    """adj[a] += g * partial. Returns True when `g` itself became adj[a] (it
+    may be given away once, when its node is done with it)."""
+    current = adj[a]
+    if partial.__class__ is float:
+        if partial == 1.0:
+            if current is not None:
+                current += g
+                return False
+            adj[a] = g if may_take else g.copy()
+            return may_take
+        if partial == -1.0:
+            if current is not None:
+                current -= g
+            else:
+                adj[a] = -g
+            return False
+    if current is None:
+        adj[a] = g * partial
+    else:
+        current += g * partial
+    return False

@@ -1,0 +1,224 @@
+"""`bpcalc batch`: points mode (vectorized) and programs mode (grading)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import pty
+import subprocess
+
+import pytest
+
+from bpcalc import batch
+from bpcalc.errors import BpcalcError
+
+from conftest import bpcalc_command, run_cli
+
+NEURON = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
+
+
+def rows_of(out: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def test_csv_points_give_the_same_numbers_as_grad(tmp_path) -> None:
+    points = tmp_path / "points.csv"
+    points.write_text("w0,x0,w1,x1,w2\n2,-1,-3,-2,-3\n0.5,0.25,-1,2,0\n")
+    r = run_cli("batch", NEURON, "--points", str(points))
+    assert r.code == 0 and r.err == ""
+    rows = rows_of(r.out)
+    assert [row["line"] for row in rows] == ["2", "3"]
+    for row, at in zip(rows, ["w0=2,x0=-1,w1=-3,x1=-2,w2=-3", "w0=0.5,x0=0.25,w1=-1,x1=2,w2=0"]):
+        doc = run_cli("grad", NEURON, "--at", at, "--json", "--no-check").json()
+        assert math.isclose(float(row["value"]), doc["value"], rel_tol=1e-12)
+        for name, g in doc["gradient"].items():
+            assert math.isclose(float(row[f"grad_{name}"]), g, rel_tol=1e-12)
+        assert row["error"] == "" and row["warnings"] == ""
+
+
+def test_jsonl_points_from_stdin_with_errors_and_kinks_in_their_rows() -> None:
+    lines = ['{"x": 2, "y": 3}', '{"x": -1, "y": 1}', '', '{"x": 0, "y": "pi/4"}', '{"x": 1e300, "y": 1}']
+    r = run_cli("batch", "log(x)*y + relu(x) + x^2", "--points", "-", stdin="\n".join(lines) + "\n")
+    assert r.code == 0
+    out = [json.loads(line) for line in r.out.splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 4, 5]
+    assert out[0]["error"] is None and out[0]["gradient"]["x"] == pytest.approx(3 / 2 + 1 + 4)
+    assert "log of a negative number" in out[1]["error"] and out[1]["value"] is None
+    assert "log of 0" in out[2]["error"]
+    assert out[3]["value"] == "inf" and any("overflow" in w for w in out[3]["warnings"])
+    assert "3 with errors" not in r.err and "2 with errors" in r.err
+
+
+def test_kinks_and_formats(tmp_path) -> None:
+    points = tmp_path / "p.jsonl"
+    points.write_text('{"x": 0}\n{"x": 2}\n')
+    r = run_cli("batch", "relu(x)*3", "--points", str(points), "--to", "csv")
+    rows = rows_of(r.out)
+    assert rows[0]["grad_x"] == "0.0" and "relu'(0) = 0" in rows[0]["warnings"]
+    assert rows[1]["grad_x"] == "3.0" and rows[1]["warnings"] == ""
+    r = run_cli("batch", "x*y", "--points", "-", "--from", "csv", "--wrt", "y", stdin="y,x\n2,5\n")
+    assert rows_of(r.out) == [{"line": "2", "value": "10.0", "grad_y": "5.0", "error": "", "warnings": ""}]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n1,2\n3\n", "line 3: 1 values where the header has 2 columns"),
+        ("x,y\n1,2\n3,abc\n", "line 3: y:"),
+        ("x,q\n1,2\n", "line 1: column 'q' is not an input"),
+        ("x\n1\n", "line 1: no column for input y"),
+        ("x,y\n1,nan\n", "line 2: y:"),
+        ('{"x": 1, "y": 2}\n{"x": 1}\n', "line 2: no value for input y"),
+        ('{"x": 1, "y": 2}\n[1, 2]\n', "line 2: expected a JSON object"),
+        ('{"x": 1, "y": NaN}\n', "line 1: not valid JSON"),
+        ('{"x": 1, "y": true}\n', "line 1: y: expected a number"),
+    ],
+)
+def test_bad_points_name_their_line_and_exit_2(text: str, message: str) -> None:
+    r = run_cli("batch", "x*y", "--points", "-", stdin=text)
+    assert r.code == 2, r.err
+    assert message in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_rows_before_a_bad_line_are_written() -> None:
+    r = run_cli("batch", "x+1", "--points", "-", "--to", "jsonl", stdin="x\n1\n2\nbad\n")
+    assert r.code == 2 and [json.loads(o)["value"] for o in r.out.splitlines()] == [2.0, 3.0]
+
+
+def test_line_length_is_bounded() -> None:
+    long = io.StringIO("x\n" + "1" * (batch.MAX_LINE + 10) + "\n")
+    with pytest.raises(BpcalcError, match="line 2: the line is longer"):
+        list(batch.bounded_lines(long, "points"))
+
+
+def test_many_points_in_chunks(tmp_path) -> None:
+    n = batch.READ_CHUNK + 5
+    points = tmp_path / "p.csv"
+    points.write_text("x\n" + "".join(f"{k / n}\n" for k in range(n)))
+    r = run_cli("batch", "sin(x)*x", "--points", str(points))
+    rows = rows_of(r.out)
+    assert len(rows) == n and rows[-1]["line"] == str(n + 1)
+    x = (n - 1) / n
+    assert float(rows[-1]["grad_x"]) == pytest.approx(math.cos(x) * x + math.sin(x), rel=1e-13)
+
+
+def test_a_progress_bar_only_on_a_terminal(tmp_path) -> None:
+    points = tmp_path / "p.csv"
+    points.write_text("x\n" + "0.5\n" * 200_000)
+    piped = run_cli("batch", "x*2", "--points", str(points))
+    assert piped.code == 0 and piped.err == ""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm"}
+    proc = subprocess.Popen([*bpcalc_command(), "batch", "x*2", "--points", str(points)],
+                            stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:  # read the terminal as the bar is drawn (a full pty would block the writer)
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0 and seen  # rich drew (and then cleared) a bar
+
+
+# --- programs mode --------------------------------------------------------------
+
+
+def test_programs_give_the_same_verdicts_as_check(tmp_path) -> None:
+    lines = [
+        {"program": "(x+y)*z", "at": {"x": -2, "y": 5, "z": -4}, "expect": {"x": -4, "y": -4, "z": 3}},
+        {"program": "(x+y)*z", "at": "x=-2,y=5,z=-4", "expect": {"x": -4, "y": 4}, "expect-value": -12},
+        {"program": NEURON, "at": {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}, "expect": {"w0": -0.20}},
+        {"program": "log(x)", "at": {"x": -1}},
+        {"program": "x +* y"},
+        {"program": "x*y", "at": {"x": 1, "y": 2}},
+    ]
+    path = tmp_path / "homework.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    r = run_cli("batch", "--programs", str(path))
+    assert r.code == 1 and "3 not ok" in r.err
+    out = [json.loads(line) for line in r.out.splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]
+    assert [o["ok"] for o in out] == [True, False, True, False, False, True]
+    # the same verdicts as `bpcalc check`
+    for o, line in zip(out[:3], lines[:3]):
+        at = line["at"] if isinstance(line["at"], str) else ",".join(f"{k}={v}" for k, v in line["at"].items())
+        args = ["check", line["program"], "--at", at, "--json"]
+        args += ["--expect", ",".join(f"{k}={v}" for k, v in line["expect"].items())]
+        if "expect-value" in line:
+            args += ["--expect-value", str(line["expect-value"])]
+        doc = run_cli(*args).json()
+        assert doc["ok"] == o["ok"] and doc["summary"] == o["summary"]
+        assert [c["ok"] for c in doc["claims"]] == [c["ok"] for c in o["claims"]]
+    assert out[3]["error"]["kind"] == "domain" and out[4]["error"]["kind"] == "parse"
+    assert out[5]["result"]["check"]["method"] == "sympy"
+    # --jobs 2: the same records, in the same order (timings aside)
+    def untimed(text: str) -> list[dict]:
+        records = [json.loads(line) for line in text.splitlines()]
+        for o in records:
+            check = (o.get("result") or {}).get("check")
+            if check:
+                check.pop("seconds")
+        return records
+
+    assert untimed(run_cli("batch", "--programs", str(path), "--jobs", "2").out) == untimed(r.out)
+    no_check = [json.loads(line) for line in run_cli("batch", "--programs", str(path), "--no-check").out.splitlines()]
+    assert [o["ok"] for o in no_check] == [True, False, True, False, False, True]
+    assert no_check[5]["result"]["check"] is None
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"program": 3}\n', 'line 1: "program" must be a string'),
+        ('{"program": "x", "at": [1]}\n', 'line 1: "at" must be'),
+        ('{"program": "x", "colour": 1}\n', 'line 1: unknown key "colour"'),
+        ('{"program": "x", "at": {"x": 1}}\nnot json\n', "line 2: not valid JSON"),
+    ],
+)
+def test_malformed_program_lines_name_their_line(text: str, message: str) -> None:
+    r = run_cli("batch", "--programs", "-", "--no-check", stdin=text)
+    assert r.code == 2 and message in r.err and "Traceback" not in r.err
+
+
+def test_usage_errors() -> None:
+    assert run_cli("batch", "x").code == 2
+    assert run_cli("batch", "x", "--points", "-", "--programs", "-").code == 2
+    r = run_cli("batch", "x", "--points", "-", "--to", "xml", stdin="x\n1\n")
+    assert r.code == 2 and "csv and jsonl" in r.err
+    r = run_cli("batch", "x", "--points", "/nonexistent/points.csv")
+    assert r.code == 2 and "cannot read" in r.err
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path) -> None:
+    points = tmp_path / "p.csv"
+    points.write_text("x\n" + "0.5\n" * 300_000)
+    proc = subprocess.Popen([*bpcalc_command(), "batch", "x*2", "--points", str(points)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"line,value")
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141  # as a process killed by SIGPIPE
+    assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
+
+
+def test_the_long_lived_sympy_worker_keeps_the_budget_contract() -> None:
+    import time
+
+    with batch.BudgetWorker() as worker:
+        assert worker(pow, (2, 10), 5).value == 1024
+        first = worker.pid
+        assert worker(pow, (3, 2), 5).value == 9 and worker.pid == first  # the same child
+        assert worker(time.sleep, (5,), 0.3).status == "timeout"
+        assert worker.pid is None
+        assert worker(pow, (2, 3), 5).value == 8  # a fresh child
+        failed = worker(int, ("x",), 5)
+        assert failed.status == "error" and "ValueError" in failed.error
+        assert worker(time.sleep, (0,), 0).status == "timeout"

@@ -1,0 +1,128 @@
+"""`bpcalc check` from the installed command: verdicts, texts, exit codes."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from conftest import ROOT, SAMPLES
+
+ISSUE = ("check", "(x+y)*z", "--at", "x=-2,y=5,z=-4")
+NEURON = ("check", "-f", str(SAMPLES / "cs231n_neuron.bp"), "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3", "--no-verify")
+ADD_MUL = ("check", "-f", str(SAMPLES / "cs231n_add_mul.bp"), "--at", "x=-2,y=5,z=-4", "--no-verify")
+
+
+def test_the_issue_example_holds(cli):
+    run = cli(*ISSUE, "--expect", "x=-4,y=-4,z=3", "--expect-value", "-12")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[:2] == ["bpcalc check (x+y)*z", "at x = -2, y = 5, z = -4"]
+    assert [line.split() for line in lines[4:8]] == [
+        ["∂f/∂x", "-4", "-4", "0", "✓", "within", "the", "tolerance"],
+        ["∂f/∂y", "-4", "-4", "0", "✓", "within", "the", "tolerance"],
+        ["∂f/∂z", "3", "3", "0", "✓", "within", "the", "tolerance"],
+        ["f", "-12", "-12", "0", "✓", "within", "the", "tolerance"],
+    ]
+    assert "✓ all 4 claims hold" in lines
+    assert lines[-1] == "bpcalc's own gradient agrees with SymPy ✓"
+
+
+def test_a_wrong_answer_exits_1_and_shows_the_step(cli):
+    run = cli(*ADD_MUL, "--expect", "x=-4,y=4", "--expect-node", "q=3", "--expect-node-grad", "q=-4")
+    assert run.code == 1
+    assert "✗ 1 of 4 claims is wrong" in run.out
+    assert ("∂f/∂y: you wrote 4; the correct step is\n"
+            "  y  (an input)\n"
+            "      ∂f/∂q = -4  (upstream, from q = x + y)\n"
+            "      ∂q/∂y = 1  (local derivative)\n"
+            "      ∂f/∂y = ∂f/∂q · 1 = (-4) · 1 = -4  (upstream × local = downstream)\n") in run.out
+
+
+def test_rounded_answers_from_the_issue(cli):
+    run = cli(*NEURON, "--expect", "x0=0.39,w1=-0.40", "--decimals", "2")
+    assert run.code == 1
+    rows = {line.split()[0]: line.split()[1:] for line in run.out.splitlines() if line.startswith("∂f/")}
+    assert rows["∂f/∂x0"] == ["0.39", "0.393224", "-0.00322387", "✓", "rounded", "to", "2", "decimals",
+                              "(--decimals):", "0.39"]
+    assert rows["∂f/∂w1"][3] == "✗" and rows["∂f/∂w1"][-1] == "-0.39"
+
+
+def test_answers_from_a_text_file(cli):
+    run = cli(*NEURON, "--expect-file", str(SAMPLES / "cs231n_neuron.answers.txt"))
+    assert run.code == 1
+    assert "✗ 1 of 6 claims is wrong" in run.out
+    assert "∂f/∂x1: you wrote -0.39; the correct step is" in run.out
+    assert "      ∂f/∂x1 = ∂f/∂%8 · w1 = 0.196612 · (-3) = -0.589836  (upstream × local = downstream)" in run.out
+
+
+def test_answers_from_a_json_file_and_json_out(cli):
+    run = cli(*ADD_MUL, "--expect-file", str(SAMPLES / "cs231n_add_mul.answers.json"), "--json")
+    assert run.code == 0, run.err
+    doc = run.json()
+    assert doc["schema"] == "bpcalc.check/1" and doc["ok"] is True
+    assert [(c["name"], c["kind"], c["claimed"], c["correct"], c["ok"]) for c in doc["claims"]] == [
+        ("x", "gradient", -4.0, -4.0, True), ("y", "gradient", -4.0, -4.0, True), ("z", "gradient", 3.0, 3.0, True),
+        ("f", "value", -12.0, -12.0, True), ("q", "node-value", 3.0, 3.0, True), ("q", "node-grad", -4.0, -4.0, True),
+    ]
+
+
+def test_json_verdict_of_a_wrong_claim(cli):
+    run = cli(*ADD_MUL, "--expect", "z=-3", "--json")
+    assert run.code == 1
+    (claim,) = run.json()["claims"]
+    assert (claim["ok"], claim["correct"], claim["difference"]) == (False, 3.0, -6.0)
+    assert claim["terms"] == [{"user": "f", "upstream": 1.0, "local": 3.0, "local_formula": "q", "contribution": 3.0}]
+
+
+def test_exact_mode(cli):
+    base = ("check", "-f", str(SAMPLES / "apples.bp"), "--at", "apple=100,num=2,tax=1.1", "--exact", "--no-verify")
+    run = cli(*base, "--expect", "apple=11/5,tax=200")
+    assert run.code == 0, run.err
+    assert ["∂price/∂apple", "11/5", "11/5", "≈", "2.2", "0", "✓", "within", "the", "tolerance"] in [
+        line.split() for line in run.out.splitlines()
+    ]
+
+
+def test_unknown_name_is_bad_input(cli):
+    run = cli(*ISSUE, "--expect", "x=-4,zz=3")
+    assert run.code == 2 and run.out == ""
+    assert run.err == ("error: --expect: line 1, column 6: the program has no input 'zz' (inputs: x, y, z); "
+                       "did you mean z?\n  x=-4,zz=3\n       ^^^^\n")
+
+
+def test_bad_input_in_json_mode(cli):
+    run = cli(*ISSUE, "--expect-node", "q=1", "--json")
+    assert run.code == 2
+    assert run.json() == {"schema": "bpcalc.check/1", "error": {
+        "kind": "value", "message": "the program has no node named 'q' (names: x, y, z; unnamed nodes: %3, %4)",
+        "line": 1, "column": 1}}
+    assert "Traceback" not in run.err
+
+
+def test_usage_errors(cli):
+    run = cli(*ISSUE)
+    assert run.code == 2 and run.err.startswith("error: nothing to check: give claims with --expect x=…")
+    run = cli(*ISSUE, "--expect", "x=-4", "--decimals", "2", "--sig-figs", "2")
+    assert run.code == 2 and run.err == "error: give --decimals or --sig-figs, not both\n"
+    run = cli(*ISSUE, "--expect-file", "/nonexistent/answers.txt")
+    assert run.code == 2 and run.err.startswith("error: cannot read /nonexistent/answers.txt")
+
+
+def readme_examples(section: str) -> list[tuple[list[str], str]]:
+    """(`bpcalc` arguments, output) of each ```text block in a README section
+    that starts with `$ bpcalc …`."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = re.search(rf"\n## {re.escape(section)}\n(.*?)\n## ", readme, re.S).group(1)
+    examples = []
+    for block in re.findall(r"```text\n(\$ bpcalc .*?)```", body, re.S):
+        command, _, output = block.replace("\\\n", " ").partition("\n")
+        examples.append((shlex.split(command)[2:], output))
+    return examples
+
+
+def test_readme_examples_are_real_output(cli):
+    examples = readme_examples("Checking homework")
+    assert [args[0] for args, _ in examples] == ["check", "check", "grad"]
+    for args, output in examples:
+        run = cli(*args, cwd=ROOT)
+        assert [line.rstrip() for line in run.out.splitlines()] == output.rstrip("\n").splitlines(), args

@@ -1,0 +1,88 @@
+"""The scalar engine: fan-out, warnings, domain errors, and size (correctness
+only; timings live in benchmarks/)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bpcalc.api import without_gc
+from bpcalc.engine import backward, forward
+from bpcalc.errors import BpcalcError, Source
+from bpcalc.lang.lower import build
+
+
+def run(text: str, **point: float):
+    with without_gc():
+        graph, _ = build(Source(text))
+        values, fw = forward(graph, point)
+        adjoints, bw = backward(graph, values)
+    grad = {n: adjoints[graph.input_id(n)] for n in graph.input_names}
+    return graph, values, grad, [*fw, *bw]
+
+
+def test_fan_out_accumulates_the_seed_example() -> None:
+    # a feeds two units z' = w3*a and z'' = w4*a; C = z'^2/2 + z''^2/2:
+    # dC/da = w3*dC/dz' + w4*dC/dz'' = w3*z' + w4*z''
+    g, values, grad, _ = run("z1 = w3*a; z2 = w4*a; C = z1^2/2 + z2^2/2", a=2.0, w3=3.0, w4=-5.0)
+    assert grad["a"] == 3.0 * (3.0 * 2.0) + (-5.0) * (-5.0 * 2.0)
+    assert values[g.output] == (6.0**2 + 10.0**2) / 2
+    _, _, grad, _ = run("x*x*x + x", x=2.0)
+    assert grad["x"] == 3 * 4.0 + 1
+
+
+def test_an_input_that_does_not_reach_the_output_has_gradient_zero() -> None:
+    g, _, grad, _ = run("q = y*2; x + 1", x=1.0, y=3.0)
+    assert grad == {"x": 1.0, "y": 0.0}
+
+
+def test_overflow_is_inf_with_a_warning_and_domain_errors_name_the_node() -> None:
+    _, values, grad, warnings = run("exp(x)*2", x=1000.0)
+    assert any(w.kind == "overflow" and "exp" in w.message for w in warnings)
+    assert grad["x"] == math.inf
+    with pytest.raises(BpcalcError) as err:
+        run("a = x - 1\nb = log(a)\nb*2", x=0.5)
+    assert err.value.kind == "domain" and "log" in err.value.message and "b" in err.value.message
+    with pytest.raises(BpcalcError):
+        run("1/(x - x)", x=2.0)
+
+
+def test_a_zero_adjoint_passes_nothing_back() -> None:
+    # tanh(inf) = 1 has slope 0; exp(1000) overflowed to inf: 0 * inf is taken as 0
+    _, _, grad, warnings = run("tanh(exp(1000*x))", x=1.0)
+    assert grad["x"] == 0.0
+    assert any(w.kind == "overflow" for w in warnings)
+
+
+def test_kinks_are_reported_with_their_convention() -> None:
+    _, _, grad, warnings = run("relu(x) + abs(y)", x=0.0, y=0.0)
+    assert grad == {"x": 0.0, "y": 0.0}
+    assert sum(w.kind == "kink" for w in warnings) == 2
+
+
+def test_a_generated_million_node_program() -> None:
+    # a = a*y + sin(a), 333 333 times: 999 999 op nodes plus inputs
+    steps = 333_333
+    g, values, grad, warnings = run("a = x\n" + "a = a*y + sin(a)\n" * steps + "a", x=0.3, y=0.5)
+    assert len(g) >= 1_000_000
+    # forward-mode dual numbers, independently: (a, da/dx, da/dy)
+    a, ax, ay = 0.3, 1.0, 0.0
+    for _ in range(steps):
+        c = math.cos(a)
+        a, ax, ay = a * 0.5 + math.sin(a), ax * 0.5 + c * ax, ay * 0.5 + a + c * ay
+    assert values[g.output] == a
+    assert math.isclose(grad["x"], ax, rel_tol=1e-9, abs_tol=1e-300)
+    assert math.isclose(grad["y"], ay, rel_tol=1e-9)
+    assert not warnings
+
+
+def test_nesting_a_hundred_thousand_deep() -> None:
+    depth = 100_000
+    g, values, grad, _ = run("sin(" * depth + "x" + ")" * depth, x=1.0)
+    a, da = 1.0, 1.0
+    for _ in range(depth):
+        a, da = math.sin(a), math.cos(a) * da
+    assert values[g.output] == a and math.isclose(grad["x"], da, rel_tol=1e-9)
+    g, values, grad, _ = run("(" * depth + "-" * 1001 + "x" + ")" * depth + "*3", x=2.0)
+    assert values[g.output] == -6.0 and grad["x"] == -3.0

@@ -1,0 +1,247 @@
+"""Claims: reading them, resolving their names, and judging them."""
+
+from __future__ import annotations
+
+import pytest
+
+import bpcalc
+from bpcalc.errors import BpcalcError, Span
+from bpcalc.homework import (
+    GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, Judging, collect_claims, describe_claim, judge, judge_claims,
+    parse_claims, read_claims_file, resolve_claim, resolve_claims, round_to_place,
+)
+
+ADD_MUL = "q = x + y\nf = q * z"
+AT = {"x": "-2", "y": "5", "z": "-4"}
+
+
+def result(program: str = ADD_MUL, at=None, **kw):
+    return bpcalc.grad(program, at=AT if at is None else at, check=False, **kw)
+
+
+def one(kind: str, text: str):
+    (claim,) = parse_claims(kind, text)
+    return claim
+
+
+def error(fn, *args) -> BpcalcError:
+    with pytest.raises(BpcalcError) as info:
+        fn(*args)
+    return info.value
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+def test_parse_claims_names_values_and_places():
+    claims = parse_claims(GRADIENT, "x=-4, y = 1/3,z=pow(2, 3)")
+    assert [(c.kind, c.name, c.text, c.number.value) for c in claims] == [
+        (GRADIENT, "x", "-4", -4.0), (GRADIENT, "y", "1/3", 1 / 3), (GRADIENT, "z", "pow(2, 3)", 8.0),
+    ]
+    assert [c.source.snippet(c.span) for c in claims] == ["x=-4", "y = 1/3", "z=pow(2, 3)"]
+    value = one(VALUE, "-12")
+    assert (value.kind, value.name, value.number.value, value.source.origin) == (VALUE, None, -12.0, "--expect-value")
+
+
+@pytest.mark.parametrize("text, place", [
+    ("0.39", -2), ("-0.197", -3), ("-4.0", -1), ("2.20", -2), ("1.5e-3", -4), ("220.", 0),
+    ("-4", None), ("1/3", None), ("2e-3", None), ("pi", None), ("-0.5*2", None),
+])
+def test_a_claim_written_with_a_point_is_rounded_at_its_last_digit(text, place):
+    assert one(VALUE, text).place == place
+
+
+def test_labels_are_valid_claim_names():
+    names = [c.name for c in parse_claims(NODE_VALUE, "q=3, h@2=1, %4=-12, w₁=2")]
+    assert names == ["q", "h@2", "%4", "w₁"]
+
+
+@pytest.mark.parametrize("kind, text, message, span", [
+    (GRADIENT, "x=1,y", "'y' has no value; write name=<number>", (4, 5)),
+    (GRADIENT, "x=oops", "x=oops: 'oops' is not a number or a known constant", (2, 6)),
+    (GRADIENT, "x=1, =2", "missing name before '='", (5, 7)),
+    (GRADIENT, "x y=2", "'x y' is not a node name", (0, 5)),
+    (GRADIENT, "x=", "no value after 'x='", (0, 2)),
+    (VALUE, "2 *", "the expression ends after '*'", (2, 3)),
+    (VALUE, " ", "no value given for --expect-value", (0, 1)),
+])
+def test_bad_claims_point_at_the_place(kind, text, message, span):
+    err = error(parse_claims, kind, text)
+    assert message in err.message
+    assert err.span == Span(*span) and err.source.text == text
+
+
+def test_answer_file_lines(tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("# hw 1\nx=-4, y=-4  # both through q\n\nexpect-value: -12\n"
+                    "expect-node: q=3\nexpect-node-grad: q=-4\nexpect: z=3\n")
+    claims = read_claims_file(path)
+    assert [(c.kind, c.name, c.text) for c in claims] == [
+        (GRADIENT, "x", "-4"), (GRADIENT, "y", "-4"), (VALUE, None, "-12"), (NODE_VALUE, "q", "3"),
+        (NODE_GRAD, "q", "-4"), (GRADIENT, "z", "3"),
+    ]
+    assert claims[3].source.origin == str(path)
+    assert claims[3].source.snippet(claims[3].span) == "q=3"
+
+
+def test_answer_file_errors_point_into_the_file(tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("x=-4\nexpect-nodes: q=3\n")
+    err = error(read_claims_file, path)
+    assert err.message == ("unknown key 'expect-nodes' (keys: expect, expect-value, expect-node, "
+                           "expect-node-grad); did you mean expect-node?")
+    assert err.position == (2, 1)
+    path.write_text("x=-4\ny=-4,z=3+\n")
+    err = error(read_claims_file, path)
+    assert err.position == (2, 9) and "ends after '+'" in err.message
+
+
+def test_answer_file_json(tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_text('{"expect": {"x": -4, "y": "-8/2"}, "expect-value": -12.0,'
+                    ' "expect-node": {"q": 3}, "expect-node-grad": {"q": 0.40}}')
+    claims = read_claims_file(path)
+    assert [(c.kind, c.name, c.text) for c in claims] == [
+        (GRADIENT, "x", "-4"), (GRADIENT, "y", "-8/2"), (VALUE, None, "-12.0"), (NODE_VALUE, "q", "3"),
+        (NODE_GRAD, "q", "0.40"),
+    ]
+    assert claims[-1].place == -2  # the JSON number as written
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"expect": {"x": }', "invalid JSON: Expecting value"),
+    ('{"expected": {"x": 1}}', 'unknown key "expected"'),
+    ('{"expect": [1]}', '"expect" must be an object of name: value pairs'),
+    ('{"expect": {"x": null}}', '"expect" values must be numbers or strings, not null'),
+    ('{"expect": {"x": NaN}}', "invalid JSON"),
+])
+def test_answer_file_json_errors(tmp_path, text, message):
+    path = tmp_path / "a.json"
+    path.write_text(text)
+    assert message in error(read_claims_file, path).message
+
+
+def test_collect_claims_needs_at_least_one():
+    err = error(collect_claims)
+    assert err.kind == "usage" and err.message.startswith("nothing to check")
+    claims = collect_claims(["x=1"], "2", ["q=3"], ["q=4"])
+    assert [c.kind for c in claims] == [GRADIENT, VALUE, NODE_VALUE, NODE_GRAD]
+
+
+# --- resolving -----------------------------------------------------------------
+
+
+def test_resolve_claims_to_nodes():
+    r = result("h = x*2; h = h + 1; h*y", {"x": "1", "y": "2"})
+    g = r.graph
+    assert resolve_claim(g, one(VALUE, "1")) == g.output
+    assert resolve_claim(g, one(GRADIENT, "x=1")) == g.input_id("x")
+    assert g.labels[resolve_claim(g, one(NODE_VALUE, "h=3"))] == "h@2"  # the latest binding
+    assert g.labels[resolve_claim(g, one(NODE_VALUE, "h@1=2"))] == "h@1"
+    assert resolve_claim(g, one(NODE_GRAD, f"%{g.output}=1")) == g.output
+
+
+@pytest.mark.parametrize("kind, text, message", [
+    (GRADIENT, "xx=1", "the program has no input 'xx' (inputs: x, y, z); did you mean x?"),
+    (GRADIENT, "q=1", "'q' is not an input; for d output / d q write --expect-node-grad q=…"),
+    (NODE_VALUE, "qq=1", "the program has no node named 'qq' (names: x, y, z, q, f); did you mean q?"),
+    (NODE_VALUE, "%3=1", "the program has no node named '%3' (names: x, y, z, q, f)"),
+])
+def test_unknown_names_are_rejected(kind, text, message):
+    claim = one(kind, text)
+    err = error(resolve_claim, result().graph, claim)
+    assert err.message == message and err.span == claim.span
+
+
+def test_a_constant_has_no_gradient_to_claim():
+    r = result("c = 2; c * x", {"x": "1"})
+    err = error(resolve_claim, r.graph, one(NODE_GRAD, "c=1"))
+    assert err.message == "'c' does not depend on any input, so it has no gradient"
+
+
+def test_the_same_thing_claimed_twice_is_an_error():
+    claims = [*parse_claims(GRADIENT, "x=-4"), *parse_claims(NODE_GRAD, "x=-4")]
+    assert error(judge_claims, result(), claims).message == "the gradient of x is claimed twice (-4 and -4)"
+    claims = [*parse_claims(VALUE, "-12"), *parse_claims(NODE_VALUE, "f=-12.0")]
+    assert error(resolve_claims, result().graph, claims).message == "the value of f is claimed twice (-12 and -12.0)"
+
+
+# --- judging -------------------------------------------------------------------
+
+
+def verdict(text: str, correct: float, judging: Judging = Judging()):
+    return judge(one(VALUE, text), 0, correct, None, judging)
+
+
+@pytest.mark.parametrize("text, ok", [("0.39", True), ("0.40", False), ("0.393", True), ("0.3932", True)])
+def test_two_decimals_0_39_is_right_for_0_3932_and_0_40_is_not(text, ok):
+    v = verdict(text, 0.3932, Judging(decimals=2))
+    assert v.ok is ok
+    assert (v.rule, v.digits, v.rounded) == ("decimals", 2, "0.39")
+    assert v.how == "rounded to 2 decimals (--decimals): 0.39"
+
+
+def test_as_written_by_default():
+    v = verdict("0.39", 0.393224)
+    assert v.ok and v.how == "rounded to 2 decimals (as written): 0.39"
+    v = verdict("-0.590", -0.589836)
+    assert v.ok and v.how == "rounded to 3 decimals (as written): -0.590"
+    assert not verdict("0.40", 0.393224).ok
+    assert not verdict("0.39", 0.393224, Judging(as_written=False)).ok
+
+
+def test_integers_and_expressions_use_the_tolerance():
+    assert verdict("110", 110.00000000000001).ok
+    v = verdict("3", 3.4)
+    assert not v.ok and v.rule == "tolerance" and v.how == "outside the tolerance"
+    assert verdict("11/5", 2.2000000000000002).ok
+    assert not verdict("1/3", 0.3333, Judging(rtol=1e-6)).ok
+    assert verdict("1/3", 0.3333, Judging(rtol=1e-3)).ok
+
+
+def test_an_exact_tie_accepts_either_neighbour():
+    for text in ("0.12", "0.13"):
+        v = verdict(text, 0.125, Judging(decimals=2))
+        assert v.ok and v.rounded == "0.12 or 0.13"
+    assert not verdict("0.14", 0.125, Judging(decimals=2)).ok
+
+
+def test_significant_figures():
+    v = verdict("0.0177", 0.017662706213291118, Judging(sig_figs=3))
+    assert v.ok and (v.rule, v.digits, v.rounded) == ("sig-figs", 3, "0.0177")
+    assert v.how == "rounded to 3 significant figures (--sig-figs): 0.0177"
+    assert not verdict("0.0176", 0.017662706213291118, Judging(sig_figs=3)).ok
+    assert verdict("12000", 12345.0, Judging(sig_figs=2)).ok
+    zero = verdict("0", 0.0, Judging(sig_figs=2))
+    assert zero.ok and zero.how == "0 has no significant figures; within the tolerance"
+
+
+def test_a_non_finite_correct_value_never_matches():
+    v = verdict("1e308", float("inf"))
+    assert not v.ok and v.how == "the correct value is inf, not a finite number"
+
+
+@pytest.mark.parametrize("value, place, text", [
+    (0.3932, -2, "0.39"), (-0.001, -2, "0.00"), (2.675, -2, "2.67 or 2.68"), (12345.0, 2, "12300"),
+    (1e300, -2, "1e+300"), (-0.125, -2, "-0.12 or -0.13"),
+])
+def test_round_to_place(value, place, text):
+    assert round_to_place(value, place) == text
+
+
+def test_judge_claims_against_a_result():
+    r = result()
+    claims = [*parse_claims(GRADIENT, "x=-4,z=4"), *parse_claims(NODE_VALUE, "q=3"), *parse_claims(VALUE, "-12")]
+    report = judge_claims(r, claims)
+    assert [(describe_claim(r, v.claim), v.correct, v.ok) for v in report.verdicts] == [
+        ("∂f/∂x", -4.0, True), ("∂f/∂z", 3.0, False), ("q", 3.0, True), ("f", -12.0, True),
+    ]
+    assert report.ok is False and report.verdicts[1].difference == 1.0
+
+
+def test_exact_mode_judges_against_the_exact_value():
+    r = result("apple_price = apple * num\nprice = apple_price * tax", {"apple": "100", "num": "2", "tax": "1.1"},
+               exact=True)
+    report = judge_claims(r, parse_claims(GRADIENT, "apple=11/5"))
+    (v,) = report.verdicts
+    assert v.ok and v.exact == "11/5" and v.correct == 2.2

@@ -1,0 +1,182 @@
+"""`bpcalc explain`'s builder and its three renderers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import bpcalc
+from bpcalc.errors import BpcalcError
+from bpcalc.render.explain import (
+    Notation, explanation, fill, latex, local_formula, markdown, node_lines, terms_into, users_of,
+)
+
+TEXT, LATEX = Notation(latex=False), Notation(latex=True)
+FAN_OUT = "z1 = w3*a\nz2 = w4*a\nC = 0.5*(z1 + z2 - y)^2"
+FAN_OUT_AT = {"a": "0.5", "w3": "2", "w4": "-1", "y": "1"}
+
+
+def grad(program: str, at: dict[str, str], **kw):
+    return bpcalc.grad(program, at=at, check=False, **kw)
+
+
+def chains(lines) -> list[str]:
+    """Each line as the text renderer writes it (without the indent)."""
+    return [" = ".join(line.chain) + (f"  ({line.note})" if line.note and line.chain else line.note)
+            for line in lines]
+
+
+def section(expl, k: int) -> list[str]:
+    return chains(expl.sections[k].lines)
+
+
+def test_forward_and_backward_of_the_cs231n_example():
+    expl = explanation(grad("(x+y)*z", {"x": "-2", "y": "5", "z": "-4"}), TEXT)
+    assert section(expl, 0) == [
+        "x = -2", "y = 5", "z = -4", "%3 = x + y = (-2) + 5 = 3", "%4 = %3 * z = 3 * (-4) = -12  (the output, f)",
+    ]
+    assert section(expl, 1) == [
+        "∂f/∂%4 = 1  (the output: gradient 1)",
+        "%3 = x + y",
+        "∂%4/∂%3 = z = -4  (local derivative)",
+        "∂f/∂%3 = ∂f/∂%4 · z = 1 · (-4) = -4  (upstream × local = downstream)",
+        "z  (an input)", "∂%4/∂z = %3 = 3", "∂f/∂z = ∂f/∂%4 · %3 = 1 · 3 = 3",
+        "y  (an input)", "∂%3/∂y = 1", "∂f/∂y = ∂f/∂%3 · 1 = (-4) · 1 = -4",
+        "x  (an input)", "∂%3/∂x = 1", "∂f/∂x = ∂f/∂%3 · 1 = (-4) · 1 = -4",
+    ]
+    assert section(expl, 2) == ["∂f/∂x = -4", "∂f/∂y = -4", "∂f/∂z = 3"]
+    assert [line.level for line in expl.sections[1].lines[1:4]] == [0, 1, 1]
+
+
+def test_fan_out_writes_the_sum_out():
+    r = grad(FAN_OUT, FAN_OUT_AT)
+    lines = chains(node_lines(r, r.graph.input_id("a"), TEXT))
+    assert lines == [
+        "a  (an input; it feeds z1 and z2: its gradient is the sum of their contributions)",
+        "∂z1/∂a = w3 = 2  (local derivative)",
+        "∂z2/∂a = w4 = -1  (local derivative)",
+        "∂C/∂a = ∂C/∂z1 · w3 + ∂C/∂z2 · w4 = (-0.5) · 2 + (-0.5) · (-1) = -0.5",
+    ]
+    terms = terms_into(r, r.graph.input_id("a"))
+    assert [(r.graph.labels[t.user], t.upstream, t.local, t.contribution) for t in terms] == [
+        ("z1", -0.5, 2.0, -1.0), ("z2", -0.5, -1.0, 0.5),
+    ]
+
+
+def test_a_node_used_twice_by_one_user():
+    r = grad("x*x", {"x": "3"})
+    assert chains(node_lines(r, 0, TEXT, legend=False)) == [
+        "x  (an input; it is both arguments of %1: its gradient is the sum of both contributions)",
+        "∂%1/∂x = x = 3  (as argument 1)",
+        "∂%1/∂x = x = 3  (as argument 2)",
+        "∂f/∂x = ∂f/∂%1 · x + ∂f/∂%1 · x = 1 · 3 + 1 · 3 = 6",
+    ]
+
+
+def test_local_formulas_come_from_the_op_table():
+    r = grad("t = x/y; t^3", {"x": "1", "y": "2"})
+    g = r.graph
+    t = g.labels.index("t")
+    assert local_formula(g, t, 1, TEXT) == "-x/y^2"
+    assert local_formula(g, t, 1, LATEX) == "-\\frac{x}{y^2}"
+    assert local_formula(g, g.output, 0, TEXT) == "3*t^(3 - 1)"
+    users = users_of(g)
+    assert users[t] == [(g.output, 0)] and users[g.output] == []
+
+
+@pytest.mark.parametrize("op, args, notation, text", [
+    ("pow", ["-0.5", "2"], LATEX, "{\\left(-0.5\\right)}^{2}"),
+    ("pow", ["x", "-1"], LATEX, "{x}^{-1}"),
+    ("exp", ["-1"], LATEX, "e^{-1}"),
+    ("log", ["x + 1"], LATEX, "\\ln \\left(x + 1\\right)"),
+    ("div", ["-1", "e^{-1} + 1"], LATEX, "\\frac{-1}{e^{-1} + 1}"),
+    ("mul", ["3", "-4"], TEXT, "3 * (-4)"),
+    ("neg", ["-1"], TEXT, "-(-1)"),
+    ("exp", ["-1"], TEXT, "exp(-1)"),
+    ("max", ["-1", "2"], LATEX, "\\max(-1, 2)"),
+])
+def test_fill_parenthesizes_only_where_needed(op, args, notation, text):
+    assert fill(op, args, notation) == text
+
+
+@pytest.mark.parametrize("value, latex_text", [(1.5e-7, "1.5 \\times 10^{-7}"), (float("inf"), "\\infty"), (-4.0, "-4")])
+def test_numbers_in_latex(value, latex_text):
+    assert LATEX.number(value) == latex_text
+
+
+def test_exact_mode_shows_exact_and_decimal():
+    r = grad("apple_price = apple * num\nprice = apple_price * tax", {"apple": "100", "num": "2", "tax": "1.1"},
+             exact=True)
+    expl = explanation(r, TEXT)
+    assert "tax = 11/10 ≈ 1.1" in section(expl, 0)
+    assert "∂price/∂apple = ∂price/∂apple_price · num = (11/10) · 2 = 11/5 ≈ 2.2" in section(expl, 1)
+    assert section(expl, 2)[0] == "∂price/∂apple = 11/5 ≈ 2.2"
+    tex = explanation(r, LATEX)
+    assert section(tex, 2)[0] == "\\frac{\\partial \\mathit{price}}{\\partial \\mathit{apple}} = \\frac{11}{5} \\approx 2.2"
+
+
+def test_nodes_off_the_path_and_programs_without_inputs():
+    expl = explanation(grad("a = exp(u); x * 2", {"u": "0", "x": "1"}), TEXT)
+    assert section(expl, 1)[-1] == "not on any path to the output, so their gradient is 0: u, a"
+    expl = explanation(grad("2*3", {}), TEXT)
+    assert section(expl, 0) == ["%2 = 2 * 3 = 6  (the output, f)"]
+    assert section(expl, 1) == ["the output does not depend on any input: there is no backward pass"]
+    assert section(expl, 2) == ["the program has no inputs"]
+
+
+def test_large_programs_are_refused_with_a_clear_message():
+    program = "+".join(f"x{k}" for k in range(200))
+    with pytest.raises(BpcalcError) as info:
+        explanation(grad(program, {f"x{k}": "1" for k in range(200)}), TEXT, max_steps=300)
+    assert info.value.kind == "limit"
+    assert info.value.message.startswith("explain writes out every node, and this program has 399 (more than 300)")
+
+
+def test_markdown_is_math_in_dollars():
+    doc = markdown(explanation(grad(FAN_OUT, FAN_OUT_AT), LATEX))
+    lines = doc.splitlines()
+    assert lines[0] == "### Backpropagation, step by step"
+    assert "at `a = 0.5, w3 = 2, w4 = -1, y = 1`" in lines
+    assert ("  - $\\frac{\\partial C}{\\partial a} = \\frac{\\partial C}{\\partial z_{1}} \\cdot w_{3} + "
+            "\\frac{\\partial C}{\\partial z_{2}} \\cdot w_{4} = \\left(-0.5\\right) \\cdot 2 + "
+            "\\left(-0.5\\right) \\cdot \\left(-1\\right) = -0.5$") in lines
+    for line in lines:
+        assert line.count("$") % 2 == 0, line
+
+
+def latex_body(program: str, at: dict[str, str], **kw) -> str:
+    return latex(explanation(grad(program, at, **kw), LATEX))
+
+
+def test_latex_is_an_align_environment():
+    body = latex_body(FAN_OUT, FAN_OUT_AT)
+    lines = body.splitlines()
+    code = [line for line in lines if not line.startswith("%")]
+    assert code[0] == "\\begin{align*}" and code[-1] == "\\end{align*}"
+    assert code[1] == "\\intertext{Forward pass: each node's value, inputs first}"
+    assert "\\%7 &= z_{1} + z_{2} = 1 + \\left(-0.5\\right) = 0.5 \\\\" in code
+    for k, line in enumerate(code[1:-1], start=1):
+        before_break = code[k + 1].startswith(("\\intertext", "\\end"))
+        assert line.startswith("\\intertext") or line.endswith(" \\\\") != before_break, line
+        assert re.search(r"(?<!\\)%", line) is None, line  # every % escaped
+        assert line.count("{") == line.count("}"), line
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+@pytest.mark.parametrize("program, at, exact", [
+    (FAN_OUT, FAN_OUT_AT, False),
+    ("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"}, True),
+    ("apple_price_1 = alpha*w0; h = apple_price_1*1e-3; h = h + 1; relu(h)*abs(x)^pi + max(x, sqrt(h))",
+     {"alpha": "1", "w0": "pi/4", "x": "-1/3"}, True),
+])
+def test_latex_compiles(tmp_path, program, at, exact):
+    (tmp_path / "body.tex").write_text(latex_body(program, at, exact=exact))
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\\input{body.tex}\\end{document}\n"
+    )
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                         cwd=tmp_path, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stdout.decode(errors="replace")[-2000:]

@@ -1,0 +1,119 @@
+"""The check: whole-expression SymPy for small programs, the O(n) local check
+for large ones (or when SymPy runs out of budget), finite differences."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+import bpcalc
+from bpcalc import ops, verify
+from bpcalc.errors import Source
+from bpcalc.lang.lower import build
+from bpcalc.point import as_point
+
+
+def mlp(layers: int) -> str:
+    """A small tanh/sigmoid network, unrolled."""
+    lines = []
+    prev = ["x0", "x1"]
+    for layer in range(layers):
+        act = "tanh" if layer % 2 == 0 else "sigmoid"
+        cur = []
+        for j in range(3):
+            terms = " + ".join(f"{0.3 * (j + 1) - 0.2 * k:.2f}*{p}" for k, p in enumerate(prev))
+            lines.append(f"h{layer}_{j} = {act}({terms} + 0.1)")
+            cur.append(f"h{layer}_{j}")
+        prev = cur
+    lines.append(" + ".join(prev) + " + softplus(x0) + sqrt(x1*x1 + 1) + x0^3")
+    return "\n".join(lines)
+
+
+AT = {"x0": 0.7, "x1": -1.3}
+
+
+def test_small_programs_use_sympy_on_the_whole_expression() -> None:
+    r = bpcalc.grad("(x+y)*z", at={"x": -2, "y": 5, "z": -4})
+    assert r.check is not None and r.check.method == verify.SYMPY and r.ok
+
+
+def test_large_programs_get_the_local_check_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 20)
+    r = bpcalc.grad(mlp(6), at=AT)
+    c = r.check
+    assert c is not None and c.method == verify.LOCAL and c.ok
+    assert all(i.status == verify.OK and i.fd is not None for i in c.inputs)
+    assert any("local check" in n and "all agree" in n for n in c.notes)
+    assert any("the local check" in n and "nodes" in n for n in c.notes)
+    assert r.to_dict()["check"]["method"] == "local"
+
+
+def test_the_local_check_finds_a_wrong_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 20)
+    wrong = dataclasses.replace(ops.OPS["tanh"], partials=lambda a, o: (1.0 - o,))  # not 1 - o^2
+    monkeypatch.setitem(ops.OPS, "tanh", wrong)
+    r = bpcalc.grad(mlp(6), at=AT)
+    c = r.check
+    assert c is not None and not c.ok
+    assert {i.status for i in c.inputs} == {verify.MISMATCH}
+    assert any("tanh" in n and "from SymPy" in n for n in c.notes)
+
+
+def test_finite_differences_catch_a_wrong_sum(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every local partial is right, but the gradient handed in is not their sum
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 0)
+    graph, _ = build(Source("x*x + x*y"))
+    point = as_point({"x": 1.5, "y": 2.0})
+    c = verify.check(graph, point, {"x": 3.0, "y": 1.5}, [])  # d/dx is 2x + y = 5
+    assert c.method == verify.LOCAL
+    assert [i.status for i in c.inputs] == [verify.FD_MISMATCH, verify.OK]
+
+
+def test_sympy_out_of_budget_falls_back_to_the_local_check() -> None:
+    r = bpcalc.grad(mlp(2), at=AT, budget=1e-4)
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert any("budget" in n and "local check" in n for n in r.check.notes)
+    r = bpcalc.grad(mlp(2), at=AT, budget=0)
+    assert r.check is not None and r.check.method == verify.FINITE_DIFFERENCES and r.ok
+
+
+def test_overflowing_and_undefined_floating_point_derivatives_are_asked_exactly() -> None:
+    graph, _ = build(Source("sigmoid(x) + softplus(y) + z^2 + sqrt(x*x)"))
+    from bpcalc.engine import forward
+
+    values, _ = forward(graph, {"x": -800.0, "y": 800.0, "z": 0.0})
+    local = verify.local_partials(graph, values, set())
+    # SymPy's exp(-a)/(1 + exp(-a))^2 overflows in doubles at a = -800: exact evaluation agrees
+    assert local.mismatched == () and local.unverified == 0 and local.checked >= 5
+    assert "sigmoid" in local.kinds and "pow" in local.kinds
+
+
+def test_vector_finite_differences_match_the_scalar_ones() -> None:
+    graph, _ = build(Source(mlp(3)))
+    point = as_point(AT)
+    scalar = verify.finite_differences(graph, point, ("x0", "x1"))
+    vec = verify.vector_finite_differences(graph, {k: v.value for k, v in point.items()}, ("x0", "x1"))
+    assert vec is not None
+    for name in ("x0", "x1"):
+        assert math.isclose(scalar[name], vec[name], rel_tol=1e-6)
+
+
+def test_a_hundred_thousand_node_program_is_checked_locally() -> None:
+    program = "a = x\nb = y\n" + "a = a*b + sin(a)\n" * 33_333 + "a"
+    r = bpcalc.grad(program, at={"x": 0.5, "y": 0.9})
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert any("local partial derivatives" in n and "all agree" in n for n in r.check.notes)
+
+
+def test_heavy_reuse_goes_straight_to_the_local_check() -> None:
+    # 47 lines of `a = a*b + sin(a)`: 143 nodes, but 160 000 operations written out
+    program = "a = x\nb = y\n" + "a = a*b + sin(a)\n" * 47 + "a"
+    graph, _ = build(Source(program))
+    assert len(graph) < verify.WHOLE_MAX_NODES and verify.tree_size(graph, 10**9) > 100_000
+    r = bpcalc.grad(program, at={"x": 0.5, "y": 0.9})
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert r.check.seconds < 5  # not a SymPy run into its 10 s budget
+    assert any("written out as one expression" in n for n in r.check.notes)
+    assert verify.tree_size(build(Source("(x+y)*(x+y)"))[0], 100) == 7
