@@ -6,7 +6,6 @@ usage or bad input (parse error, unknown function, missing value, domain
 error); 3 an internal error (a bug: please report it).
 """
 
-from __future__ import annotations
 
 import os
 import sys

@@ -16,7 +16,8 @@ from typing import Sequence
 
 from .budget import Outcome, run_with_budget
 from .graph import Graph
-from .verify import DEFAULT_BUDGET, MAX_DERIVATIVE_TEXT
+from .limits import DEFAULT_BUDGET
+from .verify import MAX_DERIVATIVE_TEXT
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from .budget import run_with_budget
 from .graph import CONST, INPUT, Graph
 from .ops import OPS
 from .point import AtValue
-from .verify import DEFAULT_BUDGET
+from .limits import DEFAULT_BUDGET
 
 #: Exact forms longer than this many characters are not kept (None); their
 #: decimal is still the exact value, correctly rounded.

@@ -48,7 +48,7 @@ from .inputs import DEFAULT_MAX_BYTES, read_program
 from .ops import CONSTANTS
 # point's comma splitter (outside parentheses), shared with --at parsing
 from .point import AtValue, split_top_level, constant_value
-from .verify import DEFAULT_ATOL, DEFAULT_RTOL
+from .limits import DEFAULT_ATOL, DEFAULT_RTOL
 
 #: Claim kinds (the `kind` key of `bpcalc check --json`).
 VALUE, GRADIENT, NODE_VALUE, NODE_GRAD = "value", "gradient", "node-value", "node-grad"

@@ -19,3 +19,9 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+#: The check's defaults (kept here, not in verify.py, so that importing them
+#: does not load the checker: start-up matters, see benchmarks/).
+DEFAULT_RTOL = 1e-9
+DEFAULT_ATOL = 1e-12
+DEFAULT_BUDGET = 10.0  # seconds for each SymPy step

@@ -38,12 +38,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import BpcalcError, Diagnostic
 from .graph import Graph
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS
 from .point import AtValue
 
-DEFAULT_RTOL = 1e-9
-DEFAULT_ATOL = 1e-12
-DEFAULT_BUDGET = 10.0
 FD_EPS = 1e-6
 FD_RTOL = 1e-3
 FD_ATOL = 1e-5
@@ -178,9 +176,26 @@ def finite_differences(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence
         except BpcalcError:
             out[name] = None
             continue
-        d = (up[graph.output] - down[graph.output]) / (2 * h)
-        out[name] = d if math.isfinite(d) else None
+        out[name] = _difference_quotient(up[graph.output], down[graph.output], (x + h) - (x - h))
     return out
+
+
+#: Rounding error of one evaluation of the output, in units of its size: a
+#: generous bound for the long chains of operations a graph evaluates.
+FD_ROUNDING = 64 * 2.2e-16
+
+
+def _difference_quotient(up: float, down: float, step: float) -> float | None:
+    """(up - down) / step, or None where it cannot tell anything: not finite,
+    or the rounding error of up and down, magnified by 1/step, is larger than
+    the tolerance it would be judged with (a huge output, a tiny gradient)."""
+    if not (math.isfinite(up) and math.isfinite(down)):
+        return None
+    d = (up - down) / step
+    noise = FD_ROUNDING * max(abs(up), abs(down)) / step
+    if not math.isfinite(d) or noise > FD_ATOL + FD_RTOL * abs(d):
+        return None
+    return d
 
 
 def _close(a: float, b: float, rtol: float, atol: float) -> bool:
@@ -212,7 +227,7 @@ def check(
     near_kink = graph.ancestors(kinks) if kinks else [False] * len(graph)
     notes: list[str] = []
 
-    too_big = _too_big_for_sympy(graph)
+    too_big = _too_big_for_sympy(graph) or _overflows(graph, point)
     if too_big:
         notes.append(f"checked operation by operation (the local check): {too_big}")
         inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
@@ -247,6 +262,21 @@ def check(
     notes.append(f"{why} on the whole expression; checked operation by operation instead (the local check)")
     inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
     return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+
+
+def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
+    """Why SymPy should not evaluate the whole expression exactly: a value on
+    the way to the output is not finite in doubles (9^9^9^9: exactly, a number
+    with 370 million digits). '' when every value is finite."""
+    from .engine import forward
+
+    values, _ = forward(graph, {name: at.value for name, at in point.items()})
+    live = graph.reaches_output()
+    for i, v in enumerate(values):
+        if live[i] and not math.isfinite(v):
+            return (f"{graph.describe(i)} is {v} in double precision, and evaluating it exactly "
+                    "could take unbounded time and memory")
+    return ""
 
 
 def tree_size(graph: Graph, cap: int) -> int:
@@ -321,7 +351,10 @@ def _judge_fd(graph: Graph, name: str, engine: float, f: float | None, near_kink
     if local_ok is False:
         status = KINK if at_kink else MISMATCH
     elif f is None or not math.isfinite(engine):
-        status = LOCAL_OK if local_ok and math.isfinite(engine) else UNCHECKED
+        if local_ok and math.isfinite(engine):
+            status = LOCAL_OK
+        else:
+            status = KINK if at_kink else UNCHECKED
     elif _close(engine, f, FD_RTOL, FD_ATOL):
         status = OK if local_ok else FD_OK
     else:
@@ -344,13 +377,16 @@ def _local_check(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[s
     values, _ = forward(graph, base)
     local = local_partials(graph, values, set(kinks), rtol, atol)
     notes.extend(local.notes())
-    wrong = graph.ancestors(local.mismatched) if local.mismatched else [False] * len(graph)
+    wrong = graph.ancestors(list(local.mismatched)) if local.mismatched else [False] * len(graph)
+    # inputs behind a node that was not compared: the partials alone do not vouch for them
+    partial = graph.ancestors(list(local.skipped)) if local.skipped else [False] * len(graph)
     fd = vector_finite_differences(graph, base, wrt)
     if fd is None:
         notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph):,} nodes is too much work)")
         fd = {}
     return [
-        _judge_fd(graph, name, gradient[name], fd.get(name), near_kink, not wrong[graph.input_id(name)])
+        _judge_fd(graph, name, gradient[name], fd.get(name), near_kink,
+                  False if wrong[graph.input_id(name)] else (None if partial[graph.input_id(name)] else True))
         for name in wrt
     ]
 
@@ -361,7 +397,7 @@ class LocalPartials:
 
     checked: int  # partials compared
     kinds: tuple[str, ...]  # the ops they belong to
-    skipped: int  # at kinks, or where a value is not finite
+    skipped: tuple[int, ...]  # nodes not compared: at kinks, or where a value is not finite
     unverified: int  # SymPy's value undefined at the point, or past LOCAL_MAX_EXACT
     mismatched: tuple[int, ...]  # nodes with a partial that disagrees
     named: tuple[str, ...]  # the first few of them, described
@@ -374,7 +410,7 @@ class LocalPartials:
         ]
         out += [f"local check: {m}" for m in self.named]
         if self.skipped:
-            out.append(f"local check: {self.skipped:,} partials skipped (at a kink, or at a non-finite value)")
+            out.append(f"local check: {len(self.skipped):,} nodes skipped (at a kink, or at a non-finite value)")
         if self.unverified:
             out.append(f"local check: {self.unverified:,} partials left unverified (SymPy's value is undefined there)")
         return out
@@ -412,14 +448,14 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
     active, ops, arg0, arg1 = graph.active, graph.ops, graph.arg0, graph.arg1
     isfinite = math.isfinite
     groups: dict[str, list[int]] = {}
-    skipped = 0
+    skipped: list[int] = []
     for i in range(len(graph)):
         a = arg0[i]
         if a < 0 or not active[i] or not live[i]:
             continue
         b = arg1[i]
         if i in kinks or not (isfinite(values[i]) and isfinite(values[a]) and (b < 0 or isfinite(values[b]))):
-            skipped += 1
+            skipped.append(i)
             continue
         groups.setdefault(ops[i], []).append(i)
     checked = unverified = exact_left = 0
@@ -468,7 +504,8 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                         f"{graph.describe(i)}: d/d{'ab'[k]} is {float(e[row]):.17g} in the engine, "
                         f"{value:.17g} from SymPy ({sp.sstr(d)})"
                     )
-    return LocalPartials(checked, tuple(sorted(groups)), skipped, unverified, tuple(mismatched), tuple(named))
+    return LocalPartials(checked, tuple(sorted(groups)), tuple(skipped), unverified, tuple(mismatched),
+                         tuple(named))
 
 
 def vector_finite_differences(graph: Graph, base: Mapping[str, float], wrt: Sequence[str]) -> dict[str, float | None] | None:
@@ -492,9 +529,9 @@ def vector_finite_differences(graph: Graph, base: Mapping[str, float], wrt: Sequ
         columns[name][2 * k] = x + h
         columns[name][2 * k + 1] = x - h
         steps.append((x + h) - (x - h))
-    out = outputs(graph, columns)
-    result: dict[str, float | None] = {}
-    for k, name in enumerate(wrt):
-        d = float((out[2 * k] - out[2 * k + 1]) / steps[k])
-        result[name] = d if math.isfinite(d) else None
-    return result
+    with np.errstate(all="ignore"):
+        out = outputs(graph, columns)
+    return {
+        name: _difference_quotient(float(out[2 * k]), float(out[2 * k + 1]), steps[k])
+        for k, name in enumerate(wrt)
+    }

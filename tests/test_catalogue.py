@@ -166,3 +166,60 @@ def test_same_answer_from_argument_file_and_stdin(case: Case, tmp_path):
     # the same line, column and caret whatever the origin
     assert runs[0].err.splitlines()[1:] == runs[1].err.splitlines()[1:] == runs[2].err.splitlines()[1:]
     assert f"{path}: line 1" in runs[1].err and "<stdin>: line 1" in runs[2].err
+
+
+# --- every command gets the same protection --------------------------------------
+
+NASTY_FOR_EVERY_COMMAND = [
+    ("sigmod(x)", "unknown function 'sigmod'; did you mean sigmoid?"),
+    ("(x + 1", "'(' is never closed"),
+    (f"__import__('os').system('touch {CANARY}')", "unknown function '__import__'"),
+    ("x\u200b+ 1", "U+200B ZERO WIDTH SPACE"),
+    ("x if x else 1", "'if' is Python, not part of the bpcalc language"),
+    ("", "empty program"),
+]
+
+
+def _command_argv(command: str, tmp_path) -> list[str]:
+    if command == "batch":
+        points = tmp_path / "points.csv"
+        points.write_text("x\n1\n", encoding="utf-8")
+        return ["--points", str(points)]
+    extra = {"check": ["--expect-value", "0"], "graph": ["--format", "dot"]}.get(command, [])
+    return ["--at", "x=1", *extra]
+
+
+@pytest.mark.parametrize("command", ["grad", "check", "explain", "graph", "batch"])
+@pytest.mark.parametrize("program, fragment", NASTY_FOR_EVERY_COMMAND,
+                         ids=[f[1][:30] for f in NASTY_FOR_EVERY_COMMAND])
+def test_every_command_refuses_nasty_programs(command, program, fragment, tmp_path):
+    if os.path.exists(CANARY):
+        os.remove(CANARY)
+    run = run_cli(command, "-", *_command_argv(command, tmp_path), stdin=program.encode())
+    assert run.code == 2, (command, run.code, run.err)
+    assert fragment in run.err and "Traceback" not in run.err + run.out
+    assert not os.path.exists(CANARY)
+
+
+@pytest.mark.parametrize("command", ["grad", "check", "explain", "graph"])
+def test_every_command_refuses_bad_values_and_undefined_points(command, tmp_path):
+    argv = _command_argv(command, tmp_path)
+    bad_at = run_cli(command, "log(x)", *[a if a != "x=1" else "x=abc" for a in argv])
+    assert bad_at.code == 2 and "'abc' is not a number" in bad_at.err
+    domain = run_cli(command, "log(x)", *[a if a != "x=1" else "x=-1" for a in argv])
+    assert domain.code == 2 and "log of a negative number (-1) in %1 `log(x)`" in domain.err
+    invalid = run_cli(command, "-", *argv, stdin=b"x + \xff")
+    assert invalid.code == 2 and "invalid UTF-8" in invalid.err
+    for run in (bad_at, domain, invalid):
+        assert "Traceback" not in run.err + run.out
+
+
+def test_batch_reports_undefined_points_in_their_rows(tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("x\n-1\n2\n", encoding="utf-8")
+    run = run_cli("batch", "log(x)", "--points", str(points))
+    assert run.code == 0 and "Traceback" not in run.err
+    rows = run.out.splitlines()
+    assert rows[1].startswith("2,,,log of a negative number (-1)")
+    assert rows[2].startswith("3,0.693147")
+    assert "1 with errors" in run.err

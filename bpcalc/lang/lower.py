@@ -146,16 +146,15 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         target = stmt.target
         if target is not None:
             if stmt.augment is not None:
-                span = stmt.target_span or stmt.span
                 previous = env.get(target)
                 if previous is None:
-                    previous = resolve(target, span.start, span.end)
+                    previous = resolve(target, stmt.target_start, stmt.target_end)
                 result = add_node(
-                    stmt.augment, previous, result, stmt.span.start, stmt.span.end,
+                    stmt.augment, previous, result, stmt.start, stmt.end,
                     active[previous] or active[result],
                 )
             if target in input_ids and target not in env:
-                reassigned.append((target, source.line_col(stmt.span.start)[0]))
+                reassigned.append((target, source.line_col(stmt.start)[0]))
             if names[result] is None and ops[result] != INPUT:
                 names[result] = target
             env[target] = result

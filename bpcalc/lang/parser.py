@@ -28,9 +28,7 @@ Newlines inside parentheses are spaces; '#' starts a comment.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
 from ..limits import DEFAULT_LIMITS, Limits
@@ -54,25 +52,38 @@ PYTHON_KEYWORDS = frozenset(
 _BIN, _UN, _PAREN, _CALL = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One statement: an optional assignment target and a postfix expression."""
+class Statement(NamedTuple):
+    """One statement: an optional assignment target and a postfix expression.
+
+    A NamedTuple rather than a frozen dataclass: a generated program has
+    hundreds of thousands of statements, and this is cheaper to build."""
 
     target: str | None
     augment: str | None  # op name for '+=' etc.; None for '=' or a bare expression
-    target_span: Span | None
+    target_start: int
+    target_end: int
     expr: tuple[Item, ...]
-    span: Span
+    start: int  # the statement's source range
+    end: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+    @property
+    def target_span(self) -> Span | None:
+        return None if self.target is None else Span(self.target_start, self.target_end)
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+class Program(NamedTuple):
     source: Source
     statements: tuple[Statement, ...]
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """'; did you mean X?' for the closest choice, or ''."""
+    import difflib  # only when there is something to suggest
+
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     if not close:
         close = [c for c in choices if c.lower() == name.lower()]
@@ -127,7 +138,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     first = True  # no token of the current statement seen yet
     pending_first = False  # the pending name is the statement's first token
     target = augment = None
-    target_span = None
+    target_start = target_end = 0
     stmt_start = 0
     prev_kind, prev_text, prev_start, prev_end = SEP, "", 0, 0
     pos = 0
@@ -162,7 +173,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
             raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
         reduce_all(False)
-        return Statement(target, augment, target_span, tuple(out), Span(stmt_start, prev_end))
+        return Statement(target, augment, target_start, target_end, tuple(out), stmt_start, prev_end)
 
     for chunk in _chunks(text):
         for piece in PIECE.findall(chunk):
@@ -219,7 +230,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     if pending_first and (piece == "=" or piece in _AUGMENTED):
                         keyword_check(pending, pending_start, pending_end)
                         target = pending
-                        target_span = Span(pending_start, pending_end)
+                        target_start = pending_start
+                        target_end = pending_end
                         augment = _AUGMENTED.get(piece)
                         pending = None
                         prev_kind = OP
@@ -330,7 +342,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     count += 1
                     yield end_of_statement()
                     out.clear()
-                    target = augment = target_span = None
+                    target = augment = None
                     first = True
                     expect = True
             else:  # WS: a comment or other spaces

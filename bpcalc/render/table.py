@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 
 from ..api import GradResult
 from ..errors import Source
-from ..verify import FD_MISMATCH, FD_OK, KINK, MISMATCH, OK, UNDEFINED, Check
+from ..verify import (
+    FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, SYMPY, UNCHECKED, UNDEFINED,
+    Check,
+)
 from .numbers import fmt
 
 if TYPE_CHECKING:
@@ -16,6 +19,8 @@ if TYPE_CHECKING:
 _MARK = {
     OK: "✓", FD_OK: "✓ (finite differences)", MISMATCH: "✗", FD_MISMATCH: "✗ (finite differences)",
     UNDEFINED: "undefined at this point", KINK: "kink: convention used",
+    LOCAL_OK: "✓ (local partials; finite differences unavailable)",
+    UNCHECKED: "not checked (finite differences undefined here)",
 }
 
 
@@ -119,15 +124,19 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    if check.method == "sympy":
-        title = f"check against SymPy (rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)})"
+    tolerances = f"rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)}"
+    if check.method == SYMPY:
+        title = f"check against SymPy ({tolerances})"
+    elif check.method == LOCAL:
+        title = (f"local check: each operation against SymPy ({tolerances}), "
+                 f"the sum by central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
     else:
-        title = "check with central finite differences (rtol 1e-3, atol 1e-5)"
+        title = f"check with central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})"
     verdict = Text("✓ all agree", style="green") if check.ok else Text("✗ MISMATCH", style="bold red")
     console.print(Text.assemble((title + ": ", "bold"), verdict))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("input")
-    if check.method == "sympy":
+    if check.method == SYMPY:
         table.add_column(f"∂{out}/∂input (SymPy)", overflow="fold", max_width=60)
         table.add_column("SymPy value", justify="right")
     table.add_column("engine", justify="right")
@@ -137,11 +146,13 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
         mark = _MARK.get(c.status, c.status)
         style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK) else "green")
         cells = [c.name]
-        if check.method == "sympy":
+        if check.method == SYMPY:
             cells += [c.derivative or "", fmt(c.symbolic, digits) if c.symbolic is not None else "undefined"]
         cells += [fmt(c.engine, digits), fmt(c.fd, digits), Text(mark, style=style)]
         table.add_row(*cells)
     console.print(table)
+    for note in check.notes:
+        console.print(Text.assemble(("note: ", "bold"), note))
 
 
 def render_warnings(result: GradResult, console: "Console") -> None:
