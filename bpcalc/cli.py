@@ -17,7 +17,7 @@ import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
 from .inputs import read_program
-from .limits import DEFAULT_LIMITS
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,6 +58,12 @@ DerivativeOpt = Annotated[
 ]
 MaxBytesOpt = Annotated[
     int, typer.Option("--max-bytes", min=1, help="Largest program accepted, in bytes.")
+]
+BudgetOpt = Annotated[
+    float,
+    typer.Option("--budget", min=0.0,
+                 help="Seconds each SymPy step (the check, --exact, --derivative) may take; "
+                      "when it runs out bpcalc says so and falls back."),
 ]
 MaxNodesOpt = Annotated[
     int, typer.Option("--max-nodes", min=1, help="Most graph nodes a program may have.")
@@ -144,9 +150,9 @@ def grad(
     wrt: WrtOpt = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="Check against SymPy (and finite differences).")] = True,
     json_out: JsonOpt = False,
-    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance of the check.")] = 1e-9,
-    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance of the check.")] = 1e-12,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds each SymPy step may take (the check, --exact, --derivative) before it falls back.")] = 10.0,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance of the check.")] = DEFAULT_RTOL,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance of the check.")] = DEFAULT_ATOL,
+    budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Most node rows in the table (0: all).")] = 200,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
@@ -208,12 +214,12 @@ def check(
     decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, max=100, help="Judge every claim to N decimal places (0.39 is right for 0.3932 at 2).")] = None,
     sig_figs: Annotated[Optional[int], typer.Option("--sig-figs", min=1, max=17, help="Judge every claim to N significant figures.")] = None,
     as_written: Annotated[bool, typer.Option("--rounding/--no-rounding", help="Judge a claim written with a decimal point (0.39) to its last digit (default); --no-rounding: the tolerance only.")] = True,
-    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance for every claim.")] = 1e-9,
-    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance for every claim.")] = 1e-12,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance for every claim.")] = DEFAULT_RTOL,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance for every claim.")] = DEFAULT_ATOL,
     exact: ExactOpt = False,
     derivative: DerivativeOpt = False,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Also check bpcalc's own gradient against SymPy.")] = True,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds each SymPy step may take (--verify, --exact, --derivative).")] = 10.0,
+    budget: BudgetOpt = DEFAULT_BUDGET,
     json_out: JsonOpt = False,
     digits: DigitsOpt = 6,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
@@ -254,7 +260,7 @@ def explain(
     at: AtOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$) or latex (an align* environment).")] = "text",
     exact: ExactOpt = False,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds --exact may spend in SymPy before it falls back to decimals.")] = 10.0,
+    budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Most nodes written out (0: no limit).")] = 300,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
@@ -293,7 +299,7 @@ def graph(
     grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
     digits: DigitsOpt = 4,
     exact: ExactOpt = False,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="Seconds --exact may spend in SymPy before it falls back to decimals.")] = 10.0,
+    budget: BudgetOpt = DEFAULT_BUDGET,
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Most graph nodes drawn (a larger picture is slow to lay out and hard to read).")] = 500,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
@@ -342,7 +348,7 @@ def batch(
     output_format: Annotated[Optional[str], typer.Option("--to", help="Output format: csv or jsonl (default: the input's; jsonl for --programs).")] = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="--programs: check each program against SymPy.")] = True,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="--programs: worker processes.")] = 1,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, help="--programs: seconds each SymPy check may take.")] = 10.0,
+    budget: BudgetOpt = DEFAULT_BUDGET,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 
 from conftest import ROOT, SAMPLES
 
@@ -108,21 +106,3 @@ def test_usage_errors(cli):
     assert run.code == 2 and run.err.startswith("error: cannot read /nonexistent/answers.txt")
 
 
-def readme_examples(section: str) -> list[tuple[list[str], str]]:
-    """(`bpcalc` arguments, output) of each ```text block in a README section
-    that starts with `$ bpcalc …`."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    body = re.search(rf"\n## {re.escape(section)}\n(.*?)\n## ", readme, re.S).group(1)
-    examples = []
-    for block in re.findall(r"```text\n(\$ bpcalc .*?)```", body, re.S):
-        command, _, output = block.replace("\\\n", " ").partition("\n")
-        examples.append((shlex.split(command)[2:], output))
-    return examples
-
-
-def test_readme_examples_are_real_output(cli):
-    examples = readme_examples("Checking homework")
-    assert [args[0] for args, _ in examples] == ["check", "check", "grad"]
-    for args, output in examples:
-        run = cli(*args, cwd=ROOT)
-        assert [line.rstrip() for line in run.out.splitlines()] == output.rstrip("\n").splitlines(), args

@@ -50,6 +50,12 @@ settings.register_profile(
                            HealthCheck.large_base_example],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+
+
+def examples(n: int) -> int:
+    """n generated inputs per CI run; 100 000 in the long profile."""
+    return 100_000 if LONG else n
 
 INPUTS = ("x", "y", "z")
 
@@ -127,7 +133,7 @@ def _near_kink(result) -> bool:
     return False
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(programs(), points)
 def test_engine_agrees_with_finite_differences(program, values):
     result = _evaluate(program, values)
@@ -145,7 +151,7 @@ def test_engine_agrees_with_finite_differences(program, values):
         assert math.isclose(engine, fd, rel_tol=1e-3, abs_tol=1e-5 + roundoff), (program, name, engine, fd)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(programs(), points)
 def test_engine_agrees_with_sympy(program, values):
     result = _evaluate(program, values)
@@ -256,7 +262,7 @@ def grammar_programs(draw) -> str:
     return draw(st.sampled_from(["\n", "; "])).join(lines)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(grammar_programs(), points)
 def test_values_match_pythons_own_parse(program, values):
     env = dict(zip(INPUTS, values))
@@ -291,7 +297,7 @@ def structure(graph) -> tuple[Counter, int]:
     return Counter(node_key), node_key[graph.output]
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.one_of(programs(), grammar_programs()))
 def test_printed_graph_parses_to_the_same_graph(program):
     graph, _ = build(Source(program))
@@ -314,13 +320,13 @@ def _only_our_error(text: str) -> None:
         assert err.render()
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(st.lists(st.sampled_from(TOKENS), max_size=30).map(" ".join))
 def test_token_soup_gives_only_our_error(text):
     _only_our_error(text)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.binary(max_size=200))
 def test_random_bytes_give_only_our_error(data):
     try:
@@ -330,7 +336,7 @@ def test_random_bytes_give_only_our_error(data):
     _only_our_error(source.text)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=60))
 def test_random_at_values_give_only_our_error(text):
     try:

@@ -195,8 +195,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         keyword_check(pending, pending_start, pending_end)
                     raise bad_character(source, start + max(0, source.text.find(piece, start) - start))
             end = pos
-            if kind == NAME:
-                if pending is not None:  # a name right after a name
+            if kind == NAME or kind == NUM:
+                if pending is not None:  # an operand right after a name
                     prev_kind, prev_text = NAME, pending
                     keyword_check(pending, pending_start, pending_end)
                     raise missing_operator(kind, piece, start, end)
@@ -205,12 +205,16 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 if first:
                     first = False
                     stmt_start = start
-                if len(piece) > max_name:
-                    raise fail(f"a name longer than {max_name} characters", start, end, "limit")
-                pending = piece
-                pending_start = start
-                pending_end = end
-                pending_first = prev_kind == SEP
+                if kind == NUM:
+                    emit(("num", piece, start, end))
+                    expect = False
+                else:  # a name: call, assignment target or operand, by what follows
+                    if len(piece) > max_name:
+                        raise fail(f"a name longer than {max_name} characters", start, end, "limit")
+                    pending = piece
+                    pending_start = start
+                    pending_end = end
+                    pending_first = prev_kind == SEP
             elif kind == OP:
                 if pending is not None:  # what the name is depends on this token
                     if piece == "(":
@@ -316,18 +320,6 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     raise fail(f"a statement cannot start with '{piece}'", start, end)
                 else:
                     raise fail(f"expected an expression after '{prev_text}', got '{piece}'", start, end)
-            elif kind == NUM:
-                if pending is not None:
-                    prev_kind, prev_text = NAME, pending
-                    keyword_check(pending, pending_start, pending_end)
-                    raise missing_operator(kind, piece, start, end)
-                if not expect:
-                    raise missing_operator(kind, piece, start, end)
-                if first:
-                    first = False
-                    stmt_start = start
-                emit(("num", piece, start, end))
-                expect = False
             elif kind == SEP:
                 if depth > 0:
                     if piece == ";":
