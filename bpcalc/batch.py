@@ -565,8 +565,7 @@ def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
 
             kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE, "expect-node-grad": NODE_GRAD}
             claims = [c for key, text in item.claims for c in parse_claims(kinds[key], text)]
-            document = check_document(judge_claims(result, claims))
-            document["result"] = summary
+            document = check_document(judge_claims(result, claims), result_document=summary)
             record.update(ok=document["ok"], **{k: v for k, v in document.items() if k not in ("schema", "ok")})
         else:
             record.update(ok=result.ok, result=summary)

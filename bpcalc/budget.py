@@ -35,13 +35,19 @@ class Outcome:
 
 
 def run_with_budget(
-    fn: Callable[..., Any], args: tuple = (), seconds: float = 5.0, memory: int = DEFAULT_MEMORY
+    fn: Callable[..., Any], args: tuple = (), seconds: float = 5.0, memory: int = DEFAULT_MEMORY,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Outcome:
-    """fn(*args) in a child process; Outcome("timeout") after `seconds`."""
+    """fn(*args) in a child process; Outcome("timeout") after `seconds`.
+
+    `meanwhile()` runs in this process while the child computes (on another
+    core), before waiting for it; its time counts against the budget."""
     start = time.monotonic()
     if seconds <= 0:
         return Outcome("timeout", seconds=0.0)
     if not hasattr(os, "fork"):
+        if meanwhile is not None:
+            meanwhile()
         return _run_in_thread(fn, args, seconds, start)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -61,6 +67,8 @@ def run_with_budget(
         finally:
             os._exit(0)
     os.close(write_fd)
+    if meanwhile is not None:
+        meanwhile()
     chunks: list[bytes] = []
     timed_out = False
     try:

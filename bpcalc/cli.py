@@ -96,6 +96,24 @@ def make_console(stderr: bool = False) -> "Console":
     return Console(file=stream, highlight=False, markup=False, width=width, soft_wrap=False)
 
 
+def checking_once(render: bool) -> None:
+    """This process runs one SymPy check: let SymPy load in the check's child
+    while this process computes finite differences and (for people) loads what
+    prints the tables, on the other core (see verify.IMPORT_SYMPY_FIRST)."""
+    from . import verify
+
+    verify.IMPORT_SYMPY_FIRST = False
+    if render:
+        verify.WHILE_CHECKING.append(_load_tables)
+
+
+def _load_tables() -> None:
+    import rich.console  # noqa: F401
+    import rich.table  # noqa: F401
+
+    from .render import table  # noqa: F401
+
+
 @contextmanager
 def reporting(json_mode: bool, schema: str) -> Iterator[None]:
     """Turn errors into a message on stderr (and a JSON error document on
@@ -169,6 +187,8 @@ def grad(
     with reporting(json_out, SCHEMA):
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
+        if check and not (exact or derivative):
+            checking_once(render=not json_out)
         result = compute(
             source, parse_at(at or []), wrt=split_names(wrt), check=check,
             rtol=rtol, atol=atol, budget=budget, limits=limits, exact=exact, derivative=derivative,
@@ -242,6 +262,8 @@ def check(
                                 expect_file or [], limits.max_bytes)
         result = compute(source, parse_at(at or []), check=False, limits=limits)
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
+        if verify and not (exact or derivative):
+            checking_once(render=False)
         result = with_sympy(result, check=verify, exact=exact, derivative=derivative, budget=budget)
         report = judge_claims(result, claims, Judging(rtol, atol, decimals, sig_figs, as_written))
         if json_out:

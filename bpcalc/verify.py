@@ -234,19 +234,27 @@ def check(
         return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
 
     fd: dict[str, float | None] = {}
-    if len(wrt) * len(graph) <= FD_MAX_WORK:
-        fd = finite_differences(graph, point, wrt)
-    else:
-        notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph)} nodes is too much work)")
 
-    import sympy  # noqa: F401 - imported once here, so the forked child has it
-    import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (28 ms): once, not in every child
+    def differences() -> None:
+        """Finite differences, and whatever else waits for the child's time."""
+        if len(wrt) * len(graph) <= FD_MAX_WORK:
+            fd.update(finite_differences(graph, point, wrt))
+        else:
+            notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph)} nodes is too much work)")
+        for work in WHILE_CHECKING:
+            work()
+
+    if IMPORT_SYMPY_FIRST:
+        import sympy  # noqa: F401 - imported once here, so every forked child has it
+        import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (28 ms): once, not in every child
 
     if _RUNNERS:
-        run = _RUNNERS[-1]
+        differences()
+        outcome = _RUNNERS[-1](symbolic_gradients, (graph, point, wrt), budget)
     else:
-        from .budget import run_with_budget as run
-    outcome = run(symbolic_gradients, (graph, point, wrt), budget)
+        from .budget import run_with_budget
+
+        outcome = run_with_budget(symbolic_gradients, (graph, point, wrt), budget, meanwhile=differences)
     if outcome.status == "ok":
         inputs = _judge_symbolic(graph, gradient, outcome.value, fd, near_kink, notes, rtol, atol)
         return Check(SYMPY, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
@@ -301,6 +309,16 @@ def _too_big_for_sympy(graph: Graph) -> str:
                 f"(its nodes are reused), too many for SymPy to differentiate as a whole")
     return ""
 
+
+#: Whether this process imports SymPy before forking the check's child: right
+#: for a process that checks many times (every child starts with SymPy
+#: loaded). The command line checks once, so it turns this off: SymPy then
+#: loads in the child while this process goes on with `WHILE_CHECKING` work
+#: (finite differences, loading the modules that print the result) on the
+#: machine's other core.
+IMPORT_SYMPY_FIRST = True
+#: Work to do in this process while the check's child computes.
+WHILE_CHECKING: list[Callable[[], None]] = []
 
 #: Who runs the SymPy step under its budget: `budget.run_with_budget` (a fresh
 #: forked child per check) unless a caller that checks many programs installs

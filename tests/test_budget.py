@@ -47,3 +47,15 @@ def test_exceptions_become_errors():
 
 def test_zero_budget():
     assert run_with_budget(_square, (1,), 0).status == "timeout"
+
+
+def test_meanwhile_runs_here_while_the_child_computes():
+    done = []
+    start = time.monotonic()
+    out = run_with_budget(_spin_then, (0.5,), 10, meanwhile=lambda: done.append(time.monotonic() - start))
+    assert out.status == "ok" and out.value == "done"
+    assert len(done) == 1 and done[0] < 0.4  # it did not wait for the child
+
+
+def _spin_then(seconds):
+    return _spin(seconds)

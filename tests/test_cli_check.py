@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from conftest import ROOT, SAMPLES
+from conftest import SAMPLES
 
 ISSUE = ("check", "(x+y)*z", "--at", "x=-2,y=5,z=-4")
 NEURON = ("check", "-f", str(SAMPLES / "cs231n_neuron.bp"), "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3", "--no-verify")

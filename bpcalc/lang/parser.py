@@ -33,7 +33,7 @@ from typing import Iterator, NamedTuple
 from ..errors import BpcalcError, Source, Span
 from ..limits import DEFAULT_LIMITS, Limits
 from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY
-from .tokens import BAD, KIND, NAME, NUM, OP, PIECE, SEP, WS, bad_character, classify, split_space
+from .tokens import BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
 
 Item = tuple[str, object, int, int]
 

@@ -102,9 +102,10 @@ def where_wrong(report: Report, verdict: Verdict, notation: Notation) -> list[Li
     return []
 
 
-def check_document(report: Report) -> dict[str, Any]:
-    """The --json document: the verdicts, how they were judged, and the full
-    `bpcalc grad` result they were judged against."""
+def check_document(report: Report, result_document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The --json document: the verdicts, how they were judged, and the
+    `bpcalc grad` result they were judged against (its full document, unless
+    the caller gives a shorter one: `bpcalc batch` gives a compact summary)."""
     result = report.result
     judging = report.judging
     notation = Notation(latex=False)
@@ -145,5 +146,5 @@ def check_document(report: Report) -> dict[str, Any]:
             "sig_figs": judging.sig_figs, "as_written": judging.as_written,
         },
         "claims": claims,
-        "result": result.to_dict(),
+        "result": result.to_dict() if result_document is None else result_document,
     }
