@@ -279,7 +279,9 @@ def with_sympy(
     warnings). Lets a caller validate cheaply before the slow part."""
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
-    if check:
+    if check and not result.wrt:
+        warnings.append(Diagnostic("check", "the program has no inputs, so it has no gradient to check"))
+    elif check:
         from .verify import check as run_check
 
         verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)

@@ -419,18 +419,6 @@ def format_of(path: str) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def stdout_closed_early() -> Iterator[None]:
-    """`bpcalc batch … | head`: when the reader goes away, stop quietly with
-    the exit status of a process killed by SIGPIPE (141), as `yes | head`
-    does (stdout goes to /dev/null so that Python's final flush says nothing)."""
-    try:
-        yield
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(128 + signal.SIGPIPE) from None
-
-
 # --- progress -----------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ error); 3 an internal error (a bug: please report it).
 
 
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +28,25 @@ if TYPE_CHECKING:
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
     rich_markup_mode=None,
     help="Compute, show and check gradients by backpropagation.",
 )
+
+
+@app.callback(invoke_without_command=True)
+def overview(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print bpcalc's version and exit.")] = False,
+) -> None:
+    """Compute, show and check gradients by backpropagation."""
+    if version:
+        from . import __version__
+
+        print(f"bpcalc {__version__}")
+        raise typer.Exit(EXIT_OK)
+    if ctx.invoked_subcommand is None:  # plain `bpcalc`: the help, and success
+        print(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
 
 # --- options shared by the commands ---------------------------------------
 
@@ -82,7 +98,10 @@ def make_limits(max_bytes: int, max_nodes: int, max_depth: int) -> "Limits":
 def split_names(text: str | None) -> list[str] | None:
     if text is None:
         return None
-    return [part.strip() for part in text.split(",") if part.strip()]
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise BpcalcError("usage", "--wrt needs input names, e.g. --wrt x,y")
+    return names
 
 
 def make_console(stderr: bool = False) -> "Console":
@@ -92,8 +111,12 @@ def make_console(stderr: bool = False) -> "Console":
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "120") or 120)
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # `reporting` exits 141, as for any program (rich: exit 1)
+
     # markup=False: program text like "# [red]x[/red]" must print as typed.
-    return Console(file=stream, highlight=False, markup=False, width=width, soft_wrap=False)
+    return QuietConsole(file=stream, highlight=False, markup=False, width=width, soft_wrap=False)
 
 
 def checking_once(render: bool) -> None:
@@ -134,6 +157,12 @@ def reporting(json_mode: bool, schema: str) -> Iterator[None]:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # `bpcalc … | head`: the reader went away. Stop quietly with the status
+        # of a process killed by SIGPIPE (141), as `yes | head` does; stdout
+        # goes to /dev/null so that Python's final flush says nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(128 + signal.SIGPIPE) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # a bug, not the user's fault
@@ -210,12 +239,13 @@ def ops(json_out: JsonOpt = False) -> None:
     at non-differentiable points."""
     from .render.optable import ops_document, render_ops
 
-    if json_out:
-        from .render.json import dumps
+    with reporting(json_out, "bpcalc.ops/1"):
+        if json_out:
+            from .render.json import dumps
 
-        print(dumps(ops_document()))
-    else:
-        render_ops(make_console())
+            print(dumps(ops_document()))
+        else:
+            render_ops(make_console())
 
 
 # --- check, explain (issue 3) ---------------------------------------------
@@ -389,7 +419,7 @@ def batch(
         path = points if points is not None else programs
         assert path is not None
         with run.open_text(path) as (stream, origin, size), \
-                run.progress(sys.stderr.isatty(), size, origin) as on_read, run.stdout_closed_early():
+                run.progress(sys.stderr.isatty(), size, origin) as on_read:
             if programs is not None:
                 if program is not None or file is not None:
                     raise BpcalcError("usage", "--programs reads the programs from its file: give no program")

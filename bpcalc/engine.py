@@ -140,23 +140,23 @@ def _nonfinite_origins(graph: Graph, values: list[float], reported: set[int]) ->
 
 
 def _point_notes(graph: Graph, values: list[float]) -> list[Diagnostic]:
-    """Kinks (non-differentiable points, with the convention used) and underflow,
-    for nodes that depend on an input."""
+    """Kinks (non-differentiable points, with the convention used) for nodes
+    that depend on an input, and underflow for any node."""
     candidates = graph.cache.get("kink candidates")
     if candidates is None:
         kinky = {name for name, op in OPS.items() if op.kink or op.underflow}
-        active = graph.active
-        candidates = [i for i, op in enumerate(graph.ops) if op in kinky and active[i]]
+        candidates = [i for i, op in enumerate(graph.ops) if op in kinky]
         graph.cache["kink candidates"] = candidates
     if not candidates:
         return []
+    active = graph.active
     out: list[Diagnostic] = []
     counts: dict[str, int] = {}
     for i in candidates:
         op = OPS[graph.ops[i]]
         argv = [values[j] for j in graph.args(i)]
         for kind, check, call_args in (
-            ("kink", op.kink, argv),
+            ("kink", op.kink if active[i] else None, argv),  # a kink matters for gradients only
             ("underflow", op.underflow, [values[i], *argv]),
         ):
             message = check(*call_args) if check else None

@@ -328,8 +328,8 @@ _TABLE: tuple[Op, ...] = (
         "power a ^ b (also a ** b and pow(a, b))", infix="^", prec=PREC_POW,
         latex="{{{a}}}^{{{b}}}", domain=_pow_domain, overflow=_pow_overflow,
         kink=_pow_kink,
-        kink_doc="at x = 0: d/dx = y*0^(y-1) (0 when y = 0), d/dy = 0 for y >= 0; "
-        "d/dy is undefined (nan) for x < 0",
+        kink_doc="at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
+        "∂/∂b is undefined (nan) for a < 0",
         underflow=_underflow("pow"),
         np_forward=lambda np, a, b: np.power(a, b), np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),

@@ -53,7 +53,7 @@ def constant_value(name: str, text: str) -> AtValue:
     from .lang.lower import lower
     from .lang.parser import parse
 
-    source = Source(text, f"--at {name}=")
+    source = Source(text, f"the value of {name}")
     program = parse(source)
     if len(program.statements) != 1 or program.statements[0].target is not None:
         raise BpcalcError(
@@ -66,12 +66,12 @@ def constant_value(name: str, text: str) -> AtValue:
         i = graph.inputs[0]
         if unknown.lower() in ("nan", "inf", "infinity"):
             raise BpcalcError(
-                "value", f"{name}={text.strip()}: input values must be finite numbers",
+                "value", f"'{unknown}' is not allowed: input values must be finite numbers",
                 source, Span(graph.starts[i], graph.ends[i]),
             )
         raise BpcalcError(
             "value",
-            f"{name}={text}: '{unknown}' is not a number or a known constant "
+            f"'{unknown}' is not a number or a known constant "
             "(a value is a number or a constant expression such as pi/4)",
             source, Span(graph.starts[i], graph.ends[i]),
         )
@@ -79,7 +79,7 @@ def constant_value(name: str, text: str) -> AtValue:
     value = values[graph.output]
     if not math.isfinite(value):
         raise BpcalcError(
-            "value", f"{name}={text} is {value}: input values must be finite numbers",
+            "value", f"{text.strip()} is {value} in double precision: input values must be finite numbers",
             source, Span(0, len(text)),
         )
     return AtValue(name, value, text.strip(), graph)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, bpcalc_command, run_cli
 
 GRAD_GOLDEN = """\
 bpcalc grad (x+y)*z
@@ -166,3 +166,11 @@ def test_ops_lists_every_primitive_with_rules_and_conventions():
 def test_program_text_is_never_read_as_rich_markup():
     run = run_cli("grad", "(x + # [red]hi[/red]\n y)*2", "--at", "x=1,y=2", "--no-check")
     assert run.code == 0 and "x + # [red]hi[/red] y" in run.out
+
+
+def test_a_reader_that_goes_away_gives_141_quietly():
+    script = (f'"{bpcalc_command()[0]}" grad "x" --at x=1 --max-rows 0 --no-check | head -c 10 > /dev/null; '
+              'echo "${PIPESTATUS[0]}"')
+    big = subprocess.run(["bash", "-c", script.replace('"x"', '"' + "x+" * 20000 + 'x"')],
+                         capture_output=True, text=True)
+    assert big.stdout.strip() == "141" and big.stderr == ""

@@ -58,7 +58,7 @@ def test_labels_are_valid_claim_names():
 
 @pytest.mark.parametrize("kind, text, message, span", [
     (GRADIENT, "x=1,y", "'y' has no value; write name=<number>", (4, 5)),
-    (GRADIENT, "x=oops", "x=oops: 'oops' is not a number or a known constant", (2, 6)),
+    (GRADIENT, "x=oops", "'oops' is not a number or a known constant", (2, 6)),
     (GRADIENT, "x=1, =2", "missing name before '='", (5, 7)),
     (GRADIENT, "x y=2", "'x y' is not a node name", (0, 5)),
     (GRADIENT, "x=", "no value after 'x='", (0, 2)),

@@ -35,6 +35,10 @@ def program_title(source: Source) -> str:
     return text if "\n" not in text else f"({source.origin})"
 
 
+#: Longest SymPy formula shown in the check table.
+MAX_FORMULA = 60
+
+
 def tolerance(v: float) -> str:
     """1e-09 -> '1e-9' (how people write tolerances)."""
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{v:g}").replace("e+", "e")
@@ -142,15 +146,23 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
     table.add_column("engine", justify="right")
     table.add_column("finite diff.", justify="right")
     table.add_column("verdict")
+    shortened = False
     for c in check.inputs:
         mark = _MARK.get(c.status, c.status)
         style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK) else "green")
         cells = [c.name]
         if check.method == SYMPY:
-            cells += [c.derivative or "", fmt(c.symbolic, digits) if c.symbolic is not None else "undefined"]
+            formula = c.derivative or ""
+            if len(formula) > MAX_FORMULA:
+                formula = formula[: MAX_FORMULA - 1] + "…"
+                shortened = True
+            cells += [formula, fmt(c.symbolic, digits) if c.symbolic is not None else "undefined"]
         cells += [fmt(c.engine, digits), fmt(c.fd, digits), Text(mark, style=style)]
         table.add_row(*cells)
     console.print(table)
+    if shortened:
+        console.print(Text(f"(formulas cut at {MAX_FORMULA} characters: --derivative prints them simplified, "
+                           "--json in full)", style="dim"))
     for note in check.notes:
         console.print(Text.assemble(("note: ", "bold"), note))
 
