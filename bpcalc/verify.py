@@ -8,8 +8,10 @@ time budget in a child process (see `budget`); when the budget runs out the
 check says so and falls back to finite differences.
 
 Finite differences, the third opinion: (f(x+h) - f(x-h)) / 2h with
-h = 1e-6 * max(1, |x|), judged with torch.autograd.gradcheck's tolerances
-(atol 1e-5, rtol 1e-3). They decide only when SymPy could not; otherwise a
+h = 1e-6 * max(1, |x|) and h/2, combined by Richardson extrapolation, judged
+with torch.autograd.gradcheck's tolerances (atol 1e-5, rtol 1e-3); where the
+two steps disagree beyond that tolerance (a function too curved or too large
+for differences to resolve) they abstain rather than accuse. They decide only when SymPy could not; otherwise a
 disagreement is a warning.
 
 Large programs (more than `WHOLE_MAX_NODES` nodes), and small ones whose
@@ -33,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import BpcalcError, Diagnostic
@@ -71,6 +73,9 @@ SYMPY, LOCAL, FINITE_DIFFERENCES = "sympy", "local", "finite differences"
 #: Statuses of one input's verdict.
 OK, MISMATCH, UNDEFINED, KINK = "ok", "mismatch", "undefined", "kink"
 FD_OK, FD_MISMATCH, UNCHECKED = "fd-ok", "fd-mismatch", "unchecked"
+#: SymPy's exact value differs, but the operations and the finite differences
+#: vouch for the engine: the point is ill-conditioned in double precision.
+ROUNDING = "rounding"
 #: Local check: every local partial on the way agrees with SymPy, but finite
 #: differences were not available (undefined or too much work) to confirm the sum.
 LOCAL_OK = "local-ok"
@@ -124,6 +129,22 @@ def _classify(sp: Any, value: Any) -> tuple[float | None, bool]:
     return number.real, True
 
 
+def _evaluate(sp: Any, value: Any) -> Any:
+    """value.evalf(30), also where SymPy leaves a function of an exact number
+    unevaluated because it cannot decide its sign (Heaviside(3/(100 +
+    100*tan(sin(1/100))**2)), the slope of relu): such arguments are evaluated
+    to 30 digits first, innermost first."""
+    value = value.evalf(30)
+    for _ in range(8):
+        if value.is_number and not value.has(sp.Heaviside, sp.sign, sp.Max, sp.Min, sp.Abs):
+            break
+        unevaluated = value.atoms(sp.Heaviside, sp.sign, sp.Max, sp.Min, sp.Abs)
+        if not unevaluated:
+            break
+        value = value.xreplace({f: f.func(*[a.evalf(30) for a in f.args]) for f in unevaluated}).evalf(30)
+    return value
+
+
 def symbolic_gradients(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str]) -> list[tuple]:
     """[(name, derivative text, value or None, defined?)] — runs in the child."""
     import sympy as sp
@@ -152,7 +173,7 @@ def symbolic_gradients(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence
         text = sp.sstr(derivative)
         if len(text) > MAX_DERIVATIVE_TEXT:
             text = text[: MAX_DERIVATIVE_TEXT - 1] + "…"
-        value = derivative.xreplace(subs).evalf(30)
+        value = _evaluate(sp, derivative.xreplace(subs))
         number, defined = _classify(sp, value)
         results.append((name, text, number, defined))
     return results
@@ -162,22 +183,39 @@ def symbolic_gradients(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence
 
 
 def finite_differences(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str]) -> dict[str, float | None]:
-    """Central differences of the output for each input (None if undefined nearby)."""
+    """Central differences of the output for each input (None where they
+    cannot tell: undefined nearby, or see `_estimate`)."""
     from .engine import forward
 
     base = {name: at.value for name, at in point.items()}
     out: dict[str, float | None] = {}
     for name in wrt:
-        x = base[name]
-        h = FD_EPS * max(1.0, abs(x))
+        xs = _offsets(base[name])
         try:
-            up, _ = forward(graph, {**base, name: x + h})
-            down, _ = forward(graph, {**base, name: x - h})
+            fs = [forward(graph, {**base, name: x})[0][graph.output] for x in xs]
         except BpcalcError:
             out[name] = None
             continue
-        out[name] = _difference_quotient(up[graph.output], down[graph.output], (x + h) - (x - h))
+        out[name] = _estimate(fs, xs)
     return out
+
+
+def _offsets(x: float) -> list[float]:
+    """x + h, x - h, x + h/2, x - h/2 with h = FD_EPS * max(1, |x|)."""
+    h = FD_EPS * max(1.0, abs(x))
+    return [x + h, x - h, x + h / 2, x - h / 2]
+
+
+def _estimate(fs: Sequence[float], xs: Sequence[float]) -> float | None:
+    """The derivative from central differences at steps h and h/2 (Richardson:
+    (4 d(h/2) - d(h)) / 3), or None when the two disagree by more than the
+    finite-difference tolerance: the function is too curved there, or too
+    noisy, for a difference to judge anything at that tolerance."""
+    d1 = _difference_quotient(fs[0], fs[1], xs[0] - xs[1])
+    d2 = _difference_quotient(fs[2], fs[3], xs[2] - xs[3])
+    if d1 is None or d2 is None or abs(d1 - d2) > FD_ATOL + FD_RTOL * max(abs(d1), abs(d2)):
+        return None
+    return (4 * d2 - d1) / 3
 
 
 #: Rounding error of one evaluation of the output, in units of its size: a
@@ -257,6 +295,8 @@ def check(
         outcome = run_with_budget(symbolic_gradients, (graph, point, wrt), budget, meanwhile=differences)
     if outcome.status == "ok":
         inputs = _judge_symbolic(graph, gradient, outcome.value, fd, near_kink, notes, rtol, atol)
+        if any(c.status == MISMATCH for c in inputs):
+            inputs = _explain_mismatches(graph, point, gradient, kinks, near_kink, inputs, notes, rtol, atol)
         return Check(SYMPY, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
     why = (
         f"SymPy ran out of its {budget:g} s budget"
@@ -361,6 +401,35 @@ def _judge_symbolic(graph: Graph, gradient: Mapping[str, float], results: list[t
     return inputs
 
 
+def _explain_mismatches(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[str, float],
+                        kinks: list[int], near_kink: list[bool], inputs: list[InputCheck],
+                        notes: list[str], rtol: float, atol: float) -> list[InputCheck]:
+    """A gradient that differs from SymPy's exact value may still be right for
+    the doubles the engine computed with: at an ill-conditioned point
+    (sin(exp(25 + x)): exp(25) is off by 1e-5 in double precision) every
+    operation can be right and the sum still far from exact. Ask the local
+    check, which compares each operation at the engine's own values, and
+    finite differences: where both vouch for an input, its verdict is
+    ROUNDING (not a mismatch), with a note saying by how much it differs."""
+    local_notes: list[str] = []
+    local = {c.name: c for c in _local_check(graph, point, gradient, kinks, near_kink, local_notes, rtol, atol)}
+    out = []
+    for c in inputs:
+        second = local[c.name]
+        if c.status == MISMATCH and second.status == OK and c.symbolic:
+            relative = abs(c.engine - c.symbolic) / abs(c.symbolic)
+            notes.append(
+                f"{c.name}: the engine differs from SymPy's exact value by {relative:.1e} (relative), yet every "
+                "operation's derivative agrees with SymPy at the engine's own values, and so does the chain "
+                "rule redone with them: this point is ill-conditioned in double precision (the exact value "
+                "is the better one)"
+            )
+            out.append(InputCheck(c.name, c.engine, c.derivative, c.symbolic, second.fd, ROUNDING))
+        else:
+            out.append(c)
+    return out
+
+
 def _judge_fd(graph: Graph, name: str, engine: float, f: float | None, near_kink: list[bool],
               local_ok: bool | None) -> InputCheck:
     """One input's verdict from finite differences; `local_ok` is the local
@@ -396,17 +465,32 @@ def _local_check(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[s
     local = local_partials(graph, values, set(kinks), rtol, atol)
     notes.extend(local.notes())
     wrong = graph.ancestors(list(local.mismatched)) if local.mismatched else [False] * len(graph)
-    # inputs behind a node that was not compared: the partials alone do not vouch for them
-    partial = graph.ancestors(list(local.skipped)) if local.skipped else [False] * len(graph)
+    chain, size, broken = sympy_chain(graph, local.sympy_partials)
     fd = vector_finite_differences(graph, base, wrt)
     if fd is None:
         notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph):,} nodes is too much work)")
         fd = {}
-    return [
-        _judge_fd(graph, name, gradient[name], fd.get(name), near_kink,
-                  False if wrong[graph.input_id(name)] else (None if partial[graph.input_id(name)] else True))
-        for name in wrt
-    ]
+    out = []
+    chained = 0
+    for name in wrt:
+        i = graph.input_id(name)
+        engine = gradient[name]
+        if not wrong[i] and not broken[i] and math.isfinite(engine):
+            # the chain rule redone with SymPy's partials decides; the tolerance
+            # scales with the terms summed, so cancellation cannot fool it
+            chained += 1
+            same = abs(engine - chain[i]) <= atol + 16 * rtol * size[i]
+            status = OK if same else (KINK if near_kink[i] else MISMATCH)
+            f = fd.get(name)
+            if same and f is not None and not _close(engine, f, FD_RTOL, FD_ATOL) and not near_kink[i]:
+                notes.append(f"finite differences disagree for {name} ({f:.6g}); the chain rule over "
+                             "SymPy's partials agrees with the engine")
+            out.append(InputCheck(name, engine, None, chain[i], f, status))
+        else:
+            # behind a node SymPy could not vouch for: finite differences decide
+            out.append(_judge_fd(graph, name, engine, fd.get(name), near_kink, False if wrong[i] else None))
+    notes.append(f"local check: the chain rule redone with SymPy's partials covers {chained} of {len(wrt)} inputs")
+    return out
 
 
 @dataclass(frozen=True)
@@ -419,6 +503,9 @@ class LocalPartials:
     unverified: int  # SymPy's value undefined at the point, or past LOCAL_MAX_EXACT
     mismatched: tuple[int, ...]  # nodes with a partial that disagrees
     named: tuple[str, ...]  # the first few of them, described
+    #: SymPy's local partials at each compared node, by argument (None where
+    #: SymPy's value could not be had): the verifier's own chain rule uses them.
+    sympy_partials: dict[int, list[float | None]] = field(default_factory=dict, repr=False, compare=False)
 
     def notes(self) -> list[str]:
         out = [
@@ -480,6 +567,7 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
     exact_left = LOCAL_MAX_EXACT
     mismatched: list[int] = []
     named: list[str] = []
+    sympy_partials: dict[int, list[float | None]] = {}
     for name, ids in sorted(groups.items()):
         op = OPS[name]
         a_ids, b_ids = [arg0[i] for i in ids], [arg1[i] for i in ids]
@@ -500,10 +588,13 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                 same = (np.abs(e - symbolic) <= atol + rtol * np.abs(symbolic)) | ((e == symbolic) & np.isinf(e))
             relevant = np.array([active[j] for j in wrt_ids], dtype=bool)
             checked += int(relevant.sum())
+            for i, v in zip(ids, symbolic.tolist()):
+                sympy_partials.setdefault(i, [None] * op.arity)[k] = v
             for row in np.flatnonzero(~same & relevant):
                 i = ids[row]
                 value: float | None = float(symbolic[row])
                 if not isfinite(value):  # overflow or 0/0 in floating point: ask SymPy exactly
+                    sympy_partials[i][k] = None
                     if exact_left <= 0:
                         unverified += 1
                         continue
@@ -513,6 +604,7 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                     if not defined or value is None or math.isnan(value):
                         unverified += 1
                         continue
+                    sympy_partials[i][k] = value
                     if _close(float(e[row]), value, rtol, atol):
                         continue
                 if i not in mismatched:
@@ -523,7 +615,44 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                         f"{value:.17g} from SymPy ({sp.sstr(d)})"
                     )
     return LocalPartials(checked, tuple(sorted(groups)), tuple(skipped), unverified, tuple(mismatched),
-                         tuple(named))
+                         tuple(named), sympy_partials)
+
+
+def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) -> tuple[list[float], list[float], list[bool]]:
+    """The chain rule done again, here, with SymPy's local partials: adjoints,
+    the sum of the magnitudes of the terms that made each (for a tolerance that
+    cancellation cannot fool), and `broken`: the nodes behind a node with no
+    SymPy partial, whose adjoints this cannot vouch for. Independent of the
+    engine's backward loop and of its op rules."""
+    n = len(graph)
+    adj = [0.0] * n
+    size = [0.0] * n
+    broken = [False] * n
+    adj[graph.output] = 1.0
+    size[graph.output] = 1.0
+    arg0, arg1, active = graph.arg0, graph.arg1, graph.active
+    for i in range(graph.output, -1, -1):
+        a = arg0[i]
+        if a < 0 or not active[i]:
+            continue
+        ps = partials.get(i)
+        args = (a,) if arg1[i] < 0 else (a, arg1[i])
+        g = adj[i]
+        if ps is None or any(p is None for p, j in zip(ps, args) if active[j]):
+            if g != 0.0 or broken[i]:
+                for j in args:
+                    broken[j] = True
+            continue
+        if broken[i]:
+            for j in args:
+                broken[j] = True
+        if g == 0.0:
+            continue
+        for j, p in zip(args, ps):
+            if active[j] and p is not None:
+                adj[j] += g * p
+                size[j] += abs(g * p)
+    return adj, size, broken
 
 
 def vector_finite_differences(graph: Graph, base: Mapping[str, float], wrt: Sequence[str]) -> dict[str, float | None] | None:
@@ -533,23 +662,21 @@ def vector_finite_differences(graph: Graph, base: Mapping[str, float], wrt: Sequ
 
     from .vector import chunk_rows, outputs
 
-    rows = 2 * len(wrt)
+    rows = 4 * len(wrt)
     if rows == 0:
         return {}
     if -(-rows // chunk_rows(graph)) * len(graph) > FD_MAX_WORK:
         return None
     names = graph.input_names
     columns = {name: np.full(rows, base[name]) for name in names}
-    steps = []
+    offsets = []
     for k, name in enumerate(wrt):
-        x = base[name]
-        h = FD_EPS * max(1.0, abs(x))
-        columns[name][2 * k] = x + h
-        columns[name][2 * k + 1] = x - h
-        steps.append((x + h) - (x - h))
+        xs = _offsets(base[name])
+        columns[name][4 * k : 4 * k + 4] = xs
+        offsets.append(xs)
     with np.errstate(all="ignore"):
         out = outputs(graph, columns)
     return {
-        name: _difference_quotient(float(out[2 * k]), float(out[2 * k + 1]), steps[k])
+        name: _estimate([float(v) for v in out[4 * k : 4 * k + 4]], offsets[k])
         for k, name in enumerate(wrt)
     }

@@ -86,3 +86,17 @@ def test_nesting_a_hundred_thousand_deep() -> None:
     assert values[g.output] == a and math.isclose(grad["x"], da, rel_tol=1e-9)
     g, values, grad, _ = run("(" * depth + "-" * 1001 + "x" + ")" * depth + "*3", x=2.0)
     assert values[g.output] == -6.0 and grad["x"] == -3.0
+
+
+def test_a_local_derivative_at_a_non_finite_argument_is_nan_not_a_crash():
+    # found by the long hypothesis run: cos(inf), the slope of sin at an overflowed value
+    from bpcalc.errors import Source
+    from bpcalc.lang.lower import build
+    from bpcalc.engine import backward, forward
+
+    graph, _ = build(Source("c = (1 + x^2)^(exp(exp(3)))\nsin(c) + x"))
+    values, warnings = forward(graph, {"x": 0.01})
+    adjoints, back = backward(graph, values)
+    assert math.isnan(adjoints[0])
+    assert any("overflows to inf" in w.message for w in warnings)
+    assert any("is nan: an infinite or undefined local derivative" in w.message for w in back)

@@ -121,14 +121,15 @@ def _evaluate(program: str, values):
     return result
 
 
-def _near_kink(result) -> bool:
-    """An argument of relu/abs/max/min within 1e-3 of its kink: finite
-    differences straddle the kink there and say nothing useful."""
+def _near_kink(result, distance: float = 1e-3) -> bool:
+    """An argument of relu/abs/max/min within `distance` of its kink: finite
+    differences straddle the kink there and say nothing useful, and rounding
+    can put a double on the other side of it than the exact value."""
     g, v = result.graph, result.values
     for i, op in enumerate(g.ops):
-        if op in ("relu", "abs") and abs(v[g.arg0[i]]) < 1e-3:
+        if op in ("relu", "abs") and abs(v[g.arg0[i]]) < distance:
             return True
-        if op in ("max", "min") and abs(v[g.arg0[i]] - v[g.arg1[i]]) < 1e-3:
+        if op in ("max", "min") and abs(v[g.arg0[i]] - v[g.arg1[i]]) < distance:
             return True
     return False
 
@@ -138,27 +139,54 @@ def _near_kink(result) -> bool:
 def test_engine_agrees_with_finite_differences(program, values):
     result = _evaluate(program, values)
     assume(not _near_kink(result))
+    # sin(3e17): a double that large has no digits left after the point, so no
+    # difference quotient means anything there (the engine's cos(b)·b' is exact)
+    assume(max(map(abs, result.values)) < 1e8)
     g = result.graph
     base = {name: at.value for name, at in result.at.items()}
     for name, engine in result.gradient.items():
         x = base[name]
         h = 1e-6 * max(1.0, abs(x))
-        up, _ = forward(g, {**base, name: x + h})
-        down, _ = forward(g, {**base, name: x - h})
-        fd = (up[g.output] - down[g.output]) / (2 * h)
-        # rounding in f(x ± h) limits what the difference can resolve
-        roundoff = 4e-16 * max(abs(up[g.output]), abs(down[g.output])) / h
-        assert math.isclose(engine, fd, rel_tol=1e-3, abs_tol=1e-5 + roundoff), (program, name, engine, fd)
+
+        def f(v: float) -> float:
+            return forward(g, {**base, name: v})[0][g.output]
+
+        up, down, up2, down2 = f(x + h), f(x - h), f(x + h / 2), f(x - h / 2)
+        # rounding in f(x ± h), magnified by 1/h, limits what differences resolve
+        roundoff = 64 * 2.2e-16 * max(map(abs, (up, down, up2, down2))) / h
+        d1, d2 = (up - down) / (2 * h), (up2 - down2) / h
+        if abs(d1 - d2) > 1e-5 + 1e-3 * max(abs(d1), abs(d2)) + roundoff:
+            continue  # too curved here for differences to judge at this tolerance
+        fd = (4 * d2 - d1) / 3  # Richardson extrapolation
+        assert abs(engine - fd) <= 1e-5 + 1e-3 * abs(fd) + roundoff, (program, name, engine, fd)
 
 
 @settings(max_examples=examples(300))
 @given(programs(), points)
 def test_engine_agrees_with_sympy(program, values):
     result = _evaluate(program, values)
+    # Where the output itself is far from exact in double precision (sin(exp(25)):
+    # exp(25) is off by 1e-5), no gradient can be close to exact: skip those
+    # ill-conditioned points (the check calls them "rounding", see test_verify).
+    assume(_relative_error_of_value(result) < 1e-12)
+    assume(not _near_kink(result, 1e-9))  # min(0, sin(pi)): no tie in doubles, a tie exactly
     for name, _text, exact, defined in symbolic_gradients(result.graph, result.at, result.wrt):
         assert defined, (program, name)
         engine = result.gradient[name]
         assert math.isclose(engine, exact, rel_tol=1e-7, abs_tol=1e-9), (program, name, engine, exact)
+
+
+def _relative_error_of_value(result) -> float:
+    import sympy as sp
+
+    from bpcalc.symbolic import to_sympy
+
+    g = result.graph
+    exprs = to_sympy(sp, g, needed=g.reaches_output())
+    point = {exprs[i]: to_sympy(sp, result.at[n].graph)[result.at[n].graph.output]
+             for i, n in zip(g.inputs, g.input_names) if exprs[i] is not None}
+    exact = float(exprs[g.output].xreplace(point).evalf(30))
+    return abs(result.value - exact) / max(abs(exact), 1e-300)
 
 
 # --- an independent parse: Python's ast and a tiny tree walker ------------------

@@ -61,14 +61,35 @@ def test_the_local_check_finds_a_wrong_rule(monkeypatch: pytest.MonkeyPatch) -> 
     assert any("tanh" in n and "from SymPy" in n for n in c.notes)
 
 
-def test_finite_differences_catch_a_wrong_sum(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_chain_rule_redone_catches_a_wrong_sum(monkeypatch: pytest.MonkeyPatch) -> None:
     # every local partial is right, but the gradient handed in is not their sum
     monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 0)
     graph, _ = build(Source("x*x + x*y"))
     point = as_point({"x": 1.5, "y": 2.0})
     c = verify.check(graph, point, {"x": 3.0, "y": 1.5}, [])  # d/dx is 2x + y = 5
     assert c.method == verify.LOCAL
-    assert [i.status for i in c.inputs] == [verify.FD_MISMATCH, verify.OK]
+    assert [i.status for i in c.inputs] == [verify.MISMATCH, verify.OK]
+    assert [i.symbolic for i in c.inputs] == [5.0, 1.5]  # the sum over SymPy's partials
+
+
+def test_behind_a_kink_the_chain_stops_and_the_convention_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # at relu(0) the local check skips the node: the chain rule redone with
+    # SymPy's partials cannot pass it, so x is judged by finite differences,
+    # which straddle the kink: a kink, with the convention used, not a mismatch
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 0)
+    r = bpcalc.grad("relu(x) + x*y", at={"x": 0, "y": 2})
+    assert r.gradient == {"x": 2.0, "y": 0.0}
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert [i.status for i in r.check.inputs] == [verify.KINK, verify.OK]
+
+
+def test_an_ill_conditioned_point_is_rounding_not_a_mismatch() -> None:
+    # exp(25) is off by 1e-5 in double precision: the exact derivative differs
+    # at 7e-6, but every operation and the chain rule agree at the engine's values
+    r = bpcalc.grad("a = x + 25\na = sin(exp(a))\nx + a", at={"x": 0})
+    assert r.check is not None and r.check.method == verify.SYMPY and r.ok
+    assert [i.status for i in r.check.inputs] == [verify.ROUNDING]
+    assert any("ill-conditioned in double precision" in n for n in r.check.notes)
 
 
 def test_sympy_out_of_budget_falls_back_to_the_local_check() -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from ..api import GradResult
 from ..errors import Source
 from ..verify import (
-    FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, SYMPY, UNCHECKED, UNDEFINED,
+    FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY, UNCHECKED,
+    UNDEFINED,
     Check,
 )
 from .numbers import fmt
@@ -21,6 +22,7 @@ _MARK = {
     UNDEFINED: "undefined at this point", KINK: "kink: convention used",
     LOCAL_OK: "✓ (local partials; finite differences unavailable)",
     UNCHECKED: "not checked (finite differences undefined here)",
+    ROUNDING: "✓ rounding: ill-conditioned point (see note)",
 }
 
 
@@ -149,7 +151,7 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
     shortened = False
     for c in check.inputs:
         mark = _MARK.get(c.status, c.status)
-        style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK) else "green")
+        style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK, ROUNDING) else "green")
         cells = [c.name]
         if check.method == SYMPY:
             formula = c.derivative or ""
