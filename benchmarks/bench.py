@@ -5,8 +5,8 @@ measures everything side by side and prints the tables for README.md.
     python benchmarks/bench.py startup batch   # some sections
     BENCH_JAX_PYTHON=/path/to/python ...       # a Python with jax installed
 
-Whole-process timings use hyperfine when it is installed (medians), else
-the same medians measured here. Every target is reported as a ratio to a
+Whole-process timings are medians of runs interleaved round by round (so a
+machine that gets busier during the run moves every command alike). Every target is reported as a ratio to a
 reference measured in the same run, or as a figure next to its limit.
 Results also go to benchmarks/results.json.
 """
@@ -50,23 +50,19 @@ def verdict(ok: bool) -> str:
 
 
 def medians(commands: dict[str, list[str]], runs: int, work: Path) -> dict[str, float]:
-    """Median wall seconds of each command (hyperfine when available)."""
-    if shutil.which("hyperfine"):
-        out = work / "hyperfine.json"
-        args = ["hyperfine", "-N", "-i", "--warmup", "2", "--runs", str(runs), "--export-json", str(out)]
-        for name, cmd in commands.items():
-            args += ["--command-name", name, " ".join(_quote(c) for c in cmd)]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return {r["command"]: r["median"] for r in json.loads(out.read_text())["results"]}
-    result = {}
-    for name, cmd in commands.items():
-        times = []
-        for _ in range(runs + 2):
+    """Median wall seconds of each command, the commands interleaved (round
+    after round, each round in a rotated order) so that a machine that gets
+    busier or quieter during the run moves every command alike and the
+    ratios stay fair; two warm-up rounds are not counted."""
+    names = list(commands)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(runs + 2):
+        for name in names[r % len(names):] + names[: r % len(names)]:
             start = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            times.append(time.perf_counter() - start)
-        result[name] = statistics.median(times[2:])
-    return result
+            subprocess.run(commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if r >= 2:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _quote(arg: str) -> str:
@@ -86,7 +82,7 @@ def startup(work: Path, bindir: Path | None = None) -> list[str]:
         "grad --json --no-check": [exe, "grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--json", "--no-check"],
         "grad neuron (SymPy check)": [exe, "grad", "-f", NEURON, "--at", NEURON_AT],
     }
-    m = medians(quick, 20, work)
+    m = medians(quick, 30, work)
     RESULTS["startup" if bindir is None else "startup_alt"] = m
     r1 = m["grad --json --no-check"] / m["import typer"]
     r2 = m["grad neuron (SymPy check)"] / m["import typer, rich, sympy"]

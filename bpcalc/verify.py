@@ -418,11 +418,12 @@ def _explain_mismatches(graph: Graph, point: Mapping[str, AtValue], gradient: Ma
         second = local[c.name]
         if c.status == MISMATCH and second.status == OK and c.symbolic:
             relative = abs(c.engine - c.symbolic) / abs(c.symbolic)
+            why = ("floating-point rounding" if relative < 1e-12
+                   else "this point is ill-conditioned in double precision (the exact value is the better one)")
             notes.append(
                 f"{c.name}: the engine differs from SymPy's exact value by {relative:.1e} (relative), yet every "
                 "operation's derivative agrees with SymPy at the engine's own values, and so does the chain "
-                "rule redone with them: this point is ill-conditioned in double precision (the exact value "
-                "is the better one)"
+                f"rule redone with them: {why}"
             )
             out.append(InputCheck(c.name, c.engine, c.derivative, c.symbolic, second.fd, ROUNDING))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -93,12 +94,23 @@ def test_no_check():
 
 
 def test_a_check_mismatch_exits_1():
-    # With zero tolerance, the last-bit rounding difference between the engine
-    # and SymPy's 30-digit value is a mismatch, and the command says so.
+    # A wrong rule in the op table (here, exp' = 2*exp) is what the check is
+    # for: the command shows ✗ and exits 1.
+    bug = ("import dataclasses, sys; from bpcalc import ops; "
+           "ops.OPS['exp'] = dataclasses.replace(ops.OPS['exp'], partials=lambda a, out: (2 * out,)); "
+           "from bpcalc.cli import main; sys.argv = ['bpcalc'] + sys.argv[1:]; main()")
+    proc = subprocess.run(
+        [sys.executable, "-c", bug, "grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3"],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "✗ MISMATCH" in proc.stdout and proc.stdout.count("✗") == 6  # the title and 5 inputs
+
+
+def test_last_bit_rounding_is_not_a_mismatch_even_at_zero_tolerance():
     run = run_cli("grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3",
                   "--rtol", "0", "--atol", "0")
-    assert run.code == 1
-    assert "✗ MISMATCH" in run.out and "✗" in run.out.split("MISMATCH")[1]
+    assert run.code == 0 and "✓ within rounding" in run.out and "floating-point rounding" in run.out
 
 
 def test_errors_have_a_caret_and_exit_2():

@@ -22,7 +22,7 @@ _MARK = {
     UNDEFINED: "undefined at this point", KINK: "kink: convention used",
     LOCAL_OK: "✓ (local partials; finite differences unavailable)",
     UNCHECKED: "not checked (finite differences undefined here)",
-    ROUNDING: "✓ rounding: ill-conditioned point (see note)",
+    ROUNDING: "✓ within rounding (see note)",
 }
 
 
