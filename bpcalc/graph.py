@@ -64,8 +64,11 @@ class Graph:
 
     @property
     def input_names(self) -> tuple[str, ...]:
-        names = self.names
-        return tuple(names[i] or "" for i in self.inputs)
+        found = self.cache.get("input names")
+        if found is None:
+            names = self.names
+            found = self.cache["input names"] = tuple(names[i] or "" for i in self.inputs)
+        return found
 
     def input_id(self, name: str) -> int:
         return self.inputs[self.input_names.index(name)]

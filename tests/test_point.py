@@ -59,3 +59,13 @@ def test_resolve_against_the_program():
     assert "'q' is computed by the program, not an input" in err(
         resolve, g, parse_at(["x=1,y=2,z=3,q=4"]), None).message
     assert "--wrt w: the program has no input 'w'" in err(resolve, g, full, ["w"]).message
+
+
+@pytest.mark.parametrize("text", ["-3", "2.5e-3", " 7 ", "+4", "-0.20", ".5", "10E+2"])
+def test_plain_numbers_skip_the_parser_but_give_the_same_graph(text):
+    from bpcalc.lang.lower import build
+
+    fast = parse_at([f"x={text}"])["x"].graph
+    slow, _ = build(Source(text, "the value of x"))
+    assert (fast.ops, fast.consts, fast.starts, fast.ends, fast.output) == (
+        slow.ops, slow.consts, slow.starts, slow.ends, slow.output)

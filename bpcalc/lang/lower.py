@@ -27,6 +27,14 @@ def build(source: Source, limits: Limits = DEFAULT_LIMITS) -> tuple[Graph, list[
     return lower(source, iter_statements(source, limits), limits)
 
 
+def literal_graph(source: Source, literal: str, value: float, span: tuple[int, int]) -> Graph:
+    """The graph of a program that is one number literal (`-3`, `2.5e-3`),
+    built directly: what `build` would give, without parsing."""
+    start = span[0] - (1 if literal.startswith("-") else 0)
+    return Graph(source, (CONST,), (-1,), (-1,), (None,), (start,), (span[1],), {0: (value, literal)},
+                 (), 0, (False,))
+
+
 def _literal_warning(text: str, value: float) -> str | None:
     if math.isinf(value):
         return f"the number {text} is too large for a double: it is inf"
