@@ -286,6 +286,11 @@ def with_sympy(
 
         verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
         result = replace(result, check=verdict)  # its notes say how it checked
+        warnings += [Diagnostic("ill-conditioned",
+                                f"∂{result.output_label}/∂{c.name} = {c.engine:.6g} is inaccurate in double precision "
+                                f"at this point; SymPy's exact value is {c.symbolic:.6g} "
+                                "(see the check's note; --exact computes with exact numbers)")
+                     for c in verdict.ill_conditioned]
     if exact:
         from .exact import exact_values
 

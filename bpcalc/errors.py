@@ -149,7 +149,8 @@ class Diagnostic:
     """A warning: the result stands, but the user should know this.
 
     kind: "kink" (a non-differentiable point, convention used), "overflow",
-    "underflow", "nonfinite", "unused", "input", "check", "limit".
+    "underflow", "nonfinite", "unused", "input", "check", "limit",
+    "ill-conditioned" (the check found the engine's gradient far from exact).
     """
 
     kind: str

@@ -73,9 +73,16 @@ SYMPY, LOCAL, FINITE_DIFFERENCES = "sympy", "local", "finite differences"
 #: Statuses of one input's verdict.
 OK, MISMATCH, UNDEFINED, KINK = "ok", "mismatch", "undefined", "kink"
 FD_OK, FD_MISMATCH, UNCHECKED = "fd-ok", "fd-mismatch", "unchecked"
-#: SymPy's exact value differs, but the operations and the finite differences
-#: vouch for the engine: the point is ill-conditioned in double precision.
+#: SymPy's exact value differs beyond the tolerance, but every operation and
+#: the chain rule agree at the engine's own values: last-bit rounding
+#: (relative difference below ILL_CONDITIONED_FROM) ...
 ROUNDING = "rounding"
+#: ... or an ill-conditioned point, where the engine's gradient is right for
+#: the doubles it computed with and still far from the exact value (not a
+#: mismatch of the engine's rules, but a number the user must not trust: the
+#: result also carries a warning).
+ILL_CONDITIONED = "ill-conditioned"
+ILL_CONDITIONED_FROM = 1e-12
 #: Local check: every local partial on the way agrees with SymPy, but finite
 #: differences were not available (undefined or too much work) to confirm the sum.
 LOCAL_OK = "local-ok"
@@ -107,6 +114,12 @@ class Check:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.inputs)
+
+    @property
+    def ill_conditioned(self) -> tuple[InputCheck, ...]:
+        """The inputs whose gradient is right by the engine's rules but far
+        from exact (not a mismatch; the user is warned)."""
+        return tuple(c for c in self.inputs if c.status == ILL_CONDITIONED)
 
 
 # --- SymPy, in the budgeted child -----------------------------------------
@@ -410,7 +423,8 @@ def _explain_mismatches(graph: Graph, point: Mapping[str, AtValue], gradient: Ma
     operation can be right and the sum still far from exact. Ask the local
     check, which compares each operation at the engine's own values, and
     finite differences: where both vouch for an input, its verdict is
-    ROUNDING (not a mismatch), with a note saying by how much it differs."""
+    ROUNDING or ILL_CONDITIONED (not a mismatch), with a note saying by how
+    much it differs."""
     local_notes: list[str] = []
     local = {c.name: c for c in _local_check(graph, point, gradient, kinks, near_kink, local_notes, rtol, atol)}
     out = []
@@ -418,14 +432,16 @@ def _explain_mismatches(graph: Graph, point: Mapping[str, AtValue], gradient: Ma
         second = local[c.name]
         if c.status == MISMATCH and second.status == OK and c.symbolic:
             relative = abs(c.engine - c.symbolic) / abs(c.symbolic)
-            why = ("floating-point rounding" if relative < 1e-12
+            last_bit = relative < ILL_CONDITIONED_FROM
+            why = ("floating-point rounding" if last_bit
                    else "this point is ill-conditioned in double precision (the exact value is the better one)")
             notes.append(
                 f"{c.name}: the engine differs from SymPy's exact value by {relative:.1e} (relative), yet every "
                 "operation's derivative agrees with SymPy at the engine's own values, and so does the chain "
                 f"rule redone with them: {why}"
             )
-            out.append(InputCheck(c.name, c.engine, c.derivative, c.symbolic, second.fd, ROUNDING))
+            status = ROUNDING if last_bit else ILL_CONDITIONED
+            out.append(InputCheck(c.name, c.engine, c.derivative, c.symbolic, second.fd, status))
         else:
             out.append(c)
     return out

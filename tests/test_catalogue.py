@@ -223,3 +223,14 @@ def test_batch_reports_undefined_points_in_their_rows(tmp_path):
     assert rows[1].startswith("2,,,log of a negative number (-1)")
     assert rows[2].startswith("3,0.693147")
     assert "1 with errors" in run.err
+
+
+def test_a_64_mib_file_meets_the_default_limit(tmp_path):
+    """The default --max-bytes (32 MiB) stops a 64 MiB file after reading at
+    most the limit, with the message naming the file and the option."""
+    big = tmp_path / "big.bp"
+    with big.open("wb") as f:
+        f.truncate(64 * 2**20)
+    run = run_cli("grad", "-f", str(big), "--no-check")
+    assert run.code == 2 and "Traceback" not in run.err
+    assert f"{big} is larger than 33,554,432 bytes; raise the limit with --max-bytes" in run.err

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from ..api import GradResult
 from ..errors import Source
 from ..verify import (
-    FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY, UNCHECKED,
-    UNDEFINED,
+    FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, ILL_CONDITIONED, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY,
+    UNCHECKED, UNDEFINED,
     Check,
 )
 from .numbers import fmt
@@ -23,6 +23,7 @@ _MARK = {
     LOCAL_OK: "✓ (local partials; finite differences unavailable)",
     UNCHECKED: "not checked (finite differences undefined here)",
     ROUNDING: "✓ within rounding (see note)",
+    ILL_CONDITIONED: "⚠ ill-conditioned (see note)",
 }
 
 
@@ -138,7 +139,12 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
                  f"the sum by central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
     else:
         title = f"check with central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})"
-    verdict = Text("✓ all agree", style="green") if check.ok else Text("✗ MISMATCH", style="bold red")
+    if not check.ok:
+        verdict = Text("✗ MISMATCH", style="bold red")
+    elif check.ill_conditioned:
+        verdict = Text("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here", style="yellow")
+    else:
+        verdict = Text("✓ all agree", style="green")
     console.print(Text.assemble((title + ": ", "bold"), verdict))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("input")
@@ -151,7 +157,8 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
     shortened = False
     for c in check.inputs:
         mark = _MARK.get(c.status, c.status)
-        style = "red" if not c.ok else ("yellow" if c.status in (UNDEFINED, KINK, ROUNDING) else "green")
+        cautious = c.status in (UNDEFINED, KINK, ROUNDING, ILL_CONDITIONED)
+        style = "red" if not c.ok else ("yellow" if cautious else "green")
         cells = [c.name]
         if check.method == SYMPY:
             formula = c.derivative or ""
