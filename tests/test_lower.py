@@ -18,6 +18,12 @@ def test_inputs_come_first_in_order_of_first_use():
         assert all(j < i for j in g.args(i))
 
 
+def test_augmented_input_is_met_before_its_right_side():
+    # 'x += y' is x = x + y: x comes first, as in the text and in the printed form
+    g, _ = graph_of("x += y*2\nx")
+    assert g.input_names == ("x", "y")
+
+
 def test_names_bind_and_rebind_like_python():
     g, _ = graph_of("a = x\na = a * 2\na = a + 1\na")
     assert g.input_names == ("x",)

@@ -97,6 +97,11 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         if last_stmt is not None and last_stmt.target is None:
             unused.append((last_stmt.span, result))
         last_stmt = stmt
+        previous = -1
+        if stmt.augment is not None:  # 'x += e' reads x first, as the text does
+            previous = env.get(stmt.target, -1)
+            if previous < 0:
+                previous = resolve(stmt.target, stmt.target_start, stmt.target_end)
         # stack entries: [node id, use start, use end, is a fresh number literal]
         stack: list[list] = []
         push = stack.append
@@ -154,9 +159,6 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         target = stmt.target
         if target is not None:
             if stmt.augment is not None:
-                previous = env.get(target)
-                if previous is None:
-                    previous = resolve(target, stmt.target_start, stmt.target_end)
                 result = add_node(
                     stmt.augment, previous, result, stmt.start, stmt.end,
                     active[previous] or active[result],
