@@ -158,11 +158,7 @@ def reporting(json_mode: bool, schema: str) -> Iterator[None]:
         print("interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
     except BrokenPipeError:
-        # `bpcalc … | head`: the reader went away. Stop quietly with the status
-        # of a process killed by SIGPIPE (141), as `yes | head` does; stdout
-        # goes to /dev/null so that Python's final flush says nothing.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(128 + signal.SIGPIPE) from None
+        raise typer.Exit(reader_gone()) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # a bug, not the user's fault
@@ -465,9 +461,16 @@ def main() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 128 + signal.SIGPIPE
+        code = reader_gone()
     os._exit(code)
+
+
+def reader_gone() -> int:
+    """`bpcalc … | head`: the reader went away. Stop quietly with the status of
+    a process killed by SIGPIPE (141), as `yes | head` does; stdout goes to
+    /dev/null so that no later flush says anything."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def _command_name(info: "typer.models.CommandInfo") -> str:

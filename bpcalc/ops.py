@@ -12,7 +12,9 @@ split the gradient 0.5/0.5, d(x^y)/dy = 0 at x = 0 (for y >= 0), sqrt'(0) = +inf
 
 Forward functions may raise ValueError / ZeroDivisionError / OverflowError (the
 engine keeps its hot loop free of checks and asks `domain` / `overflow` only
-when one is raised). Local partials never raise: they return IEEE inf or nan.
+when one is raised). Local partials never raise, at any argument (inf and nan
+included): they return IEEE inf or nan, so the engine's backward loop needs no
+checks (sin'(inf) = cos(inf) is nan, not Python's ValueError).
 
 Each op also has numpy versions (`np_forward`, `np_partials`, and `np_kink`
 where it has kinks) for the vectorized engine (`bpcalc.vector`), which runs one
@@ -38,6 +40,19 @@ NAN = math.nan
 
 def _exp(a: float) -> float:
     return math.exp(a)
+
+
+def _div_partials(a: float, b: float, out: float) -> tuple[float, float]:
+    """(1/b, -a/b^2 = -out/b); IEEE's ±inf at b = 0 rather than raising."""
+    if b:
+        return 1.0 / b, -out / b
+    r = math.copysign(INF, b)
+    return r, -out * r
+
+
+def _reciprocal(a: float) -> float:
+    """1/a; IEEE's ±inf at a = 0 rather than raising."""
+    return 1.0 / a if a else math.copysign(INF, a)
 
 
 def _safe_pow(a: float, b: float) -> float:
@@ -314,7 +329,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "div", 2, operator.truediv,
-        lambda a, b, o: (1.0 / b, -o / b),
+        _div_partials,
         lambda sp, a, b: a / b,
         ("1/{b}", "-{a}/{b}^2"), ("\\frac{{1}}{{{b}}}", "-\\frac{{{a}}}{{{b}^2}}"),
         "division a / b", infix="/", prec=PREC_MUL,
@@ -340,7 +355,7 @@ _TABLE: tuple[Op, ...] = (
         np_forward=lambda np, a: np.exp(a), np_partials=lambda np, a, o: (o,),
     ),
     Op(
-        "log", 1, math.log, lambda a, o: (1.0 / a,), lambda sp, a: sp.log(a),
+        "log", 1, math.log, lambda a, o: (_reciprocal(a),), lambda sp, a: sp.log(a),
         ("1/{a}",), ("\\frac{{1}}{{{a}}}",), "natural logarithm (alias ln)",
         latex="\\ln {a}", aliases=("ln",), domain=_log_domain,
         np_forward=lambda np, a: np.log(a), np_partials=lambda np, a, o: (1.0 / a,),
@@ -356,13 +371,13 @@ _TABLE: tuple[Op, ...] = (
         np_forward=lambda np, a: np.sqrt(a), np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
     ),
     Op(
-        "sin", 1, math.sin, lambda a, o: (math.cos(a),), lambda sp, a: sp.sin(a),
+        "sin", 1, math.sin, lambda a, o: (math.cos(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.sin(a),
         ("cos({a})",), ("\\cos {a}",), "sine (radians)", latex="\\sin {a}",
         domain=_periodic_domain("sin"),
         np_forward=lambda np, a: np.sin(a), np_partials=lambda np, a, o: (np.cos(a),),
     ),
     Op(
-        "cos", 1, math.cos, lambda a, o: (-math.sin(a),), lambda sp, a: sp.cos(a),
+        "cos", 1, math.cos, lambda a, o: (-math.sin(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.cos(a),
         ("-sin({a})",), ("-\\sin {a}",), "cosine (radians)", latex="\\cos {a}",
         domain=_periodic_domain("cos"),
         np_forward=lambda np, a: np.cos(a), np_partials=lambda np, a, o: (-np.sin(a),),

@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 from .errors import BpcalcError, Source, Span
 from .graph import Graph
+from .lang.tokens import NUMBER
 
 _NAME = re.compile(r"[^\W\d]\w*\Z")
 
@@ -47,7 +48,7 @@ def split_top_level(text: str) -> list[tuple[int, int]]:
     return pieces
 
 
-_PLAIN_NUMBER = re.compile(r"\s*([-+]?)((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*\Z")
+_PLAIN_NUMBER = re.compile(rf"\s*([-+]?)({NUMBER})\s*\Z")
 
 
 def constant_value(name: str, text: str) -> AtValue:

@@ -148,9 +148,7 @@ def _evaluate(sp: Any, value: Any) -> Any:
     100*tan(sin(1/100))**2)), the slope of relu): such arguments are evaluated
     to 30 digits first, innermost first."""
     value = value.evalf(30)
-    for _ in range(8):
-        if value.is_number and not value.has(sp.Heaviside, sp.sign, sp.Max, sp.Min, sp.Abs):
-            break
+    for _ in range(8):  # nested ones (Heaviside of a Max) need more than one round
         unevaluated = value.atoms(sp.Heaviside, sp.sign, sp.Max, sp.Min, sp.Abs)
         if not unevaluated:
             break
@@ -655,15 +653,11 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
         ps = partials.get(i)
         args = (a,) if arg1[i] < 0 else (a, arg1[i])
         g = adj[i]
-        if ps is None or any(p is None for p, j in zip(ps, args) if active[j]):
-            if g != 0.0 or broken[i]:
-                for j in args:
-                    broken[j] = True
-            continue
-        if broken[i]:
+        missing = ps is None or any(p is None for p, j in zip(ps, args) if active[j])
+        if broken[i] or (missing and g != 0.0):
             for j in args:
                 broken[j] = True
-        if g == 0.0:
+        if missing or g == 0.0:
             continue
         for j, p in zip(args, ps):
             if active[j] and p is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -100,3 +101,22 @@ def test_scalar_conventions_at_kinks_and_ieee_results() -> None:
         assert OPS["exp"].np_forward(np, np.float64(1000.0)) == math.inf
         da, db = OPS["pow"].np_partials(np, np.float64(-2.0), np.float64(3.0), np.float64(-8.0))
     assert da == 12.0 and math.isnan(db)
+
+
+SPECIAL = (math.inf, -math.inf, math.nan, 0.0, -0.0, 1e308, -1e308, 2.0, -2.0, 0.5, 1e-320)
+
+
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.arity])
+def test_local_partials_never_raise(name: str) -> None:
+    # the engine's backward loop relies on it: sin'(inf) = cos(inf) is nan, 1/0 is inf
+    op = OPS[name]
+    for args in itertools.product(SPECIAL, repeat=op.arity):
+        for out in (math.inf, -math.inf, math.nan, 0.0, 1.0):
+            partials = op.partials(*args, out)
+            assert len(partials) == op.arity and all(isinstance(p, float) for p in partials), (args, partials)
+    if name in ("sin", "cos"):
+        assert math.isnan(op.partials(math.inf, math.nan)[0])
+    if name == "div":
+        assert op.partials(1.0, 0.0, math.inf) == (math.inf, -math.inf)
+    if name == "log":
+        assert op.partials(-0.0, -math.inf) == (-math.inf,)

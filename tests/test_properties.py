@@ -192,8 +192,7 @@ def _summation_error_bound(result) -> list[float]:
     with every local derivative's absolute value (the sum of the absolute
     contributions), times the number of nodes and the unit roundoff (the
     classic bound for a floating-point sum, generously)."""
-    g = result.graph
-    values = forward(g, {name: at.value for name, at in result.at.items()})[0]
+    g, values = result.graph, result.values
     magnitude = [0.0] * len(g)
     magnitude[g.output] = 1.0
     for i in range(g.output, -1, -1):

@@ -24,13 +24,16 @@ from ..errors import BpcalcError, Source, Span
 WS, NAME, NUM, OP, SEP, BAD = 0, 1, 2, 3, 4, 5
 KIND_NAMES = {WS: "space", NAME: "name", NUM: "number", OP: "operator", SEP: "separator", BAD: "bad"}
 
+#: A number as the language writes it (no sign: `-3` is minus applied to 3).
+NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
 PIECE = re.compile(
     # Leading spaces (any Unicode space but newline) belong to the piece that
     # follows them, so the parser's loop sees one piece per token.
     r"[^\S\n]*(?:"
     r"\n"
     r"|#[^\n]*"  # comment
-    r"|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # number
+    r"|" + NUMBER +  # number
     r"|[^\W\d]\w*"  # name
     r"|\*\*|[-+*/]="
     r"|.)"
