@@ -34,6 +34,28 @@ def num(v: float | None) -> float | str | None:
     return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
 
 
+def jsonable(v: Any) -> Any:
+    """`num` for a scalar; nested lists of `num` for a vector or matrix."""
+    if v is None or isinstance(v, float):
+        return num(v)
+    if getattr(v, "ndim", 0) == 0:
+        return num(float(v))
+    import numpy as np
+
+    if np.isfinite(v).all():
+        return v.tolist()
+    return [jsonable(row) for row in v] if v.ndim > 1 else [num(float(x)) for x in v]
+
+
+def shape_of(v: Any) -> list[int]:
+    return list(getattr(v, "shape", ()))
+
+
+def scalar_or_array(v: Any) -> Any:
+    """A 0-d array as a float; anything else as it is."""
+    return float(v) if getattr(v, "ndim", None) == 0 else v
+
+
 #: Longest node text in results and JSON; the full extent is in `span`.
 MAX_NODE_TEXT = 1000
 
@@ -47,14 +69,20 @@ class NodeResult:
     inputs: tuple[int, ...]
     text: str  # its source text, white space folded, at most MAX_NODE_TEXT characters
     span: tuple[int, int]  # [start, end) character offsets in the program
-    value: float
-    grad: float | None  # None for nodes that do not depend on any input
+    value: Any  # a float; a NumPy array for a vector or matrix
+    grad: Any  # the same shape as value; None for nodes that do not depend on any input
+    shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class GradResult:
     """The value and gradient of a program at a point, with every node's
-    value and adjoint, the independent check, and the warnings."""
+    value and adjoint, the independent check, and the warnings.
+
+    In a tensor program (`tensor` is True) values and adjoints are NumPy
+    arrays (0-d for scalars) and each adjoint has its node's shape; an input
+    used only as class indices (cross_entropy's target) is data and has no
+    gradient (None)."""
 
     program: str
     graph: Graph
@@ -66,24 +94,33 @@ class GradResult:
     warnings: tuple[Diagnostic, ...]
     exact: ExactResult | None = None  # exact mode (`exact=True`)
     derivatives: Derivatives | None = None  # d output / d input formulas (`derivative=True`)
+    tensor: bool = False  # computed by the tensor engine (vectors and matrices)
 
     @property
     def value(self) -> float:
-        return self.values[self.graph.output]
+        return scalar_or_array(self.values[self.graph.output])
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        return tuple(getattr(self.values[i], "shape", ()))
 
     @property
     def output_label(self) -> str:
         return self.graph.names[self.graph.output] or "f"
 
     @property
-    def gradient(self) -> dict[str, float]:
-        """d output / d input for each reported input (0.0 if it does not matter)."""
+    def gradient(self) -> dict[str, Any]:
+        """d output / d input for each reported input (0.0 if it does not
+        matter); for a vector or matrix input, an array of its shape; None
+        for class-index data."""
         g = self.graph
         adj = self.adjoints
-        out = {}
+        out: dict[str, Any] = {}
         for name in self.wrt:
             a = adj[g.inputs[g.input_names.index(name)]]
-            out[name] = 0.0 if a is None else a
+            if self.tensor:
+                out[name] = scalar_or_array(a)
+            else:
+                out[name] = 0.0 if a is None else a
         return out
 
     @property
@@ -100,7 +137,8 @@ class GradResult:
         return tuple(
             NodeResult(
                 i, g.labels[i], g.names[i], g.ops[i], g.args(i), g.snippet(i, MAX_NODE_TEXT),
-                (g.starts[i], g.ends[i]), self.values[i], self.adjoints[i],
+                (g.starts[i], g.ends[i]), scalar_or_array(self.values[i]), scalar_or_array(self.adjoints[i]),
+                self.shape(i),
             )
             for i in range(len(g))
         )
@@ -124,18 +162,19 @@ class GradResult:
                 "inputs": list(g.args(i)),
                 "text": snippet(i, MAX_NODE_TEXT),
                 "span": [starts[i], ends[i]],
-                "value": num(values[i]),
-                "grad": num(adjoints[i]),
+                "shape": shape_of(values[i]),
+                "value": jsonable(values[i]),
+                "grad": jsonable(adjoints[i]),
             }
             for i in range(len(g))
         ]
         return {
             "schema": SCHEMA,
             "program": self.program,
-            "at": {name: num(at.value) for name, at in self.at.items()},
+            "at": {name: jsonable(at.value) for name, at in self.at.items()},
             "output": {"id": g.output, "label": g.labels[g.output]},
-            "value": num(self.value),
-            "gradient": {name: num(v) for name, v in self.gradient.items()},
+            "value": jsonable(self.value),
+            "gradient": {name: jsonable(v) for name, v in self.gradient.items()},
             "nodes": nodes,
             "check": check_to_dict(self.check),
             "warnings": [w.message for w in self.warnings],
@@ -168,6 +207,8 @@ class GradResult:
 def check_to_dict(check: Check | None) -> dict[str, Any] | None:
     if check is None:
         return None
+    if getattr(check, "tensor", False):
+        return tensor_check_to_dict(check)
     return {
         "ok": check.ok,
         "method": check.method,
@@ -179,6 +220,33 @@ def check_to_dict(check: Check | None) -> dict[str, Any] | None:
                 "value": num(c.symbolic),
                 "engine": num(c.engine),
                 "finite_difference": num(c.fd),
+                "status": c.status,
+                "ok": c.ok,
+            }
+            for c in check.inputs
+        },
+        "notes": list(check.notes),
+        "seconds": round(check.seconds, 3),
+    }
+
+
+def tensor_check_to_dict(check: Any) -> dict[str, Any]:
+    """The check of a tensor program: per input, the finite differences
+    (entry by entry, or the number of random directions) and the worst entry."""
+    return {
+        "ok": check.ok,
+        "method": check.method,
+        "rtol": check.rtol,
+        "atol": check.atol,
+        "inputs": {
+            c.name: {
+                "shape": list(c.shape),
+                "engine": jsonable(c.engine),
+                "finite_difference": jsonable(c.fd) if c.fd is not None else None,
+                "directions": c.directions or None,
+                "worst_entry": list(c.worst) if c.worst is not None else None,
+                "max_abs_difference": num(c.error),
+                "not_judged": c.unjudged,
                 "status": c.status,
                 "ok": c.ok,
             }
@@ -219,16 +287,25 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
             limits: Limits = DEFAULT_LIMITS):
     """Parse, lower, resolve the point, run forward and backward.
 
-    Returns (graph, point, wrt, values, adjoints, warnings); the building block
-    for `grad` and for other commands (check, explain, graph, batch).
+    Returns (graph, point, wrt, values, adjoints, warnings, tensor); the
+    building block for `grad` and for other commands (check, explain, graph,
+    batch). `tensor` says the tensor engine ran (vectors and matrices).
     """
     with without_gc():
         graph, warnings = build(source, limits)
         point = as_point(at)
         chosen = resolve(graph, point, wrt)
-        values, fw = forward(graph, {name: v.value for name, v in point.items()})
+        plain = {name: v.value for name, v in point.items()}
+        if graph.uses_tensors or not all(isinstance(v, float) for v in plain.values()):
+            from . import tensor
+
+            _shapes, sw = tensor.shapes(graph, plain, limits.max_entries)
+            values, fw = tensor.forward(graph, plain)
+            adjoints, bw = tensor.backward(graph, values)
+            return graph, point, chosen, values, adjoints, [*warnings, *sw, *fw, *bw], True
+        values, fw = forward(graph, plain)
         adjoints, bw = backward(graph, values)
-    return graph, point, chosen, values, adjoints, [*warnings, *fw, *bw]
+    return graph, point, chosen, values, adjoints, [*warnings, *fw, *bw], False
 
 
 def grad(
@@ -259,8 +336,9 @@ def grad(
     (-12.0, {'x': -4.0, 'y': -4.0, 'z': 3.0})
     """
     source = program if isinstance(program, Source) else Source(program, origin)
-    graph, point, chosen, values, adjoints, warnings = analyze(source, at, wrt, limits)
-    result = GradResult(source.text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings))
+    graph, point, chosen, values, adjoints, warnings, tensor = analyze(source, at, wrt, limits)
+    result = GradResult(source.text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings),
+                        tensor=tensor)
     return with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol, budget=budget)
 
 
@@ -279,6 +357,8 @@ def with_sympy(
     warnings). Lets a caller validate cheaply before the slow part."""
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
+    if result.tensor:
+        return _tensor_steps(result, check=check, exact=exact, derivative=derivative)
     if check and not result.wrt:
         warnings.append(Diagnostic("check", "the program has no inputs, so it has no gradient to check"))
     elif check:
@@ -302,3 +382,27 @@ def with_sympy(
 
         result = replace(result, derivatives=derivative_formulas(graph, result.wrt, budget))
     return replace(result, warnings=tuple(warnings))
+
+
+def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: bool) -> GradResult:
+    """The check of a tensor program: central finite differences, entry by
+    entry (see `verify_tensor`). Exact values and formulas are for scalar
+    programs."""
+    from .errors import BpcalcError
+
+    if exact or derivative:
+        what = "--exact" if exact else "--derivative"
+        raise BpcalcError("usage", f"{what} works on scalar programs; this one has vectors or matrices "
+                          "(its check is by finite differences)")
+    if not check:
+        return result
+    warnings = list(result.warnings)
+    gradient = {name: g for name, g in result.gradient.items() if g is not None}
+    if not gradient:
+        warnings.append(Diagnostic("check", "the program has no inputs with a gradient, so there is nothing to check"))
+        return replace(result, warnings=tuple(warnings))
+    from .verify_tensor import check_tensor
+
+    kinks = [w.message for w in result.warnings if w.kind == "kink"]
+    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient, kinks)
+    return replace(result, check=verdict)  # type: ignore[arg-type]

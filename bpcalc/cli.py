@@ -61,6 +61,10 @@ AtOpt = Annotated[
     Optional[list[str]],
     typer.Option("--at", help="Input values: x=-2,y=5,z=-4 (repeatable; values may be constant expressions such as pi/4)."),
 ]
+AtFileOpt = Annotated[
+    Optional[Path],
+    typer.Option("--at-file", help="Input values from a JSON object: {\"x\": [1, -2], \"W\": [[0.1, 0.2]], \"b\": 0.5}; --at overrides single names."),
+]
 WrtOpt = Annotated[
     Optional[str], typer.Option("--wrt", help="Report gradients only for these inputs: x,y (default: all).")
 ]
@@ -89,10 +93,28 @@ MaxDepthOpt = Annotated[
 ]
 
 
-def make_limits(max_bytes: int, max_nodes: int, max_depth: int) -> "Limits":
+def make_limits(max_bytes: int, max_nodes: int, max_depth: int,
+                max_entries: int = DEFAULT_LIMITS.max_entries) -> "Limits":
     from .limits import Limits
 
-    return Limits(max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth)
+    return Limits(max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth, max_entries=max_entries)
+
+
+def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int) -> dict:
+    """--at-file's values, then --at's (which override single names)."""
+    from .point import parse_at, read_at_file
+
+    point = read_at_file(at_file, max_bytes) if at_file is not None else {}
+    point.update(parse_at(at or []))
+    return point
+
+
+def scalar_only(result: object, command: str) -> None:
+    """explain, graph and check write scalar steps; a tensor program is refused
+    with one line until they learn the matrix rules."""
+    if getattr(result, "tensor", False):
+        raise BpcalcError("usage", f"bpcalc {command} works on scalar programs for now, and this one has vectors "
+                          "or matrices: bpcalc grad computes and checks it")
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -190,6 +212,7 @@ def grad(
     program: ProgramArg = None,
     file: FileOpt = None,
     at: AtOpt = None,
+    at_file: AtFileOpt = None,
     wrt: WrtOpt = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="Check against SymPy (and finite differences).")] = True,
     json_out: JsonOpt = False,
@@ -198,26 +221,33 @@ def grad(
     budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Most node rows in the table (0: all).")] = 200,
+    show: Annotated[Optional[list[str]], typer.Option("--show", help="Print this node's whole value and gradient (a name as in the table: W1, h, %4; repeatable).")] = None,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    max_entries: Annotated[int, typer.Option("--max-entries", min=1, help="Most entries of all vectors and matrices together.")] = DEFAULT_LIMITS.max_entries,
     exact: ExactOpt = False,
     derivative: DerivativeOpt = False,
 ) -> None:
     """Value and gradient of a program at a point: every node's value and
     gradient, the gradient for each input, and the SymPy check."""
-    from .api import SCHEMA, grad as compute
-    from .point import parse_at
+    from .api import SCHEMA, grad as compute, with_sympy
 
     with reporting(json_out, SCHEMA):
-        limits = make_limits(max_bytes, max_nodes, max_depth)
+        limits = make_limits(max_bytes, max_nodes, max_depth, max_entries)
         source = read_program(program, file, limits.max_bytes)
-        if check and not (exact or derivative):
+        result = compute(source, the_point(at, at_file, limits.max_bytes), wrt=split_names(wrt), check=False,
+                         limits=limits)
+        for label in show or []:
+            if label not in result.graph.labels:
+                from .lang.parser import suggest
+
+                raise BpcalcError("usage", f"--show {label}: no node is called that "
+                                  f"(the table's node column names them){suggest(label, result.graph.labels)}")
+        if check and not (exact or derivative) and not result.tensor:
             checking_once(render=not json_out)
-        result = compute(
-            source, parse_at(at or []), wrt=split_names(wrt), check=check,
-            rtol=rtol, atol=atol, budget=budget, limits=limits, exact=exact, derivative=derivative,
-        )
+        result = with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
+                            budget=budget)
         if json_out:
             from .render.json import dumps
 
@@ -225,7 +255,7 @@ def grad(
         else:
             from .render.table import render_grad
 
-            render_grad(result, make_console(), digits, max_rows)
+            render_grad(result, make_console(), digits, max_rows, tuple(show or ()))
     raise typer.Exit(EXIT_OK if result.ok else EXIT_MISMATCH)
 
 
@@ -252,6 +282,7 @@ def check(
     program: ProgramArg = None,
     file: FileOpt = None,
     at: AtOpt = None,
+    at_file: AtFileOpt = None,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4 (repeatable).")] = None,
     expect_value: Annotated[Optional[str], typer.Option("--expect-value", help="Claimed value of the output.")] = None,
     expect_node: Annotated[Optional[list[str]], typer.Option("--expect-node", help="Claimed values of named nodes: q=3 (names as in the grad table: q, q@2, %3; repeatable).")] = None,
@@ -276,7 +307,6 @@ def check(
     against the computed ones: exit 0 if all hold, 1 if any does not."""
     from .api import grad as compute, with_sympy
     from .homework import Judging, collect_claims, judge_claims, resolve_claims
-    from .point import parse_at
     from .render.check import SCHEMA, check_document, render_report
 
     with reporting(json_out, SCHEMA):
@@ -286,7 +316,8 @@ def check(
         source = read_program(program, file, limits.max_bytes)
         claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
                                 expect_file or [], limits.max_bytes)
-        result = compute(source, parse_at(at or []), check=False, limits=limits)
+        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+        scalar_only(result, "check")
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
         if verify and not (exact or derivative):
             checking_once(render=False)
@@ -306,6 +337,7 @@ def explain(
     program: ProgramArg = None,
     file: FileOpt = None,
     at: AtOpt = None,
+    at_file: AtFileOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$) or latex (an align* environment).")] = "text",
     exact: ExactOpt = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
@@ -317,8 +349,7 @@ def explain(
 ) -> None:
     """The backward pass written out: the forward pass node by node, then each
     node's local derivative and upstream x local = downstream, back to the inputs."""
-    from .api import SCHEMA, grad as compute
-    from .point import parse_at
+    from .api import SCHEMA, grad as compute, with_sympy
     from .render import explain as write
 
     with reporting(False, SCHEMA):
@@ -326,7 +357,9 @@ def explain(
             raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
-        result = compute(source, parse_at(at or []), check=False, budget=budget, limits=limits, exact=exact)
+        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+        scalar_only(result, "explain")
+        result = with_sympy(result, check=False, exact=exact, budget=budget)
         notation = write.Notation(latex=fmt != "text", digits=digits)
         steps = write.explanation(result, notation, max_steps)
         if fmt == "text":
@@ -342,6 +375,7 @@ def graph(
     program: ProgramArg = None,
     file: FileOpt = None,
     at: AtOpt = None,
+    at_file: AtFileOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png or mermaid (default: from the -o suffix, else text). svg and png need Graphviz.")] = None,
     grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
@@ -354,8 +388,7 @@ def graph(
 ) -> None:
     """Draw the computational graph: each operation a node, each edge with
     the forward value above it and the gradient flowing back below it."""
-    from .api import SCHEMA, grad as compute
-    from .point import parse_at
+    from .api import SCHEMA, grad as compute, with_sympy
     from .render import graph as draw
 
     with reporting(False, SCHEMA):
@@ -364,7 +397,9 @@ def graph(
             raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
-        result = compute(source, parse_at(at or []), check=False, exact=exact, budget=budget, limits=limits)
+        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+        scalar_only(result, "graph")
+        result = with_sympy(result, check=False, exact=exact, budget=budget)
         drawn = draw.drawing(result, digits, grads)
         for w in result.warnings:
             if w.kind != "exact":  # exact mode's note is among the drawing's notes

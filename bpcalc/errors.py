@@ -19,7 +19,7 @@ EXIT_INTERNAL = 3
 
 #: Error kinds. Every kind is a user error and exits with EXIT_USAGE.
 KINDS = frozenset(
-    {"parse", "name", "arity", "value", "domain", "usage", "limit", "io"}
+    {"parse", "name", "arity", "value", "domain", "usage", "limit", "io", "shape"}
 )
 
 

@@ -6,8 +6,10 @@ frozen `Node` view of one node for renderers. Node ids are topological: every
 node's arguments have smaller ids, and the inputs are nodes 0..k-1.
 
 Node kinds (`ops[i]`): "input" (a value from --at), "const" (a number, or the
-constants pi and e), or the name of a primitive in `bpcalc.ops.OPS`. A node has
-at most two arguments: `arg0[i]` and `arg1[i]`, -1 where there is none.
+constants pi and e, or a tensor literal [1, 2]: its value is a NumPy array), or
+the name of a primitive in `bpcalc.ops.OPS` or `bpcalc.ops.TENSOR_OPS`. A node
+has at most two arguments: `arg0[i]` and `arg1[i]`, -1 where there is none;
+a tensor op's keyword arguments (axis=1) are in `params[i]`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Graph:
     inputs: tuple[int, ...]
     output: int
     active: tuple[bool, ...]  # depends on an input (so it has a gradient)
+    #: node id -> keyword arguments of a tensor op ((name, value), ...), where given
+    params: dict[int, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
     #: Derived per-graph data (e.g. the engine's tapes), computed once.
     cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
@@ -72,6 +76,19 @@ class Graph:
 
     def input_id(self, name: str) -> int:
         return self.inputs[self.input_names.index(name)]
+
+    @property
+    def uses_tensors(self) -> bool:
+        """The program has a tensor literal or a tensor-only operation (its
+        inputs may still be vectors or matrices when it has neither)."""
+        found = self.cache.get("uses tensors")
+        if found is None:
+            from .ops import TENSOR_OPS
+
+            found = self.cache["uses tensors"] = bool(self.params) or any(
+                op in TENSOR_OPS for op in set(self.ops)) or any(
+                not isinstance(v, float) for v, _ in self.consts.values())
+        return found
 
     def args(self, i: int) -> tuple[int, ...]:
         a, b = self.arg0[i], self.arg1[i]

@@ -16,6 +16,7 @@ class Limits:
     max_nodes: int = 5_000_000  # graph nodes
     max_depth: int = 1_000_000  # nested parentheses / unary operators
     max_name: int = 256  # characters in one name
+    max_entries: int = 20_000_000  # entries of all vectors and matrices together (8 bytes each)
 
 
 DEFAULT_LIMITS = Limits()

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 INF = math.inf
 NAN = math.nan
@@ -473,3 +473,414 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
 def sympy_constant(sp: Any, name: str) -> Any:
     return {"pi": sp.pi, "e": sp.E}[name]
+
+
+# --- tensor operations (vectors and matrices) --------------------------------
+#
+# Every op above applies entrywise to tensors, with NumPy broadcasting: its
+# `np_forward` is the forward pass and upstream * `np_partials` the
+# vector-Jacobian product (the tensor engine, `bpcalc.tensor`, undoes the
+# broadcasting once, centrally). The ops below exist only for tensors: each
+# has its forward function, one vector-Jacobian product per argument, its shape
+# rule, its SymPy counterpart over NumPy object arrays of SymPy scalars (for
+# the entry-by-entry check) and its rule in bpcalc's own notation (`bpcalc
+# ops`). Like `np_forward`, they take the numpy module as first argument.
+
+
+class ShapeError(ValueError):
+    """A shape rule's refusal: the message names the operands; `hint` is a
+    likely fix ("did you mean W.T @ x?") or ''."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+Shape = tuple[int, ...]
+
+
+def shape_text(shape: Shape) -> str:
+    """(2, 3) -> '2×3'; (3,) -> '3'; () -> 'scalar'."""
+    return "scalar" if not shape else "×".join(map(str, shape))
+
+
+def described(name: str, shape: Shape) -> str:
+    """'W is 2×2', 'x has 3 entries', 's is a scalar'."""
+    if not shape:
+        return f"{name} is a scalar"
+    if len(shape) == 1:
+        return f"{name} has {shape[0]} entr{'y' if shape[0] == 1 else 'ies'}"
+    return f"{name} is {shape_text(shape)}"
+
+
+def _axis(shape: Shape, axis: int | None, name: str) -> int | None:
+    """A valid axis of `shape` (negative counted from the end), or ShapeError."""
+    if axis is None:
+        return None
+    n = len(shape)
+    if not -n <= axis < n:
+        have = f"{name} has no axes (it is a scalar)" if n == 0 else (
+            f"{described(name, shape)}, so axis is one of {', '.join(map(str, range(-n, n)))}")
+        raise ShapeError(f"axis={axis} is out of range: {have}")
+    return axis % n
+
+
+def _reduce_shape(names: Sequence[str], shape: Shape, axis: int | None = None) -> Shape:
+    k = _axis(shape, axis, names[0])
+    return () if k is None else shape[:k] + shape[k + 1:]
+
+
+def _last_axis_shape(names: Sequence[str], shape: Shape, axis: int = -1) -> Shape:
+    if not shape:
+        raise ShapeError(f"{names[0]} is a scalar: this works over a vector or the rows of a matrix")
+    _axis(shape, axis, names[0])
+    return shape
+
+
+def _expand(np: Any, g: Any, shape: Shape, axis: int | None) -> Any:
+    """g (the shape of a reduction's result) put back where it came from."""
+    if axis is None:
+        return np.broadcast_to(g, shape)
+    return np.broadcast_to(np.expand_dims(g, axis % len(shape)), shape)
+
+
+def _reduce_vjp(scale: Callable[[Shape, int | None], float]) -> Callable[..., tuple[Any]]:
+    def vjp(np: Any, g: Any, x: Any, out: Any, axis: int | None = None) -> tuple[Any]:
+        return (_expand(np, g, x.shape, axis) * scale(x.shape, axis),)
+
+    return vjp
+
+
+def _count(shape: Shape, axis: int | None) -> int:
+    if axis is None:
+        return max(1, math.prod(shape))
+    return shape[axis % len(shape)]
+
+
+def _t_sum(np: Any, x: Any, axis: int | None = None) -> Any:
+    return np.sum(x, axis=axis)
+
+
+def _t_mean(np: Any, x: Any, axis: int | None = None) -> Any:
+    return np.sum(x, axis=axis) / _count(x.shape, axis)
+
+
+def _extreme(bigger: bool) -> Callable[..., Any]:
+    def forward(np: Any, x: Any, axis: int | None = None) -> Any:
+        if np.isnan(x).any():  # nan compares false: it must not vanish in a max
+            return np.sum(x * np.nan, axis=axis)
+        return np.max(x, axis=axis) if bigger else np.min(x, axis=axis)
+
+    return forward
+
+
+def _extreme_vjp(np: Any, g: Any, x: Any, out: Any, axis: int | None = None) -> tuple[Any]:
+    """Ties split the gradient evenly among the tied entries (PyTorch's rule
+    for max/min over all entries, and the scalar max/min's 0.5/0.5)."""
+    hit = (x == _expand(np, out, x.shape, axis)).astype(float)
+    ties = hit.sum() if axis is None else np.expand_dims(hit.sum(axis=axis), axis % x.ndim)
+    return (_expand(np, g, x.shape, axis) * hit / ties,)
+
+
+def _extreme_sympy(bigger: bool) -> Callable[..., Any]:
+    def build(sp: Any, np: Any, x: Any, axis: int | None = None) -> Any:
+        pick = sp.Max if bigger else sp.Min
+        if axis is None:
+            return np.array(pick(*x.ravel().tolist()), dtype=object)
+        moved = np.moveaxis(x, axis, -1)
+        flat = moved.reshape(-1, moved.shape[-1])
+        return np.array([pick(*row.tolist()) for row in flat], dtype=object).reshape(moved.shape[:-1])
+
+    return build
+
+
+def _logsumexp(np: Any, x: Any, axis: int = -1) -> Any:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return np.squeeze(np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m, axis=axis)
+
+
+def _log_softmax(np: Any, x: Any, axis: int = -1) -> Any:
+    return x - np.expand_dims(_logsumexp(np, x, axis), axis % x.ndim)
+
+
+def _softmax(np: Any, x: Any, axis: int = -1) -> Any:
+    return np.exp(_log_softmax(np, x, axis))
+
+
+def _softmax_vjp(np: Any, g: Any, x: Any, out: Any, axis: int = -1) -> tuple[Any]:
+    return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+
+
+def _log_softmax_vjp(np: Any, g: Any, x: Any, out: Any, axis: int = -1) -> tuple[Any]:
+    return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+
+def _logsumexp_vjp(np: Any, g: Any, x: Any, out: Any, axis: int = -1) -> tuple[Any]:
+    k = axis % x.ndim
+    return (np.expand_dims(g, k) * np.exp(x - np.expand_dims(out, k)),)
+
+
+def _sympy_log_softmax(sp: Any, np: Any, x: Any, axis: int = -1) -> Any:
+    exp = np.vectorize(sp.exp, otypes=[object])
+    log = np.vectorize(sp.log, otypes=[object])
+    return x - log(np.sum(exp(x), axis=axis, keepdims=True))
+
+
+def _sympy_logsumexp(sp: Any, np: Any, x: Any, axis: int = -1) -> Any:
+    exp = np.vectorize(sp.exp, otypes=[object])
+    log = np.vectorize(sp.log, otypes=[object])
+    return log(np.sum(exp(x), axis=axis))
+
+
+def _sympy_softmax(sp: Any, np: Any, x: Any, axis: int = -1) -> Any:
+    exp = np.vectorize(sp.exp, otypes=[object])
+    e = exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+# matrix product (PEP 465 / NumPy's matmul): a vector on the left is a row,
+# on the right a column, and that axis is dropped from the result.
+
+def _matmul_shape(names: Sequence[str], a: Shape, b: Shape) -> Shape:
+    na, nb = names
+    if not a or not b:
+        scalar = na if not a else nb
+        raise ShapeError(f"{scalar} is a scalar: @ multiplies vectors and matrices; use * to scale")
+    inner_a = a[-1]
+    inner_b = b[0] if len(b) == 1 else b[-2]
+    if inner_a != inner_b:
+        hint = ""
+        if len(a) == 2 and a[-2] == inner_b:
+            hint = f"did you mean {_transposed(na)} @ {nb}?"
+        elif len(b) == 2 and b[-1] == inner_a:
+            hint = f"did you mean {na} @ {_transposed(nb)}?"
+        raise ShapeError(
+            f"{described(na, a)} and {described(nb, b)}: the inner sizes {inner_a} and {inner_b} differ", hint)
+    batch_a, batch_b = a[:-2], b[:-2]
+    try:
+        batch = _broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        raise ShapeError(f"{described(na, a)} and {described(nb, b)}: the stacked dimensions do not broadcast") from None
+    return batch + (a[-2:-1] if len(a) >= 2 else ()) + (b[-1:] if len(b) >= 2 else ())
+
+
+def _transposed(name: str) -> str:
+    return f"{name}.T" if name.replace("_", "").isalnum() else f"({name}).T"
+
+
+def _broadcast_shapes(a: Shape, b: Shape) -> Shape:
+    out = []
+    for x, y in zip(reversed((1,) * (len(b) - len(a)) + a), reversed((1,) * (len(a) - len(b)) + b)):
+        if x != y and x != 1 and y != 1:
+            raise ValueError("shapes do not broadcast")
+        out.append(max(x, y) if x != 0 and y != 0 else 0)
+    return tuple(reversed(out))
+
+
+def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    """dA = dC @ B.T, dB = A.T @ dC, with vectors as a row (left) or column (right)."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+    da = g2 @ np.swapaxes(b2, -1, -2)
+    db = np.swapaxes(a2, -1, -2) @ g2
+    da = _sum_to(np, da, a2.shape).reshape(a.shape)
+    db = _sum_to(np, db, b2.shape).reshape(b.shape)
+    return da, db
+
+
+def _sum_to(np: Any, g: Any, shape: Shape) -> Any:
+    """g summed over the axes that broadcasting added or stretched, to `shape`."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    stretched = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g
+
+
+def _transpose_shape(names: Sequence[str], a: Shape) -> Shape:
+    return tuple(reversed(a))
+
+
+# cross-entropy with PyTorch's F.cross_entropy meaning: logits (C,) or (N, C);
+# the target is class indices (shape (), or (N,)) or probabilities (the
+# logits' shape); the mean over the batch.
+
+def _ce_shape(names: Sequence[str], x: Shape, t: Shape) -> Shape:
+    nx, nt = names
+    if len(x) not in (1, 2):
+        raise ShapeError(f"{described(nx, x)}: cross_entropy takes logits of shape (C,) or (N, C)")
+    if t != x and t != x[:-1]:
+        want = "a class index" if len(x) == 1 else f"{x[0]} class indices"
+        raise ShapeError(
+            f"{described(nx, x)} and {described(nt, t)}: the target is {want}, "
+            f"or probabilities of the logits' shape {shape_text(x)}")
+    return ()
+
+
+def ce_indices(np: Any, x: Any, t: Any) -> Any | None:
+    """The target as integer class indices when it is given as indices (its
+    shape is the logits' shape without the class axis), else None."""
+    if t.shape == x.shape:
+        return None
+    return t.astype(np.int64)
+
+
+def ce_index_problem(np: Any, x: Any, t: Any) -> str | None:
+    """Why the class-index target `t` is not valid for logits `x`, or None."""
+    if t.shape == x.shape:
+        return None
+    c = x.shape[-1]
+    flat = np.atleast_1d(t)
+    bad = np.flatnonzero((flat != np.round(flat)) | (flat < 0) | (flat >= c))
+    if bad.size:
+        k = int(bad[0])
+        return (f"class index {flat[k]:g} (entry {k}) is not a whole number from 0 to {c - 1}: "
+                f"the logits have {c} classes")
+    return None
+
+
+def _ce_forward(np: Any, x: Any, t: Any) -> Any:
+    logp = _log_softmax(np, x)
+    idx = ce_indices(np, x, t)
+    if idx is None:
+        per = -np.sum(t * logp, axis=-1)
+    elif x.ndim == 1:
+        per = -logp[idx]
+    else:
+        per = -logp[np.arange(x.shape[0]), idx]
+    return np.mean(per) if x.ndim == 2 else per
+
+
+def _ce_vjp(np: Any, g: Any, x: Any, t: Any, out: Any) -> tuple[Any, Any]:
+    n = x.shape[0] if x.ndim == 2 else 1
+    logp = _log_softmax(np, x)
+    p = np.exp(logp)
+    idx = ce_indices(np, x, t)
+    if idx is None:  # d/dx = (p * sum(t) - t) / N, d/dt = -log p / N
+        return g * (p * np.sum(t, axis=-1, keepdims=True) - t) / n, g * (-logp) / n
+    onehot = np.zeros_like(x)
+    if x.ndim == 1:
+        onehot[idx] = 1.0
+    else:
+        onehot[np.arange(x.shape[0]), idx] = 1.0
+    return g * (p - onehot) / n, None  # class indices are data: no gradient
+
+
+def _ce_sympy(sp: Any, np: Any, x: Any, t: Any) -> Any:
+    logp = _sympy_log_softmax(sp, np, x)
+    if t.shape == x.shape:
+        per = -np.sum(t * logp, axis=-1)
+    else:
+        idx = np.vectorize(int, otypes=[object])(t)
+        per = -logp[idx] if x.ndim == 1 else -logp[np.arange(x.shape[0]), idx.astype(int)]
+    return np.array(np.sum(per) / x.shape[0] if x.ndim == 2 else per, dtype=object)
+
+
+@dataclass(frozen=True)
+class TensorOp:
+    """An operation that exists only for tensors (matmul, transpose,
+    reductions, softmax, cross-entropy).
+
+    `forward(np, *args, **params)` computes it; `vjp(np, g, *args, out,
+    **params)` gives each argument's vector-Jacobian product (None for an
+    argument with no gradient, such as class indices); `shape(names, *shapes,
+    **params)` is its shape rule (raises ShapeError naming the operands);
+    `sympy(sp, np, *object arrays, **params)` its SymPy counterpart entry by
+    entry. `rule` is each vector-Jacobian product in bpcalc's notation, `{a}`,
+    `{b}` the arguments and `{out}` the result. `params` are its keyword
+    arguments with their defaults.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., Any]
+    vjp: Callable[..., tuple[Any, ...]]
+    shape: Callable[..., Shape]
+    sympy: Callable[..., Any]
+    rule: tuple[str, ...]
+    doc: str
+    params: tuple[tuple[str, Any], ...] = ()
+    infix: str | None = None
+    prec: int = PREC_ATOM
+    postfix: bool = False
+    kink_doc: str = ""
+
+
+_TENSOR_TABLE: tuple[TensorOp, ...] = (
+    TensorOp(
+        "matmul", 2, lambda np, a, b: a @ b, _matmul_vjp, _matmul_shape,
+        lambda sp, np, a, b: np.array(a @ b, dtype=object),
+        ("d{a} = d{out} @ {b}.T", "d{b} = {a}.T @ d{out}"),
+        "matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)",
+        infix="@", prec=PREC_MUL,
+    ),
+    TensorOp(
+        "transpose", 1, lambda np, a: np.transpose(a), lambda np, g, a, out: (np.transpose(g),),
+        _transpose_shape, lambda sp, np, a: np.transpose(a),
+        ("d{a} = d{out}.T",), "transpose a.T (also transpose(a)); a vector stays as it is", postfix=True,
+        infix=".T",
+    ),
+    TensorOp(
+        "sum", 1, _t_sum, _reduce_vjp(lambda shape, axis: 1.0), _reduce_shape,
+        lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis), dtype=object),
+        ("d{a} = d{out} copied to every entry summed",), "sum of the entries (sum(X, axis=0): down each column)",
+        params=(("axis", None),),
+    ),
+    TensorOp(
+        "mean", 1, _t_mean, _reduce_vjp(lambda shape, axis: 1.0 / _count(shape, axis)), _reduce_shape,
+        lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis) / _count(x.shape, axis), dtype=object),
+        ("d{a} = d{out} / n copied to every entry averaged",), "mean of the entries (mean(X, axis=1): of each row)",
+        params=(("axis", None),),
+    ),
+    TensorOp(
+        "amax", 1, _extreme(True), _extreme_vjp, _reduce_shape, _extreme_sympy(True),
+        ("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere",),
+        "max(X) with one argument: the largest entry (axis= keyword as for sum)",
+        params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
+    ),
+    TensorOp(
+        "amin", 1, _extreme(False), _extreme_vjp, _reduce_shape, _extreme_sympy(False),
+        ("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere",),
+        "min(X) with one argument: the smallest entry (axis= keyword as for sum)",
+        params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
+    ),
+    TensorOp(
+        "softmax", 1, _softmax, _softmax_vjp, _last_axis_shape, _sympy_softmax,
+        ("d{a} = {out} * (d{out} - sum(d{out} * {out}, axis))",),
+        "softmax exp(x) / sum(exp(x)) over the last axis (each row of a matrix), computed stably",
+        params=(("axis", -1),),
+    ),
+    TensorOp(
+        "log_softmax", 1, _log_softmax, _log_softmax_vjp, _last_axis_shape, _sympy_log_softmax,
+        ("d{a} = d{out} - softmax({a}) * sum(d{out}, axis)",),
+        "log of softmax over the last axis, computed stably", params=(("axis", -1),),
+    ),
+    TensorOp(
+        "logsumexp", 1, _logsumexp, _logsumexp_vjp, _reduce_shape, _sympy_logsumexp,
+        ("d{a} = d{out} * softmax({a})",),
+        "log(sum(exp(x))) over the last axis, computed stably", params=(("axis", -1),),
+    ),
+    TensorOp(
+        "cross_entropy", 2, _ce_forward, _ce_vjp, _ce_shape, _ce_sympy,
+        ("d{a} = d{out} * (softmax({a}) - onehot({b})) / N", "none: class indices are data "
+         "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)"),
+        "cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
+        "indices (N,) or probabilities (N, C); the mean over the batch",
+    ),
+)
+
+#: Tensor-only operations by name.
+TENSOR_OPS: dict[str, TensorOp] = {op.name: op for op in _TENSOR_TABLE}
+#: One-argument forms of two-argument functions: max(X) reduces.
+REDUCING_FORMS: dict[str, str] = {"max": "amax", "min": "amin"}
+for _top in _TENSOR_TABLE:
+    if not _top.infix or _top.postfix:
+        FUNCTIONS[_top.name] = _top  # type: ignore[assignment]
+BINARY["@"] = "matmul"

@@ -1,8 +1,10 @@
 """The point of evaluation: `--at x=-2,y=5,z=-4` and its checks.
 
 A value is a number or a constant expression in the program language
-(`pi/4`, `1/3`, `-1e-3`, `sqrt(2)`), parsed and evaluated by bpcalc itself,
-never by Python. Each value keeps its own little graph so that exact mode and
+(`pi/4`, `1/3`, `-1e-3`, `sqrt(2)`), or a vector or matrix literal
+(`[1,-2,0.5]`, `[[0.1,-0.2],[0.4,0.5]]`), parsed and evaluated by bpcalc
+itself, never by Python. `--at-file` reads a JSON object of name -> number
+or nested list. Each value keeps its own little graph so that exact mode and
 the SymPy check can use the exact number the user wrote (1.1 -> 11/10).
 """
 
@@ -11,7 +13,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from .errors import BpcalcError, Source, Span
 from .graph import Graph
@@ -22,24 +25,26 @@ _NAME = re.compile(r"[^\W\d]\w*\Z")
 
 @dataclass(frozen=True)
 class AtValue:
-    """One input's value: the double, the text as written, and (for text)
-    the constant expression's graph for exact arithmetic."""
+    """One input's value: the double (a NumPy array of doubles for a vector
+    or matrix), the text as written, and (for a scalar given as text) the
+    constant expression's graph for exact arithmetic."""
 
     name: str
-    value: float
+    value: Any  # float, or numpy.ndarray
     text: str
     graph: Graph | None = None
 
 
 def split_top_level(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each comma-separated piece outside parentheses."""
+    """(start, end) of each comma-separated piece outside parentheses and
+    brackets (`x=[1,-2],y=3` is two pieces)."""
     pieces = []
     depth = 0
     start = 0
     for k, ch in enumerate(text):
-        if ch == "(":
+        if ch == "(" or ch == "[":
             depth += 1
-        elif ch == ")":
+        elif ch == ")" or ch == "]":
             depth = max(0, depth - 1)
         elif ch == "," and depth == 0:
             pieces.append((start, k))
@@ -72,6 +77,12 @@ def constant_value(name: str, text: str) -> AtValue:
             source, Span(0, len(text)),
         )
     graph, _warnings = lower(source, program.statements)
+    if graph.uses_tensors and not graph.inputs:
+        from .limits import DEFAULT_LIMITS
+        from .tensor import evaluate
+
+        array = evaluate(graph, {}, DEFAULT_LIMITS.max_entries)
+        return tensor_value(name, array, text.strip(), source)
     if graph.inputs:
         unknown = graph.input_names[0]
         i = graph.inputs[0]
@@ -96,8 +107,61 @@ def constant_value(name: str, text: str) -> AtValue:
     return AtValue(name, value, text.strip(), graph)
 
 
+def tensor_value(name: str, array: Any, text: str, source: Source | None = None) -> AtValue:
+    """A vector or matrix value; its entries must be finite. (A 0-d array is
+    a plain number.)"""
+    import numpy as np
+
+    if array.ndim == 0:
+        return number_value(name, float(array))
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        index = "[" + ", ".join(str(int(k)) for k in bad[0]) + "]"
+        raise BpcalcError("value", f"{name} has {array[tuple(bad[0])]} at entry {index}: input values must be "
+                          "finite numbers", source, Span(0, len(source.text)) if source else None)
+    return AtValue(name, array, text, None)
+
+
+def array_value(name: str, value: object) -> AtValue:
+    """A value given as a NumPy array or nested lists of numbers (through
+    the API, or from --at-file's JSON)."""
+    import numpy as np
+
+    def check(item: object, where: str) -> tuple[int, ...]:
+        if isinstance(item, (list, tuple)):
+            if not item:
+                raise BpcalcError("value", f"{name}{where} is an empty list: a vector needs at least one number")
+            shapes = [check(x, f"{where}[{k}]") for k, x in enumerate(item)]
+            for k, sh in enumerate(shapes[1:], start=1):
+                if sh != shapes[0]:
+                    raise BpcalcError("value", f"{name} is ragged: {name}{where}[{k}] has shape {sh}, "
+                                      f"{name}{where}[0] has {shapes[0]}; every row needs the same number of entries")
+            return (len(item), *shapes[0])
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise BpcalcError("value", f"{name}{where} must be a number, got {item!r}")
+        return ()
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
+        array = value.astype(float)
+    else:
+        check(value, "")
+        array = np.array(value, dtype=float)
+    return tensor_value(name, array, _array_text(array))
+
+
+def _array_text(array: Any) -> str:
+    return str(array.tolist()).replace(" ", "")
+
+
 def number_value(name: str, value: float | int) -> AtValue:
     """A value given as a Python number (through the API)."""
+    if isinstance(value, (list, tuple)) or type(value).__module__ == "numpy":
+        if getattr(value, "ndim", None) == 0:
+            value = value.item()  # type: ignore[union-attr]
+        else:
+            return array_value(name, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BpcalcError("value", f"the value of {name} must be a number, got {value!r}")
     if isinstance(value, int):
@@ -138,6 +202,45 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
                     source, span,
                 )
             point[name] = constant_value(name, value_text)
+    return point
+
+
+def read_at_file(path: Path, max_bytes: int) -> dict[str, AtValue]:
+    """--at-file FILE: a JSON object of input name -> number or nested list
+    of numbers (strict JSON: no NaN, no duplicate names)."""
+    import json
+
+    from .inputs import read_program
+
+    source = read_program(None, path, max_bytes)
+    text = source.text
+
+    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise BpcalcError("value", f"{path}: '{key}' is given twice")
+            seen[key] = value
+        return seen
+
+    def no_constant(word: str) -> object:
+        raise BpcalcError("value", f"{path}: {word} is not allowed: input values must be finite numbers")
+
+    try:
+        doc = json.loads(text.lstrip("\ufeff"), object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except json.JSONDecodeError as err:
+        offset = len(text) - len(text.lstrip("\ufeff")) + err.pos
+        raise BpcalcError("value", f"{path} is not valid JSON: {err.msg}", source,
+                          Span(offset, offset + 1)) from None
+    if not isinstance(doc, dict):
+        raise BpcalcError("value", f"{path}: expected a JSON object of input name -> number or nested list, "
+                          f"got {type(doc).__name__}")
+    point: dict[str, AtValue] = {}
+    for name, value in doc.items():
+        if not _NAME.match(name):
+            raise BpcalcError("value", f"{path}: '{name}' is not a valid input name")
+        point[name] = number_value(name, value) if isinstance(value, (int, float)) and not isinstance(
+            value, bool) else array_value(name, value)
     return point
 
 

@@ -35,7 +35,7 @@ def test_to_dict_is_the_json_document():
     assert doc["program"] == "(x+y)*z" and doc["at"] == {"x": -2.0, "y": 5.0, "z": -4.0}
     assert doc["value"] == -12.0 and doc["gradient"] == {"z": 3.0}
     assert doc["nodes"][3] == {
-        "id": 3, "label": "%3", "name": None, "op": "add", "inputs": [0, 1], "text": "x+y", "span": [1, 4],
+        "id": 3, "label": "%3", "name": None, "op": "add", "inputs": [0, 1], "text": "x+y", "span": [1, 4], "shape": [],
         "value": 3.0, "grad": -4.0,
     }
     assert doc["check"]["ok"] is True and doc["check"]["inputs"]["z"]["derivative"] == "x + y"

@@ -18,7 +18,7 @@ NEURON_AT = {"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"}
 
 
 def exact(program: str, at: dict[str, str], budget: float = 10.0):
-    graph, point, _wrt, values, adjoints, _w = analyze(Source(program), at)
+    graph, point, _wrt, values, adjoints, _w, _tensor = analyze(Source(program), at)
     return graph, values, adjoints, exact_values(graph, point, budget)
 
 

@@ -61,7 +61,7 @@ def test_deep_nesting_does_not_recurse():
         ("(x + 1", "'(' is never closed", 1),
         ("x)", "unmatched ')'", 2),
         ("sigmod(x)", "unknown function 'sigmod'; did you mean sigmoid?", 1),
-        ("max(x)", "max() takes 2 arguments, got 1", 1),
+        ("pow(x)", "pow() takes 2 arguments, got 1", 1),
         ("exp()", "exp() needs 1 argument", 1),
         ("x = ", "nothing after '='", 3),
         ("3 = x", "cannot assign to the number 3", 1),

@@ -43,7 +43,8 @@ def test_api_values():
     point = as_point({"x": 2, "y": 0.5, "z": "pi"})
     assert point["x"].graph is not None  # integers stay exact
     assert point["y"].value == 0.5 and point["z"].value == math.pi
-    assert "must be a number" in err(as_point, {"x": [1]}).message
+    assert "must be a number" in err(as_point, {"x": ["a"]}).message
+    assert "must be a number" in err(as_point, {"x": {"a": 1}}).message
     assert "finite" in err(as_point, {"x": float("nan")}).message
 
 

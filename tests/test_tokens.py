@@ -56,6 +56,6 @@ def test_bad_character_messages():
     assert msg("x\x00", 1) == "NUL byte in the program"
     assert "did you mean 'x'?" in msg("ｘ", 0)
     assert "U+200B ZERO WIDTH SPACE" in msg("\u200b", 0)
-    assert "use parentheses '('" in msg("[", 0)
+    assert "use parentheses '('" in msg("{", 0)
     assert "strings are not part" in msg("'", 0)
     assert "write ^2" in msg("²", 0)

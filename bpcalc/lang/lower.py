@@ -18,7 +18,7 @@ from typing import Iterable
 from ..errors import BpcalcError, Diagnostic, Source, Span
 from ..graph import CONST, INPUT, Graph
 from ..limits import DEFAULT_LIMITS, Limits
-from ..ops import CONSTANTS, FUNCTIONS, OPS
+from ..ops import CONSTANTS, FUNCTIONS, OPS, TENSOR_OPS
 from .parser import Statement, iter_statements
 
 
@@ -64,7 +64,8 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
     output = -1
     result = -1
     last_stmt: Statement | None = None
-    op_arity = {name: op.arity for name, op in OPS.items()}
+    op_arity = {name: op.arity for name, op in [*OPS.items(), *TENSOR_OPS.items()]}
+    params: dict[int, tuple[tuple[str, object], ...]] = {}
 
     def add_node(op: str, a: int, b: int, start: int, end: int, act: bool) -> int:
         ops.append(op)
@@ -152,6 +153,33 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
                     stack[-1] = [
                         add_node(payload, x, y, start, end, active[x] or active[y]), start, end, False
                     ]
+            elif tag == "tensor":
+                import numpy as np
+
+                flat, shape, text = payload  # type: ignore[misc]
+                node = add_node(CONST, -1, -1, start, end, False)
+                consts[node] = (np.array(flat, dtype=float).reshape(shape), text)  # type: ignore[assignment]
+                push([node, start, end, False])
+            elif tag == "callk":
+                name, npos, keywords = payload  # type: ignore[misc]
+                given = []
+                for kw in reversed(keywords):
+                    entry = pop()
+                    given.append((kw, _keyword_value(source, consts, entry, kw)))
+                    if entry[0] == len(ops) - 1:  # a number that is a parameter, not a node
+                        for column in (ops, arg0, arg1, names, starts, ends, active):
+                            column.pop()
+                        del consts[entry[0]]
+                if npos == 1:
+                    x = stack[-1][0]
+                    node = add_node(name, x, -1, start, end, active[x])
+                else:
+                    b = pop()
+                    x, y = stack[-1][0], b[0]
+                    node = add_node(name, x, y, start, end, active[x] or active[y])
+                stack[-1] = [node, start, end, False]
+                if given:
+                    params[node] = tuple(reversed(given))
             else:  # group: the use span now includes the parentheses
                 top = stack[-1]
                 top[1], top[2], top[3] = start, end, False
@@ -198,23 +226,33 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
             )
         )
     graph = _inputs_first(
-        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output
+        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output, params
     )
     warnings = [_renumbered(w, graph.cache.get("old_to_new")) for w in warnings]
     warnings.extend(_dead_code(graph))
     return graph, warnings
 
 
+def _keyword_value(source: Source, consts: dict, entry: list, keyword: str) -> int:
+    """The value of a keyword argument (axis=-1): a whole number, written as one."""
+    node = entry[0]
+    value = consts.get(node, (None, ""))[0]
+    if not isinstance(value, float) or value != int(value):
+        raise BpcalcError("value", f"{keyword}= takes a whole number such as 0, 1 or -1",
+                          source, Span(entry[1], entry[2]))
+    return int(value)
+
+
 def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[int],
                   names: list[str | None], starts: list[int], ends: list[int],
                   active: list[bool], consts: dict[int, tuple[float, str]],
-                  inputs: list[int], output: int) -> Graph:
+                  inputs: list[int], output: int, params: dict | None = None) -> Graph:
     """The Graph, renumbered so that the inputs come first (in order of first
     use) and everything else keeps its relative, topological order."""
     k = len(inputs)
     if inputs == list(range(k)):
         return Graph(source, tuple(ops), tuple(arg0), tuple(arg1), tuple(names), tuple(starts),
-                     tuple(ends), consts, tuple(range(k)), output, tuple(active))
+                     tuple(ends), consts, tuple(range(k)), output, tuple(active), params or {})
     is_input = set(inputs)
     order = inputs + [i for i in range(len(ops)) if i not in is_input]  # new id -> old id
     old_to_new = [0] * len(ops)
@@ -231,7 +269,7 @@ def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[in
     graph = Graph(
         source, permute(ops), remap_args(arg0), remap_args(arg1), permute(names),
         permute(starts), permute(ends), {remap(i): c for i, c in consts.items()},
-        tuple(range(k)), remap(output), permute(active),
+        tuple(range(k)), remap(output), permute(active), {remap(i): p for i, p in (params or {}).items()},
     )
     graph.cache["old_to_new"] = old_to_new
     return graph

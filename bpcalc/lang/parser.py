@@ -14,6 +14,14 @@ operands). Items are plain tuples `(tag, payload, start, end)`:
     ("op",    op name,      start, end)   a binary or unary operator; the span
                                           is the operator symbol itself
     ("call",  op name,      start, end)   a function call, `name(` to `)`
+    ("callk", (op name, positional count, keyword names), start, end)
+                                          a call with keyword arguments or
+                                          another argument count than the op's
+                                          (max(X) reduces); the keyword
+                                          arguments' values come last
+    ("tensor", (values, shape, text), start, end)
+                                          a literal [1, 2] or [[1, 2], [3, 4]]:
+                                          the numbers as written, row by row
     ("group", None,         start, end)   parentheses around the item before
 
 Grammar (see README "Language"):
@@ -21,7 +29,8 @@ Grammar (see README "Language"):
     program   := statement ((';' | newline) statement)*
     statement := NAME '=' expr | NAME ('+=' | '-=' | '*=' | '/=') expr | expr
     expr      := + - (left) < * / (left) < unary - + < ^ ** (right)
-    atom      := NUMBER | NAME | NAME '(' args ')' | '(' expr ')'
+    atom      := NUMBER | NAME | NAME '(' args ')' | '(' expr ')' | '[' numbers ']' | atom '.T'
+    args      := expr (',' expr)* (',' NAME '=' expr)*     (keywords: axis=)
 
 Newlines inside parentheses are spaces; '#' starts a comment.
 """
@@ -32,15 +41,15 @@ from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
 from ..limits import DEFAULT_LIMITS, Limits
-from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY
-from .tokens import BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
+from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY, REDUCING_FORMS, TensorOp
+from .tokens import ATTR, BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
 
 Item = tuple[str, object, int, int]
 
 _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 # (op name, precedence, right-associative) of each binary operator symbol.
 _BINARY = {
-    sym: (name, {"add": PREC_ADD, "sub": PREC_ADD, "mul": PREC_MUL, "div": PREC_MUL, "pow": PREC_POW}[name], name == "pow")
+    sym: (name, {"add": PREC_ADD, "sub": PREC_ADD, "mul": PREC_MUL, "div": PREC_MUL, "matmul": PREC_MUL, "pow": PREC_POW}[name], name == "pow")
     for sym, name in BINARY.items()
 }
 PYTHON_KEYWORDS = frozenset(
@@ -137,11 +146,14 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     pending_start = pending_end = 0
     first = True  # no token of the current statement seen yet
     pending_first = False  # the pending name is the statement's first token
+    pending_prev = ""  # the token before the pending name
     target = augment = None
     target_start = target_end = 0
     stmt_start = 0
     prev_kind, prev_text, prev_start, prev_end = SEP, "", 0, 0
     pos = 0
+    literal = None  # a LiteralReader while inside [...]
+    keyword: str | None = None  # the keyword of the call argument being read (axis=)
 
     def reduce_all(until_open: bool) -> list | None:
         """Pop operators to the output; stop at (and pop) an opener if asked."""
@@ -166,6 +178,29 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
             keyword_check(piece, start, end)
         hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
         return fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}", start, end)
+
+    def call_item(opener: list, start: int, end: int) -> Item:
+        """The syntax item of a finished call, after checking its arguments."""
+        name, nargs, keywords = opener[1], opener[5] + 1, opener[6]
+        op = FUNCTIONS[name]
+        npos = nargs - len(keywords)
+        allowed = dict(op.params) if isinstance(op, TensorOp) else {}
+        for kw in keywords:
+            if kw not in allowed:
+                known = f"; its keyword is {', '.join(k + '=' for k in allowed)}" if allowed else (
+                    " (it takes no keyword arguments)")
+                raise fail(f"{name}() has no keyword argument '{kw}'{known}", opener[3], end, "arity")
+        if npos == op.arity and not keywords:
+            return ("call", op.name, opener[3], end)
+        if npos == 1 and name in REDUCING_FORMS:
+            reducing = FUNCTIONS[REDUCING_FORMS[name]]
+            if not keywords or all(k in dict(reducing.params) for k in keywords):  # type: ignore[union-attr]
+                return ("callk", (REDUCING_FORMS[name], npos, tuple(keywords)), opener[3], end)
+        if npos != op.arity:
+            plural = "s" if op.arity != 1 else ""
+            also = " (or 1 argument: the largest entry of a vector or matrix)" if name in REDUCING_FORMS else ""
+            raise fail(f"{name}() takes {op.arity} argument{plural}{also}, got {npos}", opener[3], end, "arity")
+        return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
 
     def end_of_statement() -> Statement:
         if expect:
@@ -195,6 +230,16 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         keyword_check(pending, pending_start, pending_end)
                     raise bad_character(source, start + max(0, source.text.find(piece, start) - start))
             end = pos
+            if literal is not None:
+                if kind == 0:  # WS: a comment
+                    continue
+                done = literal.feed(kind, piece, start, end)
+                if done is not None:
+                    emit(("tensor", done, literal.start, end))
+                    literal = None
+                    expect = False
+                    prev_kind, prev_text, prev_start, prev_end = OP, "]", start, end
+                continue
             if kind == NAME or kind == NUM:
                 if pending is not None:  # an operand right after a name
                     prev_kind, prev_text = NAME, pending
@@ -215,19 +260,33 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     pending_start = start
                     pending_end = end
                     pending_first = prev_kind == SEP
+                    pending_prev = prev_text
             elif kind == OP:
                 if pending is not None:  # what the name is depends on this token
                     if piece == "(":
                         op = FUNCTIONS.get(pending)
                         if op is None:
                             raise unknown_function(pending, pending_start, pending_end)
-                        push([_CALL, op.name, 0, pending_start, end, 0])
+                        push([_CALL, pending, 0, pending_start, end, 0, []])
                         depth += 1
                         if depth > max_depth:
                             raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
                         pending = None
                         prev_kind = OP
                         prev_text = "("
+                        prev_start = start
+                        prev_end = end
+                        continue
+                    if piece == "=" and stack and stack[-1][0] == _CALL and pending_prev in ("(", ","):
+                        keyword_check(pending, pending_start, pending_end)
+                        opener = stack[-1]
+                        if pending in opener[6]:
+                            raise fail(f"{opener[1]}() is given {pending}= twice", pending_start, end)
+                        keyword = pending
+                        opener[6].append(pending)
+                        pending = None
+                        prev_kind = OP
+                        prev_text = "="
                         prev_start = start
                         prev_end = end
                         continue
@@ -264,7 +323,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                                     emit(("op", top[1], top[3], top[4]))
                             else:
                                 break
-                        push([_BIN, name, prec, start, end, 0])
+                        push([_BIN, name, prec, start, end, 0, None])
                         expect = True
                     elif piece == ")":
                         opener = reduce_all(True)
@@ -274,17 +333,19 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         if opener[0] == _PAREN:
                             emit(("group", None, opener[3], end))
                         else:
-                            op = FUNCTIONS[opener[1]]
-                            nargs = opener[5] + 1
-                            if nargs != op.arity:
-                                plural = "s" if op.arity != 1 else ""
-                                raise fail(f"{opener[1]}() takes {op.arity} argument{plural}, got {nargs}",
-                                           opener[3], end, "arity")
-                            emit(("call", opener[1], opener[3], end))
+                            if keyword is None and opener[6]:
+                                raise fail(f"a positional argument after {opener[6][-1]}=: "
+                                           "keyword arguments come last", start, end)
+                            emit(call_item(opener, start, end))
+                            keyword = None
                     elif piece == ",":
                         opener = reduce_all(True)
                         if opener is None or opener[0] != _CALL:
                             raise fail("',' outside a function call's parentheses", start, end)
+                        if keyword is None and opener[6]:
+                            raise fail(f"a positional argument after {opener[6][-1]}=: "
+                                       "keyword arguments come last", start, end)
+                        keyword = None
                         opener[5] += 1
                         push(opener)
                         expect = True
@@ -294,16 +355,29 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                                        prev_start, prev_end)
                         raise fail(f"unexpected '{piece}': only a name at the start of a statement can be assigned",
                                    start, end)
+                    elif piece == "[":
+                        raise fail(f"indexing with [...] after '{prev_text}' is not supported: bpcalc computes "
+                                   "with whole vectors and matrices", start, end)
+                    elif piece == "]":
+                        raise fail("unmatched ']'", start, end)
                     else:  # "("
                         raise fail(f"missing operator before '(' (after '{prev_text}'); "
                                    f"write {prev_text}*(…) to multiply", start, end)
                 elif piece == "(":
-                    push([_PAREN, None, 0, start, end, 0])
+                    push([_PAREN, None, 0, start, end, 0, None])
                     depth += 1
                     if depth > max_depth:
                         raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                elif piece == "[":
+                    from .literal import LiteralReader
+
+                    if first:
+                        first = False
+                        stmt_start = start
+                    literal = LiteralReader(source, start, end)
+                    continue
                 elif piece == "-" or piece == "+":
-                    push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0])
+                    push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0, None])
                     if len(stack) > max_depth:
                         raise fail(f"more than {max_depth:,} operators waiting for an operand", start, end, "limit")
                 elif piece == ")":
@@ -320,6 +394,18 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     raise fail(f"a statement cannot start with '{piece}'", start, end)
                 else:
                     raise fail(f"expected an expression after '{prev_text}', got '{piece}'", start, end)
+            elif kind == ATTR:
+                if pending is not None:
+                    keyword_check(pending, pending_start, pending_end)
+                    emit(("name", pending, pending_start, pending_end))
+                    pending = None
+                    expect = False
+                if piece != ".T":
+                    raise fail(f"'{piece}' is not part of the bpcalc language: the only attribute is .T "
+                               "(the transpose)", start, end)
+                if expect:
+                    raise fail("'.T' needs a vector or matrix before it, as in W.T", start, end)
+                emit(("op", "transpose", start, end))
             elif kind == SEP:
                 if depth > 0:
                     if piece == ";":
@@ -344,6 +430,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
             prev_start = start
             prev_end = end
     # -- end of text: finish the last statement --
+    if literal is not None:
+        raise fail("'[' is never closed", literal.start, literal.start + 1)
     if pending is not None:
         keyword_check(pending, pending_start, pending_end)
         emit(("name", pending, pending_start, pending_end))

@@ -21,8 +21,9 @@ from typing import NamedTuple
 from ..errors import BpcalcError, Source, Span
 
 # Token kinds (small ints: the parser compares them in its hot loop).
-WS, NAME, NUM, OP, SEP, BAD = 0, 1, 2, 3, 4, 5
-KIND_NAMES = {WS: "space", NAME: "name", NUM: "number", OP: "operator", SEP: "separator", BAD: "bad"}
+WS, NAME, NUM, OP, SEP, BAD, ATTR = 0, 1, 2, 3, 4, 5, 6
+KIND_NAMES = {WS: "space", NAME: "name", NUM: "number", OP: "operator", SEP: "separator", BAD: "bad",
+              ATTR: "attribute"}
 
 #: A number as the language writes it (no sign: `-3` is minus applied to 3).
 NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -35,12 +36,13 @@ PIECE = re.compile(
     r"|#[^\n]*"  # comment
     r"|" + NUMBER +  # number
     r"|[^\W\d]\w*"  # name
+    r"|\.[^\W\d]\w*"  # attribute: .T (transpose)
     r"|\*\*|[-+*/]="
     r"|.)"
     r"|[^\S\n]+",  # spaces at the very end
 )
 
-OPERATOR_CHARS = "+-*/^(),="
+OPERATOR_CHARS = "+-*/^(),=@[]"
 #: Kind of a piece by its first character, for ASCII; others go to `classify`.
 KIND: dict[str, int] = {}
 for _c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_":
@@ -56,11 +58,11 @@ KIND[";"] = SEP
 TYPOGRAPHIC = {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/"}
 _SUBSCRIPT_DIGITS = frozenset("₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = {"²": "^2", "³": "^3", "¹": "^1", "⁰": "^0"}
-_BRACKETS = {"[": "(", "]": ")", "{": "(", "}": ")"}
+_BRACKETS = {"{": "(", "}": ")"}
 _PYTHON_ONLY = {
     "'": "strings are not part of the bpcalc language",
     '"': "strings are not part of the bpcalc language",
-    ".": "'.' is only allowed inside a number such as 2.5",
+    ".": "'.' is only allowed inside a number such as 2.5 and in X.T (transpose)",
     ":": "':' is not part of the bpcalc language",
     "\\": "line continuations are not needed: newlines inside parentheses are spaces",
     "!": "'!' is not part of the bpcalc language",
@@ -141,6 +143,8 @@ def classify(piece: str) -> tuple[int, str]:
             return BAD, piece[bad_offset_in_name(piece)]
         return kind, piece
     if c == ".":
+        if len(piece) > 1 and not piece[1].isdigit():
+            return ATTR, piece
         return (NUM, piece) if len(piece) > 1 else (BAD, c)
     if c.isspace():
         return WS, piece

@@ -18,3 +18,41 @@ def fmt(v: float | None, digits: int = DEFAULT_DIGITS) -> str:
     if v == 0:
         return "0"  # also for -0.0, which only confuses people
     return format(v, f".{digits}g")
+
+
+#: Tensors with at most this many entries are written out in tables.
+INLINE_ENTRIES = 8
+
+
+def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENTRIES) -> str:
+    """A value for a table cell: a number as `fmt` writes it; a small vector
+    or matrix written out ([0.65, 0], [[1, 2], [3, 4]]); a larger one as a
+    summary (shape, min, max, norm)."""
+    if v is None or isinstance(v, (int, float)):
+        return fmt(v, digits)  # type: ignore[arg-type]
+    shape = getattr(v, "shape", ())
+    if not shape:
+        return fmt(float(v), digits)  # type: ignore[arg-type]
+    size = math.prod(shape)
+    if size <= inline:
+        return written_out(v, digits)
+    import numpy as np
+
+    a = np.asarray(v, dtype=float)
+    finite = a[np.isfinite(a)]
+    dims = "×".join(map(str, shape))
+    if not finite.size:
+        return f"{dims}: no finite entries"
+    nonfinite = f", {a.size - finite.size} non-finite" if finite.size < a.size else ""
+    return (f"{dims}: min {fmt(float(finite.min()), digits)}, max {fmt(float(finite.max()), digits)}, "
+            f"‖·‖ {fmt(float(np.linalg.norm(finite)), digits)}{nonfinite}")
+
+
+def written_out(v: object, digits: int = DEFAULT_DIGITS, row_sep: str = ", ") -> str:
+    """Every entry: [1, -2.5] or [[1, 2], [3, 4]] (rows joined by `row_sep`)."""
+    shape = getattr(v, "shape", ())
+    if not shape:
+        return fmt(float(v), digits)  # type: ignore[arg-type]
+    if len(shape) == 1:
+        return "[" + ", ".join(fmt(float(x), digits) for x in v) + "]"  # type: ignore[attr-defined]
+    return "[" + row_sep.join(written_out(row, digits) for row in v) + "]"  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from ..verify import (
     UNCHECKED, UNDEFINED,
     Check,
 )
-from .numbers import fmt
+from .numbers import fmt, tensor_fmt, written_out
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +28,7 @@ _MARK = {
 
 
 def point_text(result: GradResult, digits: int) -> str:
-    return ", ".join(f"{name} = {at.text if at.graph is not None else fmt(at.value, digits)}"
+    return ", ".join(f"{name} = {at.text if at.graph is not None else tensor_fmt(at.value, digits)}"
                      for name, at in result.at.items())
 
 
@@ -47,7 +47,8 @@ def tolerance(v: float) -> str:
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{v:g}").replace("e+", "e")
 
 
-def render_grad(result: GradResult, console: "Console", digits: int, max_rows: int) -> None:
+def render_grad(result: GradResult, console: "Console", digits: int, max_rows: int,
+                show: tuple[str, ...] = ()) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -60,9 +61,11 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("node")
     table.add_column("op")
+    if result.tensor:
+        table.add_column("shape")
     table.add_column("expression", overflow="fold", max_width=60)
-    table.add_column("value", justify="right")
-    table.add_column("gradient", justify="right")
+    table.add_column("value", justify="right", overflow="fold", max_width=48)
+    table.add_column("gradient", justify="right", overflow="fold", max_width=48)
     exact = result.exact if result.exact is not None and result.exact.ok else None
     if exact is not None:
         table.add_column("exact value", overflow="fold", max_width=40)
@@ -72,7 +75,11 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     values, adjoints = result.values, result.adjoints
     for i in range(shown):
         style = "bold" if i == g.output else None
-        cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
+        if result.tensor:
+            cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
+                     tensor_fmt(values[i], digits), gradient_cell(result, i, digits)]
+        else:
+            cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
         if exact is not None:
             cells += [exact.values[i] or "(long)", exact.adjoints[i] or ("(long)" if adjoints[i] is not None else "—")]
         table.add_row(*cells, style=style)
@@ -85,14 +92,88 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     console.print(Text.assemble((f"{out} = ", "bold"), exact_and_decimal(exact_value, fmt(result.value, digits))))
     exact_gradient = result.exact_gradient if exact is not None else {}
     for name, v in result.gradient.items():
-        shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
+        if result.tensor:
+            shown_v = (DATA_NOTE if v is None else written_out(v, digits)
+                       if getattr(v, "size", 1) <= SHOWN_GRADIENT else tensor_fmt(v, digits) + f"  (--show {name})")
+        else:
+            shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
         console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), shown_v))
+    for label in show:
+        render_node(result, label, console, digits)
     if result.derivatives is not None:
         render_derivatives(result, console)
     if result.check is not None:
         console.print()
-        render_check(result.check, out, console, digits)
+        if result.tensor:
+            render_tensor_check(result.check, out, console, digits)
+        else:
+            render_check(result.check, out, console, digits)
     render_warnings(result, console)
+
+
+#: Gradients of inputs with at most this many entries are written out in full.
+SHOWN_GRADIENT = 24
+DATA_NOTE = "none: class indices are data, not a variable"
+
+
+def shape_cell(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def gradient_cell(result: GradResult, i: int, digits: int) -> str:
+    a = result.adjoints[i]
+    if a is None and result.graph.ops[i] == "input":
+        return "— (data)"
+    return tensor_fmt(a, digits)
+
+
+def render_node(result: GradResult, label: str, console: "Console", digits: int) -> None:
+    """`--show NODE`: one node's whole value and gradient, a row a line."""
+    from rich.text import Text
+
+    g = result.graph
+    i = g.labels.index(label)
+    out = result.output_label
+    console.print()
+    console.print(Text.assemble((f"{label}", "bold"), f" ({shape_cell(result.shape(i))}) = ",
+                                written_out(result.values[i], digits, row_sep=",\n  ")))
+    grad = result.adjoints[i]
+    shown = DATA_NOTE if grad is None and g.ops[i] == "input" else (
+        "— (does not depend on an input)" if grad is None else written_out(grad, digits, row_sep=",\n  "))
+    console.print(Text.assemble((f"∂{out}/∂{label}", "bold"), " = ", shown))
+
+
+def render_tensor_check(check: object, out: str, console: "Console", digits: int) -> None:
+    """The finite-difference check of a tensor program: one row per input."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    title = (f"check with central finite differences, entry by entry "
+             f"(rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
+    rows = check.inputs  # type: ignore[attr-defined]
+    if not check.ok:  # type: ignore[attr-defined]
+        verdict = Text("✗ MISMATCH", style="bold red")
+    elif all(c.status == FD_OK for c in rows):
+        verdict = Text("✓ all agree", style="green")
+    else:
+        verdict = Text("⚠ not every entry could be judged (see the rows)", style="yellow")
+    console.print(Text.assemble((title + ": ", "bold"), verdict))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for name, justify in (("input", "left"), ("shape", "left"), ("checked", "left"),
+                          ("largest |engine − finite diff.|", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in rows:
+        how = f"{c.directions} random directions" if c.directions else "every entry"
+        if c.unjudged:
+            how += f" ({c.unjudged} not judged)"
+        where = f" at {list(c.worst)}" if c.worst else ""
+        mark = _MARK.get(c.status, c.status)
+        style = "red" if not c.ok else ("green" if c.status == FD_OK else "yellow")
+        table.add_row(c.name, shape_cell(c.shape), how, f"{c.error:.2g}{where}", Text(mark, style=style))
+    console.print(table)
+    for note in check.notes:  # type: ignore[attr-defined]
+        console.print(Text.assemble(("note: ", "bold"), note))
 
 
 def exact_and_decimal(exact: str | None, decimal: str, approx: str = " ≈ ") -> str:

@@ -1,0 +1,364 @@
+"""The tensor engine: forward and backward over vectors and matrices.
+
+Programs whose inputs or literals are vectors or matrices, or that use a
+tensor-only operation (`@`, `.T`, sum, softmax, cross_entropy, ...), run here;
+every other program keeps the scalar engine (`bpcalc.engine`), its numbers and
+its speed. The same graph, the same one table of operations (`bpcalc.ops`):
+
+- `shapes` runs the shape rules over the graph before anything is computed
+  (once the point is known), so a mismatch is an error that names the
+  operation, both shapes and the likely fix, with nothing allocated;
+- `forward` is one loop over the graph, each node one NumPy call (no Python
+  loop over entries), reporting domain errors, overflow, kinks and ties at
+  the first entry where they happen, with its index;
+- `backward` seeds the scalar output's adjoint with 1 and, from the output
+  back, adds each argument's vector-Jacobian product. The gradient of a
+  tensor has that tensor's shape (the PyTorch / JAX / CS231n convention).
+  An entrywise op's product is upstream * local partial, entry by entry;
+  broadcasting is undone here, once, by summing over the broadcast axes
+  (`unbroadcast`), never in a rule. Fan-out accumulates.
+
+A zero upstream passes nothing back, and a zero local partial wins over an
+infinite or undefined upstream (relu's slope 0 at x < 0 stops a nan from
+above), as for scalars.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import BpcalcError, Diagnostic, Span
+from .graph import CONST, INPUT, Graph
+from .ops import OPS, TENSOR_OPS, Shape, ShapeError, ce_index_problem, described, shape_text
+
+_MAX_WARNINGS_PER_KIND = 20
+#: A broadcast of an (N, 1) and an (N,) operand to (N, N) is warned from this N up.
+TRAP_MIN = 2
+
+
+def _fmt(v: float) -> str:
+    return format(v, ".6g")
+
+
+def entry_text(index: Sequence[int]) -> str:
+    """(2, 0) -> '[2, 0]'."""
+    return "[" + ", ".join(str(int(k)) for k in index) + "]"
+
+
+def _operand(graph: Graph, j: int) -> str:
+    """How an argument is named in a message: its name, else its text."""
+    return graph.names[j] or graph.snippet(j, 30)
+
+
+def _fail(graph: Graph, i: int, kind: str, message: str) -> BpcalcError:
+    return BpcalcError(kind, message, graph.source, Span(graph.starts[i], graph.ends[i]))
+
+
+def is_tensor_program(graph: Graph, point: Mapping[str, Any]) -> bool:
+    """True when the tensor engine must run: a tensor op or literal, or an
+    input given as a vector or matrix."""
+    return graph.uses_tensors or any(not isinstance(v, float) for v in point.values())
+
+
+def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
+           need_scalar: bool = True) -> tuple[list[Shape], list[Diagnostic]]:
+    """The shape of every node, by the op table's shape rules, with warnings
+    (the (N, 1) against (N,) broadcast trap). Raises BpcalcError("shape") at
+    the first operation whose operands do not fit; ("limit") when the entries
+    of all nodes together exceed `max_entries`; ("shape") when `need_scalar`
+    and the output is not a scalar."""
+    n = len(graph)
+    out: list[Shape] = [()] * n
+    warnings: list[Diagnostic] = []
+    for i, name in zip(graph.inputs, graph.input_names):
+        out[i] = tuple(np.shape(point[name]))
+    for i, (v, _literal) in graph.consts.items():
+        out[i] = tuple(np.shape(v))
+    ops, params = graph.ops, graph.params
+    total = 0
+    for i in range(n):
+        op = ops[i]
+        if op != INPUT and op != CONST:
+            args = graph.args(i)
+            argshapes = [out[j] for j in args]
+            names = [_operand(graph, j) for j in args]
+            try:
+                if op in TENSOR_OPS:
+                    out[i] = TENSOR_OPS[op].shape(names, *argshapes, **dict(params.get(i, ())))
+                elif len(argshapes) == 1:
+                    out[i] = argshapes[0]
+                else:
+                    out[i] = _broadcast(names, *argshapes)
+                    trap = _trap(names, *argshapes)
+                    if trap:
+                        warnings.append(Diagnostic("shape", f"{graph.describe(i)}: {trap}", i))
+            except ShapeError as err:
+                hint = f"; {err.hint}" if err.hint else ""
+                raise _fail(graph, i, "shape", f"{graph.snippet(i, 60)}: {err.message}{hint}") from None
+        total += math.prod(out[i])
+        if total > max_entries:
+            raise _fail(graph, i, "limit",
+                        f"the program's vectors and matrices hold more than {max_entries:,} entries in all; "
+                        "raise the limit with --max-entries")
+    o = graph.output
+    if need_scalar and out[o]:
+        label = graph.names[o] or graph.snippet(o, 40)
+        raise _fail(graph, o, "shape",
+                    f"the output {label} is {_shape_words(out[o])}, and a gradient needs one number: "
+                    f"reduce it with sum(...) or mean(...)")
+    return out, warnings
+
+
+def _shape_words(shape: Shape) -> str:
+    return f"a vector of {shape[0]} entries" if len(shape) == 1 else f"a {shape_text(shape)} matrix" if len(
+        shape) == 2 else f"a tensor of shape {shape_text(shape)}"
+
+
+def _broadcast(names: Sequence[str], a: Shape, b: Shape) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        raise ShapeError(
+            f"{described(names[0], a)} and {described(names[1], b)}: they cannot be combined entry by entry "
+            "(NumPy broadcasting: sizes must match or be 1, counting from the last axis)",
+            _broadcast_hint(names, a, b)) from None
+
+
+def _broadcast_hint(names: Sequence[str], a: Shape, b: Shape) -> str:
+    if len(a) == 2 and len(b) == 2 and a == tuple(reversed(b)):
+        return f"did you mean {names[0]} and {names[1]}.T?"
+    if len(a) == 2 and len(b) == 1 and a[0] == b[0]:
+        return f"{names[1]} matches the rows of {names[0]}: for one value per row, write {names[1]} as a column ({b[0]}×1)"
+    return ""
+
+
+def _trap(names: Sequence[str], a: Shape, b: Shape) -> str:
+    for (x, sx), (y, sy) in (((names[0], a), (names[1], b)), ((names[1], b), (names[0], a))):
+        if len(sx) == 2 and sx[1] == 1 and len(sy) == 1 and sx[0] == sy[0] >= TRAP_MIN:
+            k = sx[0]
+            return (f"{x} is {k}×1 and {y} has {k} entries, so they broadcast to {k}×{k} (every pair), "
+                    f"not {k} entries; if you meant entry by entry, make both {k}×1 or both vectors")
+    return ""
+
+
+# --- forward -------------------------------------------------------------------
+
+
+def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Diagnostic]]:
+    """Values of every node (NumPy arrays; 0-d for scalars), plus warnings.
+    Shapes must have been checked (`shapes`). Raises BpcalcError("domain")
+    at the first entry where an operation is undefined (log of a negative,
+    division by zero), naming the node and the entry."""
+    n = len(graph)
+    values: list[Any] = [None] * n
+    for i, name in zip(graph.inputs, graph.input_names):
+        values[i] = np.asarray(point[name], dtype=float)
+    for i, (v, _literal) in graph.consts.items():
+        values[i] = np.asarray(v, dtype=float)
+    warnings: list[Diagnostic] = []
+    counts: dict[str, int] = {}
+    ops, active, params = graph.ops, graph.active, graph.params
+    with np.errstate(all="ignore"):
+        for i in range(n):
+            op = ops[i]
+            if op == INPUT or op == CONST:
+                continue
+            argv = [values[j] for j in graph.args(i)]
+            if op in TENSOR_OPS:
+                if op == "cross_entropy":
+                    problem = ce_index_problem(np, *argv)
+                    if problem:
+                        raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
+                out = np.asarray(TENSOR_OPS[op].forward(np, *argv, **dict(params.get(i, ()))), dtype=float)
+                if op in ("amax", "amin") and active[i]:
+                    _tie_note(graph, i, argv[0], out, warnings, counts)
+            else:
+                spec = OPS[op]
+                out = np.asarray(spec.np_forward(np, *argv), dtype=float)
+                if not np.isfinite(out).all():
+                    _nonfinite_entry(graph, i, argv, out, warnings, counts)
+                if spec.kink is not None and spec.np_kink is not None and active[i]:
+                    _entry_notes(graph, i, "kink", spec.np_kink(np, *argv), argv, spec.kink, warnings, counts)
+                if spec.underflow is not None and (out == 0.0).any():
+                    zero = (out == 0.0) & np.all([np.isfinite(a) for a in np.broadcast_arrays(*argv)], axis=0)
+                    _entry_notes(graph, i, "underflow", zero, argv,
+                                 lambda *a, _u=spec.underflow: _u(0.0, *a), warnings, counts)
+            values[i] = out
+    for kind, count in counts.items():
+        if count > _MAX_WARNINGS_PER_KIND:
+            warnings.append(Diagnostic(kind, f"… and {count - _MAX_WARNINGS_PER_KIND} more {kind} warnings", None))
+    return values, warnings
+
+
+def _first(mask: Any) -> tuple[tuple[int, ...], int]:
+    """The index of the first True entry of `mask` and how many there are."""
+    where = np.argwhere(mask)
+    return tuple(int(k) for k in where[0]), len(where)
+
+
+def _at(argv: Sequence[Any], shape: Shape, index: tuple[int, ...]) -> list[float]:
+    """Each argument's scalar at `index` of the broadcast result."""
+    return [float(np.broadcast_to(a, shape)[index]) for a in argv]
+
+
+def _where(graph: Graph, i: int, index: tuple[int, ...], count: int) -> str:
+    if not index:
+        return graph.describe(i)
+    more = f" (and {count - 1} more entr{'y' if count == 2 else 'ies'})" if count > 1 else ""
+    return f"{graph.describe(i)} at entry {entry_text(index)}{more}"
+
+
+def _note(graph: Graph, kind: str, message: str, i: int, warnings: list[Diagnostic], counts: dict[str, int]) -> None:
+    counts[kind] = counts.get(kind, 0) + 1
+    if counts[kind] <= _MAX_WARNINGS_PER_KIND:
+        warnings.append(Diagnostic(kind, message, i))
+
+
+def _entry_notes(graph: Graph, i: int, kind: str, mask: Any, argv: Sequence[Any], check: Any,
+                 warnings: list[Diagnostic], counts: dict[str, int]) -> None:
+    """Kinks or underflow: the scalar rule's message at the first entry it
+    applies to, with the entry and how many more."""
+    mask = np.asarray(mask)
+    if not mask.any():
+        return
+    shape = np.broadcast_shapes(*(np.shape(a) for a in argv), mask.shape)
+    mask = np.broadcast_to(mask, shape)
+    for index in np.argwhere(mask)[:50]:
+        index = tuple(int(k) for k in index)
+        message = check(*_at(argv, shape, index))
+        if message:
+            hits = int(mask.sum())
+            _note(graph, kind, f"{_where(graph, i, index, hits)}: {message}", i, warnings, counts)
+            return
+
+
+def _nonfinite_entry(graph: Graph, i: int, argv: Sequence[Any], out: Any,
+                     warnings: list[Diagnostic], counts: dict[str, int]) -> None:
+    """The first entry where a non-finite value appears from finite
+    arguments: a domain error (as the scalar engine says it, with the entry)
+    or an overflow warning."""
+    shape = out.shape
+    finite_args = np.all([np.isfinite(np.broadcast_to(a, shape)) for a in argv], axis=0)
+    fresh = ~np.isfinite(out) & finite_args
+    if not fresh.any():
+        return  # an earlier non-finite value, already reported, propagates
+    index, count = _first(fresh)
+    scalars = _at(argv, shape, index)
+    spec = OPS[graph.ops[i]]
+    try:
+        spec.forward(*scalars)
+    except (ValueError, ZeroDivisionError):
+        message = spec.domain(*scalars) or f"{spec.name} is undefined at {', '.join(map(_fmt, scalars))}"
+        raise _fail(graph, i, "domain", f"{message} in {_where(graph, i, index, count)}") from None
+    except OverflowError:
+        pass
+    shown = ", ".join(map(_fmt, scalars))
+    _note(graph, "overflow", f"{_where(graph, i, index, count)}: {spec.name}({shown}) overflows to "
+          f"{_fmt(float(out[index]))}", i, warnings, counts)
+
+
+def _tie_note(graph: Graph, i: int, x: Any, out: Any, warnings: list[Diagnostic], counts: dict[str, int]) -> None:
+    axis = dict(graph.params.get(i, ())).get("axis")
+    hit = x == (out if axis is None else np.expand_dims(out, axis % x.ndim))
+    ties = hit.sum() if axis is None else hit.sum(axis=axis)
+    if np.any(ties > 1):
+        which = "largest" if graph.ops[i] == "amax" else "smallest"
+        where = [entry_text(k) for k in np.argwhere(hit)[:4]]
+        _note(graph, "kink", f"{graph.describe(i)}: the {which} value is shared by entries {', '.join(where)}"
+              f"{' …' if hit.sum() > 4 else ''}: the gradient is split evenly among them", i, warnings, counts)
+
+
+# --- backward ------------------------------------------------------------------
+
+
+def unbroadcast(g: Any, shape: Shape) -> Any:
+    """g summed over the axes that broadcasting added or stretched: the
+    gradient of an operand that was broadcast to g's shape."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    stretched = tuple(k for k, size in enumerate(shape) if size == 1 and g.shape[k] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g
+
+
+def _times_local(g: Any, p: Any) -> Any:
+    """upstream * local partial, where a zero on either side gives 0 (so an
+    infinite or undefined factor on the other side does not make a nan)."""
+    r = g * p
+    if not np.isfinite(r).all():
+        r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
+    return r
+
+
+def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
+    """Inputs used only as class indices (cross_entropy's target when it is
+    indices): data, which has no gradient."""
+    used_otherwise: set[int] = set()
+    as_indices: set[int] = set()
+    for i, op in enumerate(graph.ops):
+        for k, j in enumerate(graph.args(i)):
+            if op == "cross_entropy" and k == 1 and values[j].shape != values[graph.arg0[i]].shape:
+                as_indices.add(j)
+            else:
+                used_otherwise.add(j)
+    return {j for j in as_indices if graph.ops[j] == INPUT and j not in used_otherwise}
+
+
+def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagnostic]]:
+    """Adjoints d(output)/d(node), each of its node's shape (None for nodes
+    that do not depend on any input, and for class-index data), plus a
+    warning where a gradient is infinite or undefined."""
+    n = len(graph)
+    active, ops, params = graph.active, graph.ops, graph.params
+    data = data_inputs(graph, values)
+    adj: list[Any] = [None] * n
+    out = graph.output
+    if active[out]:
+        adj[out] = np.ones(values[out].shape)
+    with np.errstate(all="ignore"):
+        for i in range(out, -1, -1):
+            g = adj[i]
+            if g is None or not active[i] or ops[i] == INPUT or ops[i] == CONST:
+                continue
+            args = graph.args(i)
+            argv = [values[j] for j in args]
+            if ops[i] in TENSOR_OPS:
+                cots = TENSOR_OPS[ops[i]].vjp(np, g, *argv, values[i], **dict(params.get(i, ())))
+            else:
+                cots = [_times_local(g, p) for p in OPS[ops[i]].np_partials(np, *argv, values[i])]
+            for j, c in zip(args, cots):
+                if c is None or not active[j] or j in data:
+                    continue
+                c = unbroadcast(np.asarray(c, dtype=float), values[j].shape)
+                adj[j] = c if adj[j] is None else adj[j] + c
+    result = [
+        None if not active[i] or i in data else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
+        for i in range(n)
+    ]
+    warnings: list[Diagnostic] = []
+    if active[out]:
+        for i in range(n - 1, -1, -1):
+            a = result[i]
+            if a is not None and not np.isfinite(a).all():
+                index, count = _first(~np.isfinite(a))
+                warnings.append(Diagnostic(
+                    "nonfinite",
+                    f"the gradient at {_where(graph, i, index, count)} is {_fmt(float(a[index]))}: "
+                    "an infinite or undefined local derivative on the way back", i))
+                break
+    return result, warnings
+
+
+def evaluate(graph: Graph, point: Mapping[str, Any], max_entries: int) -> Any:
+    """The output's value of a program without gradients (constant
+    expressions such as `--at x=[1,2]*2`)."""
+    shapes(graph, point, max_entries, need_scalar=False)
+    values, _warnings = forward(graph, point)
+    return values[graph.output]
