@@ -242,6 +242,7 @@ def tensor_check_to_dict(check: Any) -> dict[str, Any]:
             c.name: {
                 "shape": list(c.shape),
                 "engine": jsonable(c.engine),
+                "sympy": jsonable(c.symbolic) if c.symbolic is not None else None,
                 "finite_difference": jsonable(c.fd) if c.fd is not None else None,
                 "directions": c.directions or None,
                 "worst_entry": list(c.worst) if c.worst is not None else None,
@@ -358,7 +359,8 @@ def with_sympy(
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
     if result.tensor:
-        return _tensor_steps(result, check=check, exact=exact, derivative=derivative)
+        return _tensor_steps(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
+                             budget=budget)
     if check and not result.wrt:
         warnings.append(Diagnostic("check", "the program has no inputs, so it has no gradient to check"))
     elif check:
@@ -384,10 +386,11 @@ def with_sympy(
     return replace(result, warnings=tuple(warnings))
 
 
-def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: bool) -> GradResult:
-    """The check of a tensor program: central finite differences, entry by
-    entry (see `verify_tensor`). Exact values and formulas are for scalar
-    programs."""
+def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: bool,
+                  rtol: float, atol: float, budget: float) -> GradResult:
+    """The check of a tensor program: SymPy entry by entry where affordable,
+    and central finite differences (see `verify_tensor`). Exact values and
+    formulas are for scalar programs."""
     from .errors import BpcalcError
 
     if exact or derivative:
@@ -404,5 +407,6 @@ def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: b
     from .verify_tensor import check_tensor
 
     kinks = [w.message for w in result.warnings if w.kind == "kink"]
-    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient, kinks)
+    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient, kinks,
+                           rtol=rtol, atol=atol, budget=budget)
     return replace(result, check=verdict)  # type: ignore[arg-type]

@@ -1,6 +1,18 @@
-"""The independent check for tensor programs: central finite differences.
+"""The independent check for tensor programs: SymPy entry by entry, and
+central finite differences.
 
-For every input that has a gradient: each entry is nudged by ±h and ±h/2
+SymPy, where it is exact and affordable (at most `SYMPY_MAX_ENTRIES` input
+entries with a gradient, `SYMPY_MAX_GRAPH_ENTRIES` entries in the whole
+graph): every entry of every input becomes a SymPy symbol (`W[0, 1]`), the
+graph is expanded entry by entry into scalar SymPy expressions with each
+op's SymPy counterpart from the op table (NumPy object arrays of SymPy
+scalars), the output is differentiated with respect to each symbol and
+evaluated at the exact point (the numbers as written) with 30 digits, and
+compared with the engine at the scalar check's tolerances (rtol 1e-9, atol
+1e-12). It runs under the time budget in a child process, as the scalar
+check; when it runs out, or the program is larger, finite differences decide.
+
+Finite differences: for every input that has a gradient: each entry is nudged by ±h and ±h/2
 (h = 1e-6 · max(1, |x|)), the output recomputed by a plain forward pass, and
 the two central differences combined by Richardson extrapolation; the result
 is compared with the engine's gradient at torch.autograd.gradcheck's
@@ -19,14 +31,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .errors import BpcalcError
-from .graph import Graph
+from .graph import CONST, INPUT, Graph
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
+from .ops import OPS, TENSOR_OPS
 from .tensor import entry_text, forward
-from .verify import FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, UNCHECKED
+from .verify import (
+    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED,
+    _classify, _evaluate,
+)
+
+#: SymPy checks programs with at most this many input entries that have a
+#: gradient (one derivative each) ...
+SYMPY_MAX_ENTRIES = 64
+#: ... and at most this many entries in all nodes together (the size of the
+#: expression it differentiates).
+SYMPY_MAX_GRAPH_ENTRIES = 2000
 
 #: Inputs with at most this many entries are checked entry by entry.
 FD_MAX_ENTRIES = 1000
@@ -49,10 +74,11 @@ class TensorInputCheck:
     error: float  # largest |engine - finite difference| judged
     directions: int = 0
     unjudged: int = 0  # entries (or directions) the differences could not resolve
+    symbolic: Any | None = None  # SymPy's gradient, entry by entry (nan where undefined), when it ran
 
     @property
     def ok(self) -> bool:
-        return self.status != FD_MISMATCH
+        return self.status not in (FD_MISMATCH, MISMATCH)
 
 
 @dataclass(frozen=True)
@@ -108,10 +134,131 @@ def _close(engine: float, fd: float) -> bool:
     return abs(engine - fd) <= FD_ATOL + FD_RTOL * abs(fd)
 
 
+def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> dict[str, Any]:
+    """input name -> SymPy's gradient as an array of floats (nan where it is
+    undefined at the point) — runs in the budgeted child."""
+    import sympy as sp
+
+    from .symbolic import exact_literal
+
+    def exact(v: float) -> Any:
+        frac = Fraction(repr(float(v)))
+        return sp.Rational(frac.numerator, frac.denominator)
+
+    symbols: dict[str, Any] = {}
+    subs: dict[Any, Any] = {}
+    exprs: list[Any] = [None] * len(graph)
+    for i, name in zip(graph.inputs, graph.input_names):
+        x = np.asarray(point[name], dtype=float)
+        if name in wrt:
+            syms = np.empty(x.shape, dtype=object)
+            for index in np.ndindex(x.shape):
+                s = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
+                syms[index] = s
+                subs[s] = exact(x[index])
+            symbols[name] = syms
+            exprs[i] = syms
+        else:
+            exprs[i] = np.vectorize(exact, otypes=[object])(x) if x.ndim else np.array(exact(x), dtype=object)
+    for i, (v, literal) in graph.consts.items():
+        exprs[i] = np.array(exact_literal(sp, literal), dtype=object) if isinstance(v, float) else (
+            np.vectorize(exact, otypes=[object])(v))
+    for i, op in enumerate(graph.ops):
+        if op == INPUT or op == CONST:
+            continue
+        args = [exprs[j] for j in graph.args(i)]
+        if op in TENSOR_OPS:
+            exprs[i] = np.asarray(TENSOR_OPS[op].sympy(sp, np, *args, **dict(graph.params.get(i, ()))), dtype=object)
+        else:
+            rule = OPS[op].sympy
+            exprs[i] = np.asarray(np.vectorize(lambda *a, _r=rule: _r(sp, *a), otypes=[object])(*args), dtype=object)
+    out = exprs[graph.output].item() if exprs[graph.output].ndim == 0 else exprs[graph.output]
+    found: dict[str, Any] = {}
+    for name in wrt:
+        syms = symbols[name]
+        values = np.full(syms.shape, np.nan)
+        for index in np.ndindex(syms.shape):
+            value, defined = _classify(sp, _evaluate(sp, sp.diff(out, syms[index]).xreplace(subs)))
+            if defined and value is not None:
+                values[index] = value
+        found[name] = values
+    return found
+
+
+def _sympy_eligible(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> str:
+    """'' when SymPy may check entry by entry, else why not."""
+    entries = sum(int(np.size(point[n])) for n in wrt)
+    if entries > SYMPY_MAX_ENTRIES:
+        return f"the inputs have {entries} entries (SymPy checks at most {SYMPY_MAX_ENTRIES})"
+    from .tensor import shapes
+
+    total = sum(int(np.prod(s)) for s in shapes(graph, point, 10 * SYMPY_MAX_GRAPH_ENTRIES, need_scalar=False)[0])
+    if total > SYMPY_MAX_GRAPH_ENTRIES:
+        return f"the program's nodes hold {total} entries (SymPy expands at most {SYMPY_MAX_GRAPH_ENTRIES})"
+    return ""
+
+
 def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, Any],
-                 kinks: Sequence[str] = ()) -> TensorCheck:
-    """Finite differences for every input in `gradient` that has one (class
-    indices have none); `kinks` are the kink warnings of the computation."""
+                 kinks: Sequence[str] = (), *, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+                 budget: float = DEFAULT_BUDGET) -> TensorCheck:
+    """SymPy entry by entry where affordable, and finite differences, for
+    every input in `gradient` (class indices have none); `kinks` are the kink
+    warnings of the computation."""
+    started = time.perf_counter()
+    wrt = [name for name, g in gradient.items() if g is not None]
+    why_not = ""
+    try:
+        why_not = _sympy_eligible(graph, point, wrt)
+    except BpcalcError as err:  # the shape pass is the engine's: it has already run, so this cannot fail
+        why_not = err.message
+    if why_not or budget <= 0:
+        fd_check = _finite_difference_check(graph, point, gradient, kinks)
+        note = f"checked with finite differences only: {why_not or 'the SymPy budget is 0'}"
+        return TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (note, *fd_check.notes), FD_RTOL, FD_ATOL,
+                           time.perf_counter() - started)
+    from .budget import run_with_budget
+
+    fd_box: list[TensorCheck] = []
+    outcome = run_with_budget(sympy_tensor_gradients, (graph, point, tuple(wrt)), budget,
+                              meanwhile=lambda: fd_box.append(_finite_difference_check(graph, point, gradient, kinks)))
+    fd_check = fd_box[0] if fd_box else _finite_difference_check(graph, point, gradient, kinks)
+    if outcome.status != "ok":
+        why = (f"SymPy ran out of its {budget:g} s budget" if outcome.status == "timeout"
+               else f"SymPy could not check this program ({outcome.error})")
+        return TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (f"{why}; checked with finite differences",
+                                                                 *fd_check.notes), FD_RTOL, FD_ATOL,
+                           time.perf_counter() - started)
+    inputs: list[TensorInputCheck] = []
+    notes: list[str] = []
+    for c in fd_check.inputs:
+        exact = outcome.value[c.name]
+        engine = np.asarray(c.engine, dtype=float)
+        defined = ~np.isnan(exact)
+        close = np.abs(engine - exact) <= atol + rtol * np.abs(exact)
+        bad = defined & ~close
+        err = np.where(defined, np.abs(engine - exact), -1.0)
+        worst = tuple(int(k) for k in np.unravel_index(int(np.argmax(err)), engine.shape)) if engine.ndim else ()
+        if bad.any():
+            status = KINK if kinks else MISMATCH
+            k = tuple(int(i) for i in np.argwhere(bad)[0])
+            notes.append(f"∂/∂{c.name}{entry_text(k) if k else ''}: engine {engine[k]:.10g}, SymPy {exact[k]:.10g}"
+                         + (" (near a kink: the convention decides)" if kinks else ""))
+        elif not defined.all():
+            status = KINK if kinks else UNCHECKED
+        else:
+            status = OK
+            if c.status == FD_MISMATCH:
+                notes.append(f"∂/∂{c.name}: finite differences disagree, SymPy agrees (a curved or badly "
+                             "scaled function: differences are the weaker opinion)")
+        inputs.append(TensorInputCheck(c.name, c.shape, c.engine, c.fd, status, worst,
+                                       float(err.max()) if defined.any() else 0.0, c.directions, c.unjudged,
+                                       exact))
+    return TensorCheck(SYMPY, tuple(inputs), tuple(notes), rtol, atol, time.perf_counter() - started)
+
+
+def _finite_difference_check(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, Any],
+                             kinks: Sequence[str] = ()) -> TensorCheck:
+    """Finite differences for every input in `gradient` that has one."""
     started = time.perf_counter()
     base = {name: np.asarray(v, dtype=float) for name, v in point.items()}
     rng = np.random.default_rng(0)

@@ -96,3 +96,38 @@ def test_error_on_a_later_line():
 def test_suggest():
     assert suggest("sigmod", ["sigmoid", "sin"]) == "; did you mean sigmoid?"
     assert suggest("zzz", ["sigmoid"]) == ""
+
+
+def postfix(text: str) -> list:
+    return [(tag, payload) for tag, payload, _s, _e in parse(Source(text)).statements[-1].expr]
+
+
+def test_matmul_has_the_precedence_of_multiplication():
+    assert postfix("a + B @ c * d") == [
+        ("name", "a"), ("name", "B"), ("name", "c"), ("op", "matmul"), ("name", "d"), ("op", "mul"), ("op", "add")]
+
+
+def test_transpose_binds_tightest():
+    assert postfix("-W.T @ x") == [("name", "W"), ("op", "transpose"), ("op", "neg"), ("name", "x"), ("op", "matmul")]
+    assert postfix("(a + b).T") == [("name", "a"), ("name", "b"), ("op", "add"), ("group", None), ("op", "transpose")]
+
+
+def test_keyword_arguments_and_reducing_max():
+    assert postfix("sum(X, axis=-1)")[-1] == ("callk", ("sum", 1, ("axis",)))
+    assert postfix("max(X)")[-1] == ("callk", ("amax", 1, ()))
+    assert postfix("max(x, y)")[-1] == ("call", "max")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sum(X, axs=0)", "sum() has no keyword argument 'axs'; its keyword is axis="),
+    ("sum(axis=0, X)", "a positional argument after axis=: keyword arguments come last"),
+    ("sum(X, axis=0, axis=1)", "sum() is given axis= twice"),
+    ("exp(x, axis=1)", "exp() has no keyword argument 'axis' (it takes no keyword arguments)"),
+    ("x[0]", "indexing with [...] after 'x' is not supported"),
+    ("x.real", "'.real' is not part of the bpcalc language: the only attribute is .T"),
+    ("max(x, y, z)", "max() takes 2 arguments (or 1 argument: max(X) reduces a vector or matrix), got 3"),
+])
+def test_tensor_syntax_errors(text, message):
+    with pytest.raises(BpcalcError) as info:
+        parse(Source(text))
+    assert message in info.value.message

@@ -50,3 +50,118 @@ def test_sample_answer(path: Path):
     for name, want in expected.items():
         got = doc["gradient"][name]
         assert math.isclose(got, want, abs_tol=tolerance), (name, got, want)
+
+
+# --- the matrix samples: samples/matrix/NAME.bp with NAME.point.json (the
+# point) and NAME.expect.json (the answer and where it comes from: worked by
+# hand, published, or PyTorch in samples/matrix/make_references.py) ---------
+
+MATRIX = SAMPLES / "matrix"
+MATRIX_FILES = sorted(MATRIX.glob("*.bp"))
+
+
+def test_there_are_matrix_samples():
+    assert {p.stem for p in MATRIX_FILES} >= {
+        "fc_relu", "dlfs_affine_softmax", "cs231n_two_layer", "cs231n_dwx", "lee_network",
+        "cs231n_neuron_vector", "mazur_matrix"}
+
+
+def _close_nested(got: object, want: object, tol: float) -> bool:
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(
+            _close_nested(g, w, tol) for g, w in zip(got, want))
+    return isinstance(got, (int, float)) and math.isclose(got, want, rel_tol=0, abs_tol=tol)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", MATRIX_FILES, ids=[p.stem for p in MATRIX_FILES])
+def test_matrix_sample_answer(path: Path):
+    import json
+
+    expect = json.loads(path.with_suffix(".expect.json").read_text())
+    run = run_cli("grad", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")), "--json")
+    assert run.code == 0, run.err
+    doc = run.json()
+    assert doc["check"]["ok"] is True and doc["check"]["method"] == "sympy"
+    tol = expect["tolerance"]
+    assert math.isclose(doc["value"], expect["value"], rel_tol=0, abs_tol=tol), (doc["value"], expect["value"])
+    for name, want in expect["gradient"].items():
+        got = doc["gradient"][name]
+        assert (got is None) if want is None else _close_nested(got, want, tol), (name, got, want)
+
+
+def _close_rel(got: list, want: list) -> bool:
+    import numpy as np
+
+    return bool(np.allclose(got, want, rtol=1e-12, atol=0))
+
+
+def _scalar_twin(matrix: str, scalar: str, at_file: str, at: str) -> tuple[dict, dict]:
+    m = run_cli("grad", matrix, "--at-file", str(MATRIX / at_file), "--json", "--no-check")
+    s = run_cli("grad", scalar, "--at", at, "--json", "--no-check")
+    assert m.code == 0 and s.code == 0, (m.err, s.err)
+    return m.json(), s.json()
+
+
+def test_neuron_matrix_and_scalar_twin_agree():
+    m, s = _scalar_twin("sigmoid(w @ x + b)", (SAMPLES / "cs231n_neuron.bp").read_text(),
+                        "cs231n_neuron_vector.point.json", "w0=2,w1=-3,x0=-1,x1=-2,w2=-3")
+    assert m["value"] == s["value"]
+    g = s["gradient"]
+    assert m["gradient"]["w"] == pytest.approx([g["w0"], g["w1"]], rel=1e-15)
+    assert m["gradient"]["x"] == pytest.approx([g["x0"], g["x1"]], rel=1e-15)
+    assert m["gradient"]["b"] == pytest.approx(g["w2"], rel=1e-15)
+
+
+def test_mazur_matrix_and_scalar_twin_agree():
+    m, s = _scalar_twin((MATRIX / "mazur_matrix.bp").read_text(), (SAMPLES / "two_layer_network.bp").read_text(),
+                        "mazur_matrix.point.json", sample_point(SAMPLES / "two_layer_network.bp"))
+    assert m["value"] == pytest.approx(s["value"], rel=1e-14)
+    g = s["gradient"]
+    assert _close_rel(m["gradient"]["W1"], [[g["w1"], g["w2"]], [g["w3"], g["w4"]]])
+    assert _close_rel(m["gradient"]["W2"], [[g["w5"], g["w6"]], [g["w7"], g["w8"]]])
+    assert m["gradient"]["b1"] == pytest.approx(g["b1"], rel=1e-12)
+    assert m["gradient"]["t"] == pytest.approx([g["t1"], g["t2"]], rel=1e-12)
+
+
+def test_lee_network_matrix_and_scalar_twin_agree():
+    """The lecture's published activations, and the unrolled scalar program."""
+    scalar = """
+    a11 = sigmoid(w11*x1 + w12*x2 + c1); a12 = sigmoid(w21*x1 + w22*x2 + c2)
+    a21 = sigmoid(2*a11 - a12); a22 = sigmoid(-2*a11 - a12)
+    y1 = sigmoid(3*a21 - a22 - 2); y2 = sigmoid(-a21 + 4*a22 + 2)
+    C = 0.5*((y1 - 1)^2 + (y2 - 0)^2)
+    """
+    m, s = _scalar_twin((MATRIX / "lee_network.bp").read_text(), scalar, "lee_network.point.json",
+                        "x1=1,x2=-1,w11=1,w12=-2,w21=-1,w22=1,c1=1,c2=0")
+    nodes = {n["label"]: n["value"] for n in m["nodes"]}
+    assert [round(v, 2) for v in nodes["a1"]] == [0.98, 0.12]
+    assert [round(v, 2) for v in nodes["a2"]] == [0.86, 0.11]
+    assert [round(v, 2) for v in nodes["y"]] == [0.62, 0.83]
+    assert m["value"] == pytest.approx(s["value"], rel=1e-14)
+    g = s["gradient"]
+    assert _close_rel(m["gradient"]["W1"], [[g["w11"], g["w12"]], [g["w21"], g["w22"]]])
+    assert m["gradient"]["b1"] == pytest.approx([g["c1"], g["c2"]], rel=1e-12)
+    assert m["gradient"]["x"] == pytest.approx([g["x1"], g["x2"]], rel=1e-12)
+
+
+def test_dlfs_backward_is_the_books_formulas():
+    """dY = (softmax(Y) - t)/N, dW = X^T dY, dX = dY W^T, db = sum of dY over
+    the batch: written here with NumPy, independently of bpcalc's rules."""
+    import json
+
+    import numpy as np
+
+    p = {k: np.array(v, dtype=float) for k, v in json.loads((MATRIX / "dlfs_affine_softmax.point.json").read_text()).items()}
+    run = run_cli("grad", "-f", str(MATRIX / "dlfs_affine_softmax.bp"), "--at-file",
+                  str(MATRIX / "dlfs_affine_softmax.point.json"), "--json", "--no-check")
+    doc = run.json()
+    Y = p["X"] @ p["W"] + p["b"]
+    e = np.exp(Y - Y.max(axis=1, keepdims=True))
+    softmax = e / e.sum(axis=1, keepdims=True)
+    dY = (softmax - p["t"]) / 2
+    assert doc["value"] == pytest.approx(-np.sum(p["t"] * np.log(softmax)) / 2, rel=1e-14)
+    nodes = {n["label"]: n for n in doc["nodes"]}
+    assert np.allclose(nodes["Y"]["grad"], dY, rtol=1e-14, atol=1e-16)
+    assert np.allclose(doc["gradient"]["W"], p["X"].T @ dY, rtol=1e-13, atol=1e-16)
+    assert np.allclose(doc["gradient"]["X"], dY @ p["W"].T, rtol=1e-13, atol=1e-16)
+    assert np.allclose(doc["gradient"]["b"], dY.sum(axis=0), rtol=1e-13, atol=1e-16)

@@ -184,21 +184,19 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
         name, nargs, keywords = opener[1], opener[5] + 1, opener[6]
         op = FUNCTIONS[name]
         npos = nargs - len(keywords)
+        if npos == 1 and name in REDUCING_FORMS:  # max(X) reduces: amax
+            op = FUNCTIONS[REDUCING_FORMS[name]]
         allowed = dict(op.params) if isinstance(op, TensorOp) else {}
         for kw in keywords:
             if kw not in allowed:
                 known = f"; its keyword is {', '.join(k + '=' for k in allowed)}" if allowed else (
                     " (it takes no keyword arguments)")
                 raise fail(f"{name}() has no keyword argument '{kw}'{known}", opener[3], end, "arity")
-        if npos == op.arity and not keywords:
+        if npos == op.arity and not keywords and op.name not in REDUCING_FORMS.values():
             return ("call", op.name, opener[3], end)
-        if npos == 1 and name in REDUCING_FORMS:
-            reducing = FUNCTIONS[REDUCING_FORMS[name]]
-            if not keywords or all(k in dict(reducing.params) for k in keywords):  # type: ignore[union-attr]
-                return ("callk", (REDUCING_FORMS[name], npos, tuple(keywords)), opener[3], end)
         if npos != op.arity:
             plural = "s" if op.arity != 1 else ""
-            also = " (or 1 argument: the largest entry of a vector or matrix)" if name in REDUCING_FORMS else ""
+            also = f" (or 1 argument: {name}(X) reduces a vector or matrix)" if name in REDUCING_FORMS else ""
             raise fail(f"{name}() takes {op.arity} argument{plural}{also}, got {npos}", opener[3], end, "arity")
         return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
 

@@ -149,27 +149,32 @@ def render_tensor_check(check: object, out: str, console: "Console", digits: int
     from rich.table import Table
     from rich.text import Text
 
-    title = (f"check with central finite differences, entry by entry "
-             f"(rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
+    by_sympy = check.method == SYMPY  # type: ignore[attr-defined]
+    tolerances = f"rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)}"  # type: ignore[attr-defined]
+    title = (f"check against SymPy, entry by entry ({tolerances})" if by_sympy
+             else f"check with central finite differences ({tolerances})")
     rows = check.inputs  # type: ignore[attr-defined]
     if not check.ok:  # type: ignore[attr-defined]
         verdict = Text("✗ MISMATCH", style="bold red")
-    elif all(c.status == FD_OK for c in rows):
+    elif all(c.status in (OK, FD_OK) for c in rows):
         verdict = Text("✓ all agree", style="green")
+    elif any(c.status == KINK for c in rows):
+        verdict = Text("⚠ at a kink the convention decides (see the rows)", style="yellow")
     else:
         verdict = Text("⚠ not every entry could be judged (see the rows)", style="yellow")
     console.print(Text.assemble((title + ": ", "bold"), verdict))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    reference = "SymPy" if by_sympy else "finite diff."
     for name, justify in (("input", "left"), ("shape", "left"), ("checked", "left"),
-                          ("largest |engine − finite diff.|", "right"), ("verdict", "left")):
+                          (f"largest |engine − {reference}|", "right"), ("verdict", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for c in rows:
-        how = f"{c.directions} random directions" if c.directions else "every entry"
+        how = f"{c.directions} random directions" if c.directions and not by_sympy else "every entry"
         if c.unjudged:
             how += f" ({c.unjudged} not judged)"
         where = f" at {list(c.worst)}" if c.worst else ""
         mark = _MARK.get(c.status, c.status)
-        style = "red" if not c.ok else ("green" if c.status == FD_OK else "yellow")
+        style = "red" if not c.ok else ("green" if c.status in (OK, FD_OK) else "yellow")
         table.add_row(c.name, shape_cell(c.shape), how, f"{c.error:.2g}{where}", Text(mark, style=style))
     console.print(table)
     for note in check.notes:  # type: ignore[attr-defined]

@@ -1,0 +1,190 @@
+"""The tensor engine: shapes, forward, backward (bpcalc.tensor). Reference
+numbers are written here with NumPy formulas (the textbooks' rules) or by
+hand, never taken from bpcalc."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpcalc
+from bpcalc.errors import BpcalcError
+from bpcalc.tensor import unbroadcast
+
+
+def grad(program: str, **at):
+    return bpcalc.grad(program, at=at, check=False)
+
+
+def error(program: str, **at) -> BpcalcError:
+    with pytest.raises(BpcalcError) as info:
+        bpcalc.grad(program, at=at, check=False)
+    return info.value
+
+
+RNG = np.random.default_rng(7)
+
+
+def test_matmul_matrix_matrix_rules():
+    W, X, C = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4)), RNG.standard_normal((2, 4))
+    r = grad("D = W @ X; sum(D * C)", W=W, X=X, C=C)
+    assert r.value == pytest.approx(np.sum((W @ X) * C), rel=1e-14)
+    assert np.allclose(r.gradient["W"], C @ X.T, rtol=1e-14)  # dW = dD X^T
+    assert np.allclose(r.gradient["X"], W.T @ C, rtol=1e-14)  # dX = W^T dD
+    assert r.gradient["W"].shape == (2, 3) and r.gradient["X"].shape == (3, 4)
+
+
+@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((1, 3), (3, 1))])
+def test_matmul_with_vectors_as_numpy(sa, sb):
+    a, b = RNG.standard_normal(sa), RNG.standard_normal(sb)
+    up = RNG.standard_normal(np.shape(a @ b))
+    r = grad("sum((a @ b) * u)", a=a, b=b, u=up) if up.ndim else grad("(a @ b) * u", a=a, b=b, u=float(up))
+    # d(a@b)/da contracted with u, by hand: for vectors the outer/inner products
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    u2 = np.reshape(up, (a2.shape[0], b2.shape[1]))
+    assert np.allclose(r.gradient["a"], (u2 @ b2.T).reshape(sa), rtol=1e-13)
+    assert np.allclose(r.gradient["b"], (a2.T @ u2).reshape(sb), rtol=1e-13)
+
+
+def test_vector_dot_product_is_a_scalar():
+    r = grad("w @ x", w=[2.0, -3.0], x=[-1.0, -2.0])
+    assert r.value == 4.0
+    assert r.gradient["w"].tolist() == [-1.0, -2.0] and r.gradient["x"].tolist() == [2.0, -3.0]
+
+
+def test_broadcast_is_undone_by_summing():
+    X = RNG.standard_normal((4, 3))
+    r = grad("sum((X + b) * X)", X=X, b=[1.0, 2.0, 3.0])
+    assert np.allclose(r.gradient["b"], X.sum(axis=0), rtol=1e-14)  # b added to each row
+    r = grad("sum(X * s)", X=X, s=2.0)
+    assert r.gradient["s"] == pytest.approx(X.sum(), rel=1e-14)
+    assert unbroadcast(np.ones((2, 4, 3)), (4, 1)).tolist() == [[6.0]] * 4
+
+
+def test_transpose_and_reductions():
+    X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    r = grad("sum(X.T @ [1, -1])", X=X)
+    assert r.value == pytest.approx(-9.0)
+    assert r.gradient["X"].tolist() == [[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]]
+    r = grad("sum(sum(X, axis=0) * [1, 2, 3])", X=X)
+    assert r.value == 5 + 14 + 27
+    assert r.gradient["X"].tolist() == [[1.0, 2.0, 3.0]] * 2
+    r = grad("sum(mean(X, axis=-1) * [1, 10])", X=X)
+    assert r.value == pytest.approx(2 + 50)
+    assert np.allclose(r.gradient["X"], [[1 / 3] * 3, [10 / 3] * 3])
+    r = grad("sum(transpose(X) * [[1, 2], [3, 4], [5, 6]])", X=X)
+    assert r.value == 1 + 8 + 6 + 20 + 15 + 36
+    assert r.gradient["X"].tolist() == [[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]
+
+
+def test_max_reduction_splits_ties_evenly():
+    r = grad("max(x)", x=[1.0, 3.0, 3.0])
+    assert r.value == 3.0 and r.gradient["x"].tolist() == [0.0, 0.5, 0.5]
+    assert any("shared by entries [1], [2]" in w.message for w in r.warnings)
+    r = grad("sum(min(X, axis=1))", X=[[1.0, 0.0], [2.0, 5.0]])
+    assert r.value == 2.0 and r.gradient["X"].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_softmax_family_against_formulas():
+    x = np.array([[0.2, -1.0, 3.0], [1.5, 0.0, -0.5]])
+    u = RNG.standard_normal((2, 3))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    r = grad("sum(softmax(x) * u)", x=x, u=u)
+    assert np.allclose(r.gradient["x"], p * (u - np.sum(u * p, axis=1, keepdims=True)), rtol=1e-13)
+    r = grad("sum(log_softmax(x) * u)", x=x, u=u)
+    assert np.allclose(r.gradient["x"], u - p * u.sum(axis=1, keepdims=True), rtol=1e-13)
+    r = grad("sum(logsumexp(x))", x=x)
+    assert r.value == pytest.approx(np.sum(np.log(np.exp(x).sum(axis=1))), rel=1e-14)
+    assert np.allclose(r.gradient["x"], p, rtol=1e-14)
+    big = grad("logsumexp(x)", x=[1000.0, 1000.0])  # stable: no overflow
+    assert big.value == pytest.approx(1000 + np.log(2), rel=1e-15)
+
+
+def test_cross_entropy_indices_and_probabilities():
+    s = np.array([[1.0, 2.0, 0.5], [0.1, -0.3, 0.7]])
+    y = [2, 0]
+    e = np.exp(s)
+    p = e / e.sum(axis=1, keepdims=True)
+    r = grad("cross_entropy(s, y)", s=s, y=y)
+    assert r.value == pytest.approx(-(np.log(p[0, 2]) + np.log(p[1, 0])) / 2, rel=1e-14)
+    onehot = np.array([[0.0, 0, 1], [1, 0, 0]])
+    assert np.allclose(r.gradient["s"], (p - onehot) / 2, rtol=1e-14)
+    assert r.gradient["y"] is None  # class indices are data
+    r = grad("cross_entropy(s, t)", s=s, t=onehot)
+    assert r.value == pytest.approx(-(np.log(p[0, 2]) + np.log(p[1, 0])) / 2, rel=1e-14)
+    assert np.allclose(r.gradient["t"], -np.log(p) / 2, rtol=1e-14)
+    r = grad("cross_entropy(v, 1)", v=[1.0, 2.0, 0.5])  # logits (C,) and one class
+    assert r.value == pytest.approx(-np.log(p[0, 1]), rel=1e-14)
+
+
+def test_entrywise_kink_names_the_entry():
+    r = grad("sum(relu(x))", x=[1.0, 0.0, -3.0])
+    assert r.gradient["x"].tolist() == [1.0, 0.0, 0.0]
+    assert any("relu(x)` at entry [1]: relu'(0) = 0" in w.message for w in r.warnings)
+
+
+def test_zero_local_derivative_wins_over_an_undefined_upstream():
+    r = grad("sum(sqrt(relu(x)))", x=[-1.0, 4.0])  # sqrt'(0) = inf meets relu'(-1) = 0
+    assert r.gradient["x"].tolist() == [0.0, 0.25]
+
+
+def test_domain_error_names_the_entry():
+    err = error("sum(log(x))", x=[1.0, 2.0, -3.0])
+    assert err.kind == "domain" and "log of a negative number (-3)" in err.message and "at entry [2]" in err.message
+
+
+def test_overflow_is_warned_with_the_entry():
+    r = grad("sum(exp(x))", x=[1.0, 1000.0])
+    assert r.value == float("inf")
+    assert any("at entry [1]" in w.message and "overflows to inf" in w.message for w in r.warnings)
+
+
+@pytest.mark.parametrize("program, at, message", [
+    ("sum(W @ x)", {"W": np.ones((2, 2)), "x": np.ones(3)},
+     "W @ x: W is 2×2 and x has 3 entries: the inner sizes 2 and 3 differ"),
+    ("sum(W @ x)", {"W": np.ones((2, 3)), "x": np.ones(2)}, "did you mean W.T @ x?"),
+    ("sum(X + b)", {"X": np.ones((2, 3)), "b": np.ones(2)}, "X is 2×3 and b has 2 entries: they cannot be combined"),
+    ("sum(X, axis=2)", {"X": np.ones((2, 3))}, "axis=2 is out of range: X is 2×3, so axis is one of -2, -1, 0, 1"),
+    ("W @ x", {"W": np.ones((2, 2)), "x": np.ones(2)},
+     "the output W @ x is a vector of 2 entries, and a gradient needs one number: reduce it with sum(...) or mean(...)"),
+    ("x @ 2", {"x": np.ones(2)}, "2 is a scalar: @ multiplies vectors and matrices; use * to scale"),
+    ("cross_entropy(s, y)", {"s": np.ones((2, 3)), "y": np.ones(3)}, "the target is 2 class indices"),
+])
+def test_shape_errors_name_the_operation_and_both_shapes(program, at, message):
+    err = error(program, **at)
+    assert err.kind == "shape" and message in err.message, err.message
+    assert err.span is not None
+
+
+def test_class_index_out_of_range():
+    err = error("cross_entropy(s, y)", s=np.ones((2, 3)), y=[0, 3])
+    assert "class index 3 (entry 1) is not a whole number from 0 to 2" in err.message
+
+
+def test_the_broadcast_trap_is_warned():
+    r = grad("sum((a - b)^2)", a=np.ones((3, 1)), b=np.ones(3))
+    assert any("broadcast to 3×3" in w.message for w in r.warnings)
+
+
+def test_entry_limit_is_checked_before_allocating():
+    from bpcalc.limits import Limits
+
+    with pytest.raises(BpcalcError) as info:
+        bpcalc.grad("sum(x @ y)", at={"x": np.ones((10, 10)), "y": np.ones((10, 10))}, check=False,
+                    limits=Limits(max_entries=250))
+    assert info.value.kind == "limit" and "--max-entries" in info.value.message
+
+
+def test_fan_out_accumulates_for_tensors():
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    r = grad("sum(W @ W)", W=W)  # d/dW sum(W W) = 1 W^T + W^T 1
+    ones = np.ones((2, 2))
+    assert np.allclose(r.gradient["W"], ones @ W.T + W.T @ ones)
+
+
+def test_scalar_programs_keep_the_scalar_engine():
+    r = bpcalc.grad("(x+y)*z", at={"x": -2, "y": 5, "z": -4}, check=False)
+    assert r.tensor is False and r.gradient == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert isinstance(r.values[0], float)
