@@ -376,6 +376,9 @@ def run_points(
 
     with without_gc():
         graph, warnings = build(source, limits)
+    if graph.uses_tensors:
+        raise BpcalcError("usage", "bpcalc batch --points runs scalar programs (a number per input per point), "
+                          "and this one has vectors or matrices: run it with bpcalc grad, or batch --programs")
     chosen = resolve(graph, dict.fromkeys(graph.input_names), wrt)
     for w in warnings:
         if warn is not None:
@@ -530,7 +533,7 @@ class Judged:
 def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
     """One line's result record: what `bpcalc check --json` says about its
     claims (or `bpcalc grad` when it has none), or the error it meets."""
-    from .api import check_to_dict, grad, num
+    from .api import check_to_dict, grad, jsonable
     from .point import parse_at
 
     record: dict[str, Any] = {"line": item.line}
@@ -542,11 +545,14 @@ def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
         result = grad(item.program, at, check=judged.check,
                       budget=judged.budget, origin=f"{judged.origin}: line {item.line}")
         summary = {
-            "value": num(result.value),
-            "gradient": {name: num(v) for name, v in result.gradient.items()},
+            "value": jsonable(result.value),
+            "gradient": {name: jsonable(v) for name, v in result.gradient.items()},
             "check": check_to_dict(result.check),
             "warnings": [w.message for w in result.warnings],
         }
+        if item.claims and result.tensor:
+            raise BpcalcError("usage", "claims about programs with vectors or matrices are not judged yet: "
+                              "give the line without expect keys to get its value and gradient")
         if item.claims:
             from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, judge_claims, parse_claims
             from .render.check import check_document

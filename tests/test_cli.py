@@ -186,3 +186,79 @@ def test_a_reader_that_goes_away_gives_141_quietly():
     big = subprocess.run(["bash", "-c", script.replace('"x"', '"' + "x+" * 20000 + 'x"')],
                          capture_output=True, text=True)
     assert big.stdout.strip() == "141" and big.stderr == ""
+
+
+# --- vectors and matrices through the installed command -----------------------
+
+MATRIX = SAMPLES / "matrix"
+
+
+def test_grad_with_vectors_prints_shapes_and_gradients():
+    run = run_cli("grad", "sigmoid(w @ x + b)", "--at", "w=[2,-3],x=[-1,-2],b=-3")
+    assert run.code == 0, run.err
+    out = lines(run.out)
+    assert "node   op        shape    expression              value                 gradient" in out
+    assert "w      input     2        w                     [2, -3]   [-0.196612, -0.393224]" in out
+    assert "%3     matmul    scalar   w @ x                       4                 0.196612" in out
+    assert "∂f/∂w = [-0.196612, -0.393224]\n∂f/∂x = [0.393224, -0.589836]\n∂f/∂b = 0.196612\n" in out
+    assert "check against SymPy, entry by entry (rtol 1e-9, atol 1e-12): ✓ all agree" in out
+
+
+def test_at_file_show_and_class_indices():
+    run = run_cli("grad", "-f", str(MATRIX / "cs231n_dwx.bp"), "--at-file", str(MATRIX / "cs231n_dwx.point.json"),
+                  "--show", "D", "--no-check")
+    assert run.code == 0, run.err
+    assert "∂f/∂W = [[4, -2, -7],\n         [-2, 3, 12.5]]" in run.out
+    assert "D (2×2) = [[2, 1],\n           [1, 13.5]]\n∂f/∂D = [[1, -2],\n         [0.5, 3]]" in run.out
+    run = run_cli("grad", "cross_entropy(s, y)", "--at", "s=[[1,2,0.5]],y=[2]", "--json")
+    doc = run.json()
+    assert doc["gradient"]["y"] is None and doc["nodes"][1]["grad"] is None
+    run = run_cli("grad", "cross_entropy(s, y)", "--at", "s=[[1,2,0.5]],y=[2]")
+    assert "∂f/∂y = none: class indices are data, not a variable" in run.out
+
+
+def test_at_overrides_at_file(tmp_path):
+    point = tmp_path / "p.json"
+    point.write_text('{"x": [1, 2], "k": 3}')
+    doc = run_cli("grad", "k * sum(x)", "--at-file", str(point), "--at", "k=10", "--json", "--no-check").json()
+    assert doc["value"] == 30.0 and doc["at"] == {"x": [1.0, 2.0], "k": 10.0}
+
+
+def test_tensor_json_has_shapes_and_nested_lists():
+    doc = run_cli("grad", "sum(W @ x)", "--at", "W=[[1,2],[3,4]],x=[1,-1]", "--json").json()
+    assert [n["shape"] for n in doc["nodes"]] == [[2, 2], [2], [2], []]
+    assert doc["gradient"] == {"W": [[1.0, -1.0], [1.0, -1.0]], "x": [4.0, 6.0]}
+    assert doc["check"]["ok"] is True and doc["check"]["inputs"]["W"]["sympy"] == [[1.0, -1.0], [1.0, -1.0]]
+
+
+def test_shape_error_is_one_line_with_a_caret_and_json():
+    run = run_cli("grad", "sum(W @ x)", "--at", "W=[[1,2,3],[4,5,6]],x=[1,2]")
+    assert run.code == 2
+    assert run.err == ("error: line 1, column 5: W @ x: W is 2×3 and x has 2 entries: the inner sizes 3 and 2 differ; "
+                       "did you mean W.T @ x?\n  sum(W @ x)\n      ^^^^^\n")
+    run = run_cli("grad", "sum(W @ x)", "--at", "W=[[1,2,3],[4,5,6]],x=[1,2]", "--json")
+    assert run.code == 2 and run.json()["error"]["kind"] == "shape" and run.json()["error"]["column"] == 5
+
+
+def test_other_commands_refuse_tensor_programs_for_now():
+    for command, extra in (("explain", []), ("graph", []), ("check", ["--expect", "x=1"])):
+        run = run_cli(command, "sum(x)", "--at", "x=[1,2]", *extra)
+        assert run.code == 2 and "Traceback" not in run.err
+        assert run.err == (f"error: bpcalc {command} works on scalar programs for now, and this one has vectors or "
+                           "matrices: bpcalc grad computes and checks it\n")
+
+
+def test_bad_at_file(tmp_path):
+    cases = {
+        "[1, 2]": "expected a JSON object of input name -> number or nested list, got list",
+        '{"x": [[1, 2], [3]]}': "x is ragged: x[1] has shape (1,), x[0] has (2,)",
+        '{"x": NaN}': "NaN is not allowed: input values must be finite numbers",
+        '{"x": 1, "x": 2}': "'x' is given twice",
+        '{"x": "1"}': "x must be a number, got '1'",
+        '{"x": [1,': "is not valid JSON",
+    }
+    for text, message in cases.items():
+        path = tmp_path / "p.json"
+        path.write_text(text)
+        run = run_cli("grad", "sum(x)", "--at-file", str(path))
+        assert run.code == 2 and message in run.err, (text, run.err)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..ops import BINARY, FUNCTIONS, OPS, Op
+from ..ops import BINARY, FUNCTIONS, OPS, REDUCING_FORMS, TENSOR_OPS, Op, TensorOp
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,6 +30,27 @@ def derivative_rules(op: Op) -> list[str]:
     return [f"∂/∂{arg} = {rule.format(**names)}" for arg, rule in zip(_ARGS, op.rule)]
 
 
+def tensor_spelling(op: TensorOp) -> str:
+    """'A @ B', 'A.T, transpose(A)', 'sum(A), sum(A, axis=k)', 'max(A), max(A, axis=k)'."""
+    args = ("A", "B")[: op.arity]
+    forms = []
+    if op.infix == "@":
+        forms.append("A @ B")
+    elif op.postfix:
+        forms.append(f"A{op.infix}")
+    names = [n for n, f in REDUCING_FORMS.items() if f == op.name] or [op.name]
+    for fname in names:
+        forms.append(f"{fname}({', '.join(args)})" if op.infix != "@" else "")
+        for key, _default in op.params:
+            forms.append(f"{fname}({', '.join(args)}, {key}=k)")
+    return ", ".join(f for f in forms if f)
+
+
+def vjp_rules(op: TensorOp) -> list[str]:
+    """The vector-Jacobian products in bpcalc's notation: dA = dC @ B.T."""
+    return [rule.format(a="A", b="B", out="C") for rule in op.rule]
+
+
 def ops_document() -> dict[str, Any]:
     return {
         "schema": "bpcalc.ops/1",
@@ -44,6 +65,18 @@ def ops_document() -> dict[str, Any]:
                 "aliases": list(op.aliases),
             }
             for op in OPS.values()
+        ],
+        "tensor_ops": [
+            {
+                "name": op.name,
+                "arity": op.arity,
+                "syntax": tensor_spelling(op),
+                "description": op.doc,
+                "gradients": vjp_rules(op),
+                "keywords": {key: default for key, default in op.params},
+                "ties": op.kink_doc or None,
+            }
+            for op in TENSOR_OPS.values()
         ],
         "constants": ["pi", "e"],
     }
@@ -62,3 +95,14 @@ def render_ops(console: "Console") -> None:
     console.print(table)
     console.print("Constants: pi, e (a program may rebind them). Conventions follow PyTorch; "
                   "bpcalc warns whenever a point hits one.")
+    console.print()
+    tensors = Table(header_style="bold", show_lines=False,
+                    title="Vectors and matrices: every op above applies entry by entry (with NumPy broadcasting); "
+                          "these exist only for tensors. C is the result, dC its gradient.")
+    tensors.add_column("op")
+    tensors.add_column("write it as", overflow="fold")
+    tensors.add_column("gradients", overflow="fold")
+    tensors.add_column("what it is", overflow="fold")
+    for op in TENSOR_OPS.values():
+        tensors.add_row(op.name, tensor_spelling(op), "\n".join(vjp_rules(op)), op.doc)
+    console.print(tensors)

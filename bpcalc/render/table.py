@@ -93,7 +93,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     exact_gradient = result.exact_gradient if exact is not None else {}
     for name, v in result.gradient.items():
         if result.tensor:
-            shown_v = (DATA_NOTE if v is None else written_out(v, digits)
+            indent = ",\n" + " " * len(f"∂{out}/∂{name} = [")
+            shown_v = (DATA_NOTE if v is None else written_out(v, digits, row_sep=indent)
                        if getattr(v, "size", 1) <= SHOWN_GRADIENT else tensor_fmt(v, digits) + f"  (--show {name})")
         else:
             shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
@@ -135,11 +136,14 @@ def render_node(result: GradResult, label: str, console: "Console", digits: int)
     i = g.labels.index(label)
     out = result.output_label
     console.print()
-    console.print(Text.assemble((f"{label}", "bold"), f" ({shape_cell(result.shape(i))}) = ",
-                                written_out(result.values[i], digits, row_sep=",\n  ")))
+    head = f"{label} ({shape_cell(result.shape(i))}) = "
+    console.print(Text.assemble((label, "bold"), head[len(label):],
+                                written_out(result.values[i], digits, row_sep=",\n" + " " * (len(head) + 1))))
     grad = result.adjoints[i]
+    head = f"∂{out}/∂{label} = "
     shown = DATA_NOTE if grad is None and g.ops[i] == "input" else (
-        "— (does not depend on an input)" if grad is None else written_out(grad, digits, row_sep=",\n  "))
+        "— (does not depend on an input)" if grad is None else
+        written_out(grad, digits, row_sep=",\n" + " " * (len(head) + 1)))
     console.print(Text.assemble((f"∂{out}/∂{label}", "bold"), " = ", shown))
 
 
