@@ -24,7 +24,7 @@ def fmt(v: float | None, digits: int = DEFAULT_DIGITS) -> str:
 INLINE_ENTRIES = 8
 
 
-def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENTRIES) -> str:
+def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENTRIES, row_sep: str = ", ") -> str:
     """A value for a table cell: a number as `fmt` writes it; a small vector
     or matrix written out ([0.65, 0], [[1, 2], [3, 4]]); a larger one as a
     summary (shape, min, max, norm)."""
@@ -35,7 +35,7 @@ def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENT
         return fmt(float(v), digits)  # type: ignore[arg-type]
     size = math.prod(shape)
     if size <= inline:
-        return written_out(v, digits)
+        return written_out(v, digits, row_sep)
     import numpy as np
 
     a = np.asarray(v, dtype=float)
@@ -45,7 +45,7 @@ def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENT
         return f"{dims}: no finite entries"
     nonfinite = f", {a.size - finite.size} non-finite" if finite.size < a.size else ""
     return (f"{dims}: min {fmt(float(finite.min()), digits)}, max {fmt(float(finite.max()), digits)}, "
-            f"‖·‖ {fmt(float(np.linalg.norm(finite)), digits)}{nonfinite}")
+            f"norm {fmt(float(np.linalg.norm(finite)), digits)}{nonfinite}")
 
 
 def written_out(v: object, digits: int = DEFAULT_DIGITS, row_sep: str = ", ") -> str:

@@ -12,7 +12,7 @@ from ..verify import (
     UNCHECKED, UNDEFINED,
     Check,
 )
-from .numbers import fmt, tensor_fmt, written_out
+from .numbers import INLINE_ENTRIES, fmt, tensor_fmt, written_out
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,8 +28,16 @@ _MARK = {
 
 
 def point_text(result: GradResult, digits: int) -> str:
-    return ", ".join(f"{name} = {at.text if at.graph is not None else tensor_fmt(at.value, digits)}"
+    return ", ".join(f"{name} = {at.text if at.graph is not None else fmt(at.value, digits)}"
+                     if isinstance(at.value, float) else at_tensor_text(name, at.value, digits)
                      for name, at in result.at.items())
+
+
+def at_tensor_text(name: str, value: object, digits: int) -> str:
+    """'x = [1, -2]' for a small tensor, 'W (3×3)' for a larger one."""
+    if getattr(value, "size", 0) <= INLINE_ENTRIES:
+        return f"{name} = {written_out(value, digits)}"
+    return f"{name} ({shape_cell(getattr(value, 'shape', ()))})"
 
 
 def program_title(source: Source) -> str:
@@ -64,8 +72,9 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     if result.tensor:
         table.add_column("shape")
     table.add_column("expression", overflow="fold", max_width=60)
-    table.add_column("value", justify="right", overflow="fold", max_width=48)
-    table.add_column("gradient", justify="right", overflow="fold", max_width=48)
+    justify = "left" if result.tensor else "right"  # matrices are written a row a line
+    table.add_column("value", justify=justify, overflow="fold", max_width=48)
+    table.add_column("gradient", justify=justify, overflow="fold", max_width=48)
     exact = result.exact if result.exact is not None and result.exact.ok else None
     if exact is not None:
         table.add_column("exact value", overflow="fold", max_width=40)
@@ -77,7 +86,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         style = "bold" if i == g.output else None
         if result.tensor:
             cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
-                     tensor_fmt(values[i], digits), gradient_cell(result, i, digits)]
+                     tensor_fmt(values[i], digits, row_sep=",\n "), gradient_cell(result, i, digits)]
         else:
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
         if exact is not None:
@@ -125,7 +134,7 @@ def gradient_cell(result: GradResult, i: int, digits: int) -> str:
     a = result.adjoints[i]
     if a is None and result.graph.ops[i] == "input":
         return "— (data)"
-    return tensor_fmt(a, digits)
+    return tensor_fmt(a, digits, row_sep=",\n ")
 
 
 def render_node(result: GradResult, label: str, console: "Console", digits: int) -> None:
