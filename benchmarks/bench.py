@@ -315,6 +315,108 @@ def batch(work: Path) -> list[str]:
     return lines
 
 
+# --- tensors --------------------------------------------------------------------
+
+TWO_LAYER = "h = sigmoid(X @ W1 + b1); s = h @ W2 + b2; L = cross_entropy(s, t)"
+
+
+def two_layer_point(seed: int = 0) -> dict[str, Any]:
+    """The DLFS two-layer net's shapes: batch 100, 784 -> 100 -> 10, one-hot t."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t = np.zeros((100, 10))
+    t[np.arange(100), rng.integers(0, 10, 100)] = 1.0
+    return {"X": rng.random((100, 784)), "W1": 0.01 * rng.standard_normal((784, 100)), "b1": np.zeros(100),
+            "W2": 0.01 * rng.standard_normal((100, 10)), "b2": np.zeros(10), "t": t}
+
+
+def two_layer_numpy(p: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """The same net written by hand in NumPy (DLFS chapter 5's layers)."""
+    import numpy as np
+
+    a1 = p["X"] @ p["W1"] + p["b1"]
+    z1 = 1.0 / (1.0 + np.exp(-a1))
+    s = z1 @ p["W2"] + p["b2"]
+    m = s.max(axis=1, keepdims=True)
+    e = np.exp(s - m)
+    y = e / e.sum(axis=1, keepdims=True)
+    n = s.shape[0]
+    loss = -np.sum(p["t"] * np.log(y)) / n
+    ds = (y - p["t"]) / n
+    dW2 = z1.T @ ds
+    db2 = ds.sum(axis=0)
+    dz1 = ds @ p["W2"].T
+    da1 = dz1 * z1 * (1.0 - z1)
+    dW1 = p["X"].T @ da1
+    db1 = da1.sum(axis=0)
+    dX = da1 @ p["W1"].T
+    return loss, {"X": dX, "W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "t": -np.log(y) / n}
+
+
+def _best(fn: Any, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def tensors(work: Path) -> list[str]:
+    """The tensor engine against hand-written NumPy in the same process
+    (rounds interleaved, the fastest of each), and the whole process with
+    the default check."""
+    import numpy as np
+
+    import bpcalc
+
+    p = two_layer_point()
+    r = bpcalc.grad(TWO_LAYER, at=p, check=False)
+    loss, ref = two_layer_numpy(p)
+    assert abs(r.value - loss) <= 1e-12 * abs(loss)
+    for name, g in ref.items():
+        assert np.allclose(r.gradient[name], g, rtol=1e-10, atol=1e-15), name
+    rounds = 15
+    ours = theirs = float("inf")
+    for _ in range(rounds):
+        ours = min(ours, _best(lambda: bpcalc.grad(TWO_LAYER, at=p, check=False), 1))
+        theirs = min(theirs, _best(lambda: two_layer_numpy(p), 1))
+    a, b = np.random.default_rng(1).random((400, 400)), np.random.default_rng(2).random((400, 400))
+    mm_ours = mm_blas = float("inf")
+    for _ in range(rounds):
+        mm_ours = min(mm_ours, _best(lambda: bpcalc.grad("sum(A @ B @ A)", at={"A": a, "B": b}, check=False), 1))
+        mm_blas = min(mm_blas, _best(lambda: (a @ b @ a, np.ones((400, 400)) @ (b @ a).T,
+                                              (a @ b).T @ np.ones((400, 400)),
+                                              a.T @ np.ones((400, 400)) @ a.T), 1))
+    point = work / "two_layer.json"
+    point.write_text(json.dumps({k: v.tolist() for k, v in p.items()}))
+    program = work / "two_layer.bp"
+    program.write_text(TWO_LAYER)
+    whole = medians({"grad": [BPCALC, "grad", "-f", str(program), "--at-file", str(point)],
+                     "json": [BPCALC, "grad", "-f", str(program), "--at-file", str(point), "--json"]}, 3, work)
+    ratio = ours / theirs
+    lines = [
+        "### Vectors and matrices (in-process, fastest of 15 interleaved rounds)", "",
+        row("computation", "bpcalc", "reference", "ratio", "limit", ""),
+        row("---", "---:", "---:", "---:", "---", "---"),
+        row("two-layer net (100 × 784 → 100 → 10, sigmoid, softmax CE), value and every gradient: "
+            "`bpcalc.grad(check=False)` vs hand-written NumPy",
+            f"{ours * 1e3:.2f} ms", f"{theirs * 1e3:.2f} ms", f"{ratio:.2f}", "≤ 1.3", verdict(ratio <= 1.3)),
+        row("matmul-dominated `sum(A @ B @ A)`, 400×400: bpcalc vs the same six products in NumPy (BLAS)",
+            f"{mm_ours * 1e3:.2f} ms", f"{mm_blas * 1e3:.2f} ms", f"{mm_ours / mm_blas:.2f}", "(BLAS speed)", ""),
+        row("two-layer net, whole process `bpcalc grad -f net.bp --at-file point.json` (default check)",
+            f"{whole['grad']:.2f} s", "", "", "< 3 s", verdict(whole["grad"] < 3)),
+        row("the same with `--json` (every node's value and gradient: 0.5 M numbers)",
+            f"{whole['json']:.2f} s", "", "", "", ""),
+        "",
+    ]
+    RESULTS["tensors"] = {"two_layer_ms": ours * 1e3, "numpy_ms": theirs * 1e3, "ratio": ratio,
+                          "matmul_ms": mm_ours * 1e3, "blas_ms": mm_blas * 1e3, "whole_process_s": whole["grad"],
+                          "whole_process_json_s": whole["json"]}
+    return lines
+
+
 def startup_alt(work: Path) -> list[str]:
     """The start-up section again in another environment (BENCH_ALT_BIN: the
     bin/ folder of a virtualenv with bpcalc and a different typer)."""
@@ -325,7 +427,7 @@ def startup_alt(work: Path) -> list[str]:
 
 
 SECTIONS = {"startup": startup, "startup-alt": startup_alt, "big": big_processes, "scale": scale,
-            "check": check, "batch": batch}
+            "check": check, "batch": batch, "tensors": tensors}
 
 
 def machine() -> str:

@@ -114,8 +114,10 @@ def tensor_value(name: str, array: Any, text: str, source: Source | None = None)
 
     if array.ndim == 0:
         return number_value(name, float(array))
-    bad = np.argwhere(~np.isfinite(array))
-    if len(bad):
+    with np.errstate(all="ignore"):
+        finite = bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())  # one pass when finite
+    if not finite:
+        bad = np.argwhere(~np.isfinite(array))
         index = "[" + ", ".join(str(int(k)) for k in bad[0]) + "]"
         raise BpcalcError("value", f"{name} has {array[tuple(bad[0])]} at entry {index}: input values must be "
                           "finite numbers", source, Span(0, len(source.text)) if source else None)
@@ -144,15 +146,31 @@ def array_value(name: str, value: object) -> AtValue:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iuf":
             raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
-        array = value.astype(float)
+        array = np.asarray(value, dtype=float)  # read, never written: no copy of a large array
     else:
-        check(value, "")
+        if not _regular(value):
+            check(value, "")  # says what is wrong, and where
         array = np.array(value, dtype=float)
-    return tensor_value(name, array, _array_text(array))
+    return tensor_value(name, array, "×".join(map(str, array.shape)) + " array")
 
 
-def _array_text(array: Any) -> str:
-    return str(array.tolist()).replace(" ", "")
+_NUMBER_TYPES = (int, float)
+
+
+def _regular(item: object) -> tuple[int, ...] | None:
+    """The shape of nested lists of numbers (not bools) all of one shape, or
+    None; fast, so that a large --at-file is read quickly."""
+    if not isinstance(item, (list, tuple)) or not item:
+        return None
+    first = item[0]
+    if isinstance(first, (list, tuple)):
+        inner = _regular(first)
+        if inner is None or any(_regular(row) != inner for row in item[1:]):
+            return None
+        return (len(item), *inner)
+    if all(type(x) in _NUMBER_TYPES for x in item):
+        return (len(item),)
+    return None
 
 
 def number_value(name: str, value: float | int) -> AtValue:

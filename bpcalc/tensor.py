@@ -167,18 +167,17 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Dia
             if op == INPUT or op == CONST:
                 continue
             argv = [values[j] for j in graph.args(i)]
+            if op == "cross_entropy":
+                problem = ce_index_problem(np, *argv)
+                if problem:
+                    raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
+            out = node_value(graph, i, argv)
             if op in TENSOR_OPS:
-                if op == "cross_entropy":
-                    problem = ce_index_problem(np, *argv)
-                    if problem:
-                        raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
-                out = np.asarray(TENSOR_OPS[op].forward(np, *argv, **dict(params.get(i, ()))), dtype=float)
                 if op in ("amax", "amin") and active[i]:
                     _tie_note(graph, i, argv[0], out, warnings, counts)
             else:
                 spec = OPS[op]
-                out = np.asarray(spec.np_forward(np, *argv), dtype=float)
-                if not np.isfinite(out).all():
+                if not _all_finite(out):
                     _nonfinite_entry(graph, i, argv, out, warnings, counts)
                 if spec.kink is not None and spec.np_kink is not None and active[i]:
                     _entry_notes(graph, i, "kink", spec.np_kink(np, *argv), argv, spec.kink, warnings, counts)
@@ -191,6 +190,39 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Dia
         if count > _MAX_WARNINGS_PER_KIND:
             warnings.append(Diagnostic(kind, f"… and {count - _MAX_WARNINGS_PER_KIND} more {kind} warnings", None))
     return values, warnings
+
+
+def node_value(graph: Graph, i: int, argv: Sequence[Any]) -> Any:
+    """Node i's value from its arguments' values: its op's forward function,
+    nothing else (no checks, no warnings)."""
+    op = graph.ops[i]
+    if op in TENSOR_OPS:
+        return np.asarray(TENSOR_OPS[op].forward(np, *argv, **dict(graph.params.get(i, ()))), dtype=float)
+    return np.asarray(OPS[op].np_forward(np, *argv), dtype=float)
+
+
+def recompute(graph: Graph, values: Sequence[Any], node: int, value: Any, below: Sequence[int]) -> Any:
+    """The output's value when node `node` takes `value` and everything else
+    stays: only the nodes in `below` (those that depend on it, in order) are
+    computed again."""
+    changed = list(values)
+    changed[node] = value
+    with np.errstate(all="ignore"):
+        for i in below:
+            changed[i] = node_value(graph, i, [changed[j] for j in graph.args(i)])
+    return changed[graph.output]
+
+
+def dependents(graph: Graph, node: int) -> list[int]:
+    """The nodes that depend on `node`, in topological order, up to the output."""
+    hit = [False] * len(graph)
+    hit[node] = True
+    found = []
+    for i in range(node + 1, graph.output + 1):
+        if any(hit[j] for j in graph.args(i)):
+            hit[i] = True
+            found.append(i)
+    return found
 
 
 def _first(mask: Any) -> tuple[tuple[int, ...], int]:
@@ -291,10 +323,19 @@ def unbroadcast(g: Any, shape: Shape) -> Any:
 def _times_local(g: Any, p: Any) -> Any:
     """upstream * local partial, where a zero on either side gives 0 (so an
     infinite or undefined factor on the other side does not make a nan)."""
+    if type(p) is float and p in (1.0, -1.0):  # add, sub, neg: no product to form
+        return g if p == 1.0 else -g
     r = g * p
     if not np.isfinite(r).all():
         r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
     return r
+
+
+def _all_finite(a: Any) -> bool:
+    """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
+    unless an entry is not or the sum overflows; only then look closer."""
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
 def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
@@ -346,7 +387,7 @@ def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagn
     if active[out]:
         for i in range(n - 1, -1, -1):
             a = result[i]
-            if a is not None and not np.isfinite(a).all():
+            if a is not None and not _all_finite(a):
                 index, count = _first(~np.isfinite(a))
                 warnings.append(Diagnostic(
                     "nonfinite",

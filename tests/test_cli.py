@@ -197,9 +197,9 @@ def test_grad_with_vectors_prints_shapes_and_gradients():
     run = run_cli("grad", "sigmoid(w @ x + b)", "--at", "w=[2,-3],x=[-1,-2],b=-3")
     assert run.code == 0, run.err
     out = lines(run.out)
-    assert "node   op        shape    expression              value                 gradient" in out
-    assert "w      input     2        w                     [2, -3]   [-0.196612, -0.393224]" in out
-    assert "%3     matmul    scalar   w @ x                       4                 0.196612" in out
+    assert "node   op        shape    expression           value      gradient\n" in out
+    assert "w      input     2        w                    [2, -3]    [-0.196612, -0.393224]\n" in out
+    assert "%3     matmul    scalar   w @ x                4          0.196612\n" in out
     assert "∂f/∂w = [-0.196612, -0.393224]\n∂f/∂x = [0.393224, -0.589836]\n∂f/∂b = 0.196612\n" in out
     assert "check against SymPy, entry by entry (rtol 1e-9, atol 1e-12): ✓ all agree" in out
 
