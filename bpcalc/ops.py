@@ -566,7 +566,7 @@ def _t_mean(np: Any, x: Any, axis: int | None = None) -> Any:
     return np.sum(x, axis=axis) / _count(x.shape, axis)
 
 
-def _extreme(bigger: bool) -> Callable[..., Any]:
+def _reduce_extreme(bigger: bool) -> Callable[..., Any]:
     def forward(np: Any, x: Any, axis: int | None = None) -> Any:
         if np.isnan(x).any():  # nan compares false: it must not vanish in a max
             return np.sum(x * np.nan, axis=axis)
@@ -575,7 +575,7 @@ def _extreme(bigger: bool) -> Callable[..., Any]:
     return forward
 
 
-def _extreme_vjp(np: Any, g: Any, x: Any, out: Any, axis: int | None = None) -> tuple[Any]:
+def _reduce_extreme_vjp(np: Any, g: Any, x: Any, out: Any, axis: int | None = None) -> tuple[Any]:
     """Ties split the gradient evenly among the tied entries (PyTorch's rule
     for max/min over all entries, and the scalar max/min's 0.5/0.5)."""
     hit = (x == _expand(np, out, x.shape, axis)).astype(float)
@@ -583,7 +583,7 @@ def _extreme_vjp(np: Any, g: Any, x: Any, out: Any, axis: int | None = None) -> 
     return (_expand(np, g, x.shape, axis) * hit / ties,)
 
 
-def _extreme_sympy(bigger: bool) -> Callable[..., Any]:
+def _reduce_extreme_sympy(bigger: bool) -> Callable[..., Any]:
     def build(sp: Any, np: Any, x: Any, axis: int | None = None) -> Any:
         pick = sp.Max if bigger else sp.Min
         if axis is None:
@@ -840,13 +840,13 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         params=(("axis", None),),
     ),
     TensorOp(
-        "amax", 1, _extreme(True), _extreme_vjp, _reduce_shape, _extreme_sympy(True),
+        "amax", 1, _reduce_extreme(True), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(True),
         ("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere",),
         "max(X) with one argument: the largest entry (axis= keyword as for sum)",
         params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
     ),
     TensorOp(
-        "amin", 1, _extreme(False), _extreme_vjp, _reduce_shape, _extreme_sympy(False),
+        "amin", 1, _reduce_extreme(False), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(False),
         ("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere",),
         "min(X) with one argument: the smallest entry (axis= keyword as for sum)",
         params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
