@@ -6,8 +6,10 @@ frozen `Node` view of one node for renderers. Node ids are topological: every
 node's arguments have smaller ids, and the inputs are nodes 0..k-1.
 
 Node kinds (`ops[i]`): "input" (a value from --at), "const" (a number, or the
-constants pi and e), or the name of a primitive in `bpcalc.ops.OPS`. A node has
-at most two arguments: `arg0[i]` and `arg1[i]`, -1 where there is none.
+constants pi and e), or the name of a primitive in `bpcalc.ops.OPS`. A node's
+first two arguments are `arg0[i]` and `arg1[i]`, -1 where there is none; the
+few nodes with more (max(a, b, c)) keep the rest in `more[i]`, so that the
+common one- and two-argument nodes stay plain columns of ints.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Graph:
     inputs: tuple[int, ...]
     output: int
     active: tuple[bool, ...]  # depends on an input (so it has a gradient)
+    #: node id -> its arguments after the first two, for nodes with three or more
+    more: dict[int, tuple[int, ...]] = field(default_factory=dict)
     #: Derived per-graph data (e.g. the engine's tapes), computed once.
     cache: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
@@ -75,7 +79,10 @@ class Graph:
 
     def args(self, i: int) -> tuple[int, ...]:
         a, b = self.arg0[i], self.arg1[i]
-        return () if a < 0 else ((a,) if b < 0 else (a, b))
+        if b < 0:
+            return () if a < 0 else (a,)
+        more = self.more
+        return (a, b, *more[i]) if more and i in more else (a, b)
 
     def text(self, i: int) -> str:
         return self.source.text[self.starts[i] : self.ends[i]]
@@ -99,7 +106,7 @@ class Graph:
         mask = [False] * len(self.ops)
         for r in roots:
             mask[r] = True
-        arg0, arg1 = self.arg0, self.arg1
+        arg0, arg1, more = self.arg0, self.arg1, self.more
         for i in range(max(roots, default=-1), -1, -1):
             if mask[i]:
                 a = arg0[i]
@@ -108,6 +115,9 @@ class Graph:
                     b = arg1[i]
                     if b >= 0:
                         mask[b] = True
+                        if more and i in more:
+                            for c in more[i]:
+                                mask[c] = True
         return mask
 
     def snippet(self, i: int, width: int) -> str:

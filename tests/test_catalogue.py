@@ -52,7 +52,7 @@ CASES = [
     Case("unknown function", "foo(x)", "unknown function 'foo'", error_kind="name"),
     Case("misspelled function", "sigmod(x)", "did you mean sigmoid?"),
     Case("function used as a value", "exp + 1", "'exp' is a function: call it as exp(…)"),
-    Case("too few arguments", "max(x)", "max() takes 2 arguments, got 1", error_kind="arity"),
+    Case("too few arguments", "max(x)", "max() takes 2 or more arguments, got 1", error_kind="arity"),
     Case("too many arguments", "exp(x, y)", "exp() takes 1 argument, got 2"),
     Case("no arguments", "sigmoid()", "sigmoid() needs 1 argument"),
     # -- Python, SQL, shell: refused, never run --

@@ -61,7 +61,9 @@ def test_deep_nesting_does_not_recurse():
         ("(x + 1", "'(' is never closed", 1),
         ("x)", "unmatched ')'", 2),
         ("sigmod(x)", "unknown function 'sigmod'; did you mean sigmoid?", 1),
-        ("max(x)", "max() takes 2 arguments, got 1", 1),
+        ("max(x)", "max() takes 2 or more arguments, got 1", 1),
+            ("leaky_relu(x, 1, 2)", "leaky_relu() takes 1 or 2 arguments, got 3", 1),
+            ("atan2(x)", "atan2() takes 2 arguments, got 1", 1),
         ("exp()", "exp() needs 1 argument", 1),
         ("x = ", "nothing after '='", 3),
         ("3 = x", "cannot assign to the number 3", 1),
@@ -96,3 +98,17 @@ def test_error_on_a_later_line():
 def test_suggest():
     assert suggest("sigmod", ["sigmoid", "sin"]) == "; did you mean sigmoid?"
     assert suggest("zzz", ["sigmoid"]) == ""
+
+
+def test_the_course_functions_names_are_known_and_suggested():
+    from bpcalc.ops import FUNCTIONS
+
+    for name in ("atan", "arctan", "sinh", "log10", "leaky_relu", "gelu", "swish", "softsign", "atan2"):
+        assert name in FUNCTIONS
+    assert error("gleu(x)").message == "unknown function 'gleu'; did you mean gelu?"
+    assert error("arctan3(x)").message == "unknown function 'arctan3'; did you mean arctan?"
+    assert error("leakyrelu(x)").message == "unknown function 'leakyrelu'; did you mean leaky_relu?"
+    program = parse(Source("max(x, y, z); leaky_relu(x)"))
+    assert [item[:2] for s in program.statements for item in s.expr if item[0] != "name"] == [
+        ("calln", ("max", 3)), ("calln", ("leaky_relu", 1)),
+    ]

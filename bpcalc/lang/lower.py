@@ -54,6 +54,7 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
     ends: list[int] = []
     active: list[bool] = []
     consts: dict[int, tuple[float, str]] = {}
+    more: dict[int, tuple[int, ...]] = {}  # arguments after the second, for max(a, b, c, …)
     warnings: list[Diagnostic] = []
 
     env: dict[str, int] = {}  # name -> node of its latest binding
@@ -152,6 +153,22 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
                     stack[-1] = [
                         add_node(payload, x, y, start, end, active[x] or active[y]), start, end, False
                     ]
+            elif tag == "calln":  # a default left out, or max/min of three or more
+                name, nargs = payload  # type: ignore[misc]
+                spec = OPS[name]
+                if nargs < spec.arity:
+                    for value in spec.defaults[nargs - spec.min_args:]:
+                        node = add_node(CONST, -1, -1, end - 1, end - 1, False)  # no text: at the ')'
+                        consts[node] = (value, format(value, "g"))
+                        push([node, end - 1, end - 1, False])
+                    nargs = spec.arity
+                args = [entry[0] for entry in stack[-nargs:]]
+                del stack[len(stack) - nargs + 1:]
+                node = add_node(name, args[0], args[1] if nargs > 1 else -1, start, end,
+                                any(active[j] for j in args))
+                if nargs > 2:
+                    more[node] = tuple(args[2:])
+                stack[-1] = [node, start, end, False]
             else:  # group: the use span now includes the parentheses
                 top = stack[-1]
                 top[1], top[2], top[3] = start, end, False
@@ -198,7 +215,7 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
             )
         )
     graph = _inputs_first(
-        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output
+        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output, more
     )
     warnings = [_renumbered(w, graph.cache.get("old_to_new")) for w in warnings]
     warnings.extend(_dead_code(graph))
@@ -208,13 +225,13 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
 def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[int],
                   names: list[str | None], starts: list[int], ends: list[int],
                   active: list[bool], consts: dict[int, tuple[float, str]],
-                  inputs: list[int], output: int) -> Graph:
+                  inputs: list[int], output: int, more: dict[int, tuple[int, ...]]) -> Graph:
     """The Graph, renumbered so that the inputs come first (in order of first
     use) and everything else keeps its relative, topological order."""
     k = len(inputs)
     if inputs == list(range(k)):
         return Graph(source, tuple(ops), tuple(arg0), tuple(arg1), tuple(names), tuple(starts),
-                     tuple(ends), consts, tuple(range(k)), output, tuple(active))
+                     tuple(ends), consts, tuple(range(k)), output, tuple(active), more)
     is_input = set(inputs)
     order = inputs + [i for i in range(len(ops)) if i not in is_input]  # new id -> old id
     old_to_new = [0] * len(ops)
@@ -232,6 +249,7 @@ def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[in
         source, permute(ops), remap_args(arg0), remap_args(arg1), permute(names),
         permute(starts), permute(ends), {remap(i): c for i, c in consts.items()},
         tuple(range(k)), remap(output), permute(active),
+        {remap(i): tuple(map(remap, args)) for i, args in more.items()},
     )
     graph.cache["old_to_new"] = old_to_new
     return graph

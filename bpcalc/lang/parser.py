@@ -14,6 +14,9 @@ operands). Items are plain tuples `(tag, payload, start, end)`:
     ("op",    op name,      start, end)   a binary or unary operator; the span
                                           is the operator symbol itself
     ("call",  op name,      start, end)   a function call, `name(` to `)`
+    ("calln", (op name, n), start, end)   a call with n arguments where the op
+                                          takes another number: a default left
+                                          out (leaky_relu(x)), or max(a, b, c)
     ("group", None,         start, end)   parentheses around the item before
 
 Grammar (see README "Language"):
@@ -276,11 +279,13 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         else:
                             op = FUNCTIONS[opener[1]]
                             nargs = opener[5] + 1
-                            if nargs != op.arity:
-                                plural = "s" if op.arity != 1 else ""
-                                raise fail(f"{opener[1]}() takes {op.arity} argument{plural}, got {nargs}",
+                            if nargs == op.arity:
+                                emit(("call", opener[1], opener[3], end))
+                            elif op.accepts(nargs):  # a default left out, or max(a, b, c)
+                                emit(("calln", (opener[1], nargs), opener[3], end))
+                            else:
+                                raise fail(f"{opener[1]}() takes {op.arguments()}, got {nargs}",
                                            opener[3], end, "arity")
-                            emit(("call", opener[1], opener[3], end))
                     elif piece == ",":
                         opener = reduce_all(True)
                         if opener is None or opener[0] != _CALL:
@@ -309,8 +314,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 elif piece == ")":
                     if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
                         top = stack[-1]
-                        arity = FUNCTIONS[top[1]].arity
-                        raise fail(f"{top[1]}() needs {arity} argument{'s' if arity > 1 else ''}", top[3], end)
+                        raise fail(f"{top[1]}() needs {FUNCTIONS[top[1]].arguments()}", top[3], end)
                     if prev_text == "(":
                         raise fail("empty parentheses '()'", prev_start, end)
                     raise fail(f"expected an expression before ')' (after '{prev_text}')", start, end)
