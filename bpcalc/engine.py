@@ -26,7 +26,9 @@ _MAX_WARNINGS_PER_KIND = 20
 
 def _tape(graph: Graph, field: str) -> list[tuple]:
     """(node id, the op's `field` function, first argument, second argument or
-    -1) for every op node, in order; built once per graph."""
+    -1) for every op node, in order; built once per graph. A node with three
+    or more arguments (max(a, b, c)) has (node id, function, all its
+    arguments, VARIADIC) instead."""
     key = "tape:" + field
     tape = graph.cache.get(key)
     if tape is None:
@@ -36,8 +38,14 @@ def _tape(graph: Graph, field: str) -> list[tuple]:
             for i, op, a, b in zip(range(len(graph)), graph.ops, graph.arg0, graph.arg1)
             if a >= 0
         ]
+        if graph.more:
+            tape = [(i, f, graph.args(i), VARIADIC) if i in graph.more else (i, f, a, b) for i, f, a, b in tape]
         graph.cache[key] = tape
     return tape
+
+
+#: The tapes' mark for a node with three or more arguments.
+VARIADIC = -2
 
 
 def _backward_tape(graph: Graph) -> list[tuple]:
@@ -78,7 +86,7 @@ def forward(graph: Graph, point: Mapping[str, float]) -> tuple[list[float], list
         try:
             for i, f, a, b in tape if pos == 0 else tape[pos:]:
                 if b < 0:
-                    values[i] = f(values[a])
+                    values[i] = f(values[a]) if b == -1 else f(*[values[j] for j in a])
                 else:
                     values[i] = f(values[a], values[b])
             break
@@ -184,7 +192,11 @@ def backward(graph: Graph, values: list[float]) -> tuple[list[float | None], lis
         if g == 0.0:
             continue
         if b < 0:
-            adj[a] += g * p(values[a], values[i])[0]
+            if b == -1:
+                adj[a] += g * p(values[a], values[i])[0]
+            else:  # VARIADIC: a is the tuple of arguments
+                for j, pj in zip(a, p(*[values[j] for j in a], values[i])):
+                    adj[j] += g * pj
         else:
             pa, pb = p(values[a], values[b], values[i])
             adj[a] += g * pa

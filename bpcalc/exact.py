@@ -22,6 +22,7 @@ when the budget runs out or SymPy fails, the result says so (`ok` False,
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -149,17 +150,19 @@ class _PartialRules:
 
     def __init__(self, sp: Any) -> None:
         self.sp = sp
-        self.a, self.b = sp.Dummy("a", real=True), sp.Dummy("b", real=True)
-        self.rules: dict[str, tuple[Any, ...]] = {}
+        self.placeholders: list[Any] = [sp.Dummy("a", real=True), sp.Dummy("b", real=True)]
+        self.rules: dict[tuple[str, int], tuple[Any, ...]] = {}
 
-    def rule(self, op: str) -> tuple[Any, ...]:
-        rule = self.rules.get(op)
+    def rule(self, op: str, nargs: int) -> tuple[Any, ...]:
+        rule = self.rules.get((op, nargs))
         if rule is None:
             sp, spec = self.sp, OPS[op]
-            placeholders = (self.a, self.b)[: spec.arity]
+            while len(self.placeholders) < nargs:  # max(a, b, c, …)
+                self.placeholders.append(sp.Dummy(f"a{len(self.placeholders)}", real=True))
+            placeholders = self.placeholders[:nargs]
             expr = spec.sympy(sp, *placeholders)
             # powsimp: a**b*b/a -> b*a**(b - 1), which is defined at a = 0
-            rule = self.rules[op] = tuple(sp.powsimp(sp.diff(expr, s)) for s in placeholders)
+            rule = self.rules[(op, nargs)] = tuple(sp.powsimp(sp.diff(expr, s)) for s in placeholders)
         return rule
 
     def at(self, op: str, args: list[Any], floats: list[float | None], out: float | None) -> tuple[Any, ...]:
@@ -168,8 +171,9 @@ class _PartialRules:
         numeric = None not in floats and out is not None and all(map(math.isfinite, floats))
         if numeric and spec.kink is not None and spec.kink(*floats):
             return tuple(_from_float(sp, p) for p in spec.partials(*floats, out))
-        mapping = dict(zip((self.a, self.b), args))
-        exact = tuple(r.xreplace(mapping) for r in self.rule(op))
+        rule = self.rule(op, len(args))  # first: it makes the placeholders of max(a, b, c)
+        mapping = dict(zip(self.placeholders, args))
+        exact = tuple(r.xreplace(mapping) for r in rule)
         if numeric and any(_undefined(sp, p) for p in exact):
             engine = spec.partials(*floats, out)
             exact = tuple(_from_float(sp, q) if _undefined(sp, p) and not math.isnan(q) else p
@@ -182,11 +186,16 @@ def _undefined(sp: Any, value: Any) -> bool:
 
 
 def _from_float(sp: Any, value: float) -> Any:
-    """A convention value (0, 1, 1/2, -1, inf, ...) as an exact SymPy number."""
+    """A convention value (0, 1, 1/2, 1/3 for a three-way tie, a slope of
+    1/100, -1, inf, ...) as an exact SymPy number: the simple fraction the
+    double stands for, when there is one."""
     if math.isnan(value):
         return sp.nan
     if math.isinf(value):
         return sp.oo if value > 0 else -sp.oo
+    simple = Fraction(value).limit_denominator(1000)
+    if float(simple) == value:
+        return sp.Rational(simple.numerator, simple.denominator)
     return sp.Rational(value)
 
 

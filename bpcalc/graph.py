@@ -7,9 +7,11 @@ node's arguments have smaller ids, and the inputs are nodes 0..k-1.
 
 Node kinds (`ops[i]`): "input" (a value from --at), "const" (a number, or the
 constants pi and e, or a tensor literal [1, 2]: its value is a NumPy array), or
-the name of a primitive in `bpcalc.ops.OPS` or `bpcalc.ops.TENSOR_OPS`. A node
-has at most two arguments: `arg0[i]` and `arg1[i]`, -1 where there is none;
-a tensor op's keyword arguments (axis=1) are in `params[i]`.
+the name of a primitive in `bpcalc.ops.OPS` or `bpcalc.ops.TENSOR_OPS`. A node's
+first two arguments are `arg0[i]` and `arg1[i]`, -1 where there is none; the
+few nodes with more (max(a, b, c)) keep the rest in `more[i]`, so that the
+common one- and two-argument nodes stay plain columns of ints. A tensor op's
+keyword arguments (axis=1) are in `params[i]`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Graph:
     inputs: tuple[int, ...]
     output: int
     active: tuple[bool, ...]  # depends on an input (so it has a gradient)
+    #: node id -> its arguments after the first two, for nodes with three or more
+    more: dict[int, tuple[int, ...]] = field(default_factory=dict)
     #: node id -> keyword arguments of a tensor op ((name, value), ...), where given
     params: dict[int, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
     #: Derived per-graph data (e.g. the engine's tapes), computed once.
@@ -92,7 +96,10 @@ class Graph:
 
     def args(self, i: int) -> tuple[int, ...]:
         a, b = self.arg0[i], self.arg1[i]
-        return () if a < 0 else ((a,) if b < 0 else (a, b))
+        if b < 0:
+            return () if a < 0 else (a,)
+        more = self.more
+        return (a, b, *more[i]) if more and i in more else (a, b)
 
     def text(self, i: int) -> str:
         return self.source.text[self.starts[i] : self.ends[i]]
@@ -116,7 +123,7 @@ class Graph:
         mask = [False] * len(self.ops)
         for r in roots:
             mask[r] = True
-        arg0, arg1 = self.arg0, self.arg1
+        arg0, arg1, more = self.arg0, self.arg1, self.more
         for i in range(max(roots, default=-1), -1, -1):
             if mask[i]:
                 a = arg0[i]
@@ -125,6 +132,9 @@ class Graph:
                     b = arg1[i]
                     if b >= 0:
                         mask[b] = True
+                        if more and i in more:
+                            for c in more[i]:
+                                mask[c] = True
         return mask
 
     def snippet(self, i: int, width: int) -> str:

@@ -8,7 +8,9 @@ the convention used there. Parser, engine, verifier, renderers and `bpcalc ops`
 all read `OPS`; adding a function is one entry here plus its tests.
 
 Conventions at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, max/min ties
-split the gradient 0.5/0.5, d(x^y)/dy = 0 at x = 0 (for y >= 0), sqrt'(0) = +inf.
+split the gradient 0.5/0.5, d(x^y)/dy = 0 at x = 0 (for y >= 0), sqrt'(0) = +inf;
+a k-way max/min tie gives each 1/k (amax), sign'(0) = 0, leaky_relu'(0) and
+elu'(0) are the slopes on the left, atan2's partials at (0, 0) are 0.
 
 Forward functions may raise ValueError / ZeroDivisionError / OverflowError (the
 engine keeps its hot loop free of checks and asks `domain` / `overflow` only
@@ -125,19 +127,38 @@ def _relu(a: float) -> float:
     return a if a > 0 else 0.0
 
 
-def _max(a: float, b: float) -> float:
-    return a if a >= b else (b if b > a else NAN)
+def _max(*xs: float) -> float:
+    if len(xs) == 2:
+        a, b = xs
+        return a if a >= b else (b if b > a else NAN)
+    return max(xs) if all(x == x for x in xs) else NAN
 
 
-def _min(a: float, b: float) -> float:
-    return a if a <= b else (b if b < a else NAN)
+def _min(*xs: float) -> float:
+    if len(xs) == 2:
+        a, b = xs
+        return a if a <= b else (b if b < a else NAN)
+    return min(xs) if all(x == x for x in xs) else NAN
 
 
-def _tie_partials(a: float, b: float, bigger: bool) -> tuple[float, float]:
-    if a == b:
-        return 0.5, 0.5
-    first = (a > b) if bigger else (a < b)
-    return (1.0, 0.0) if first else (0.0, 1.0)
+def _tie_partials(bigger: bool) -> Callable[..., tuple[float, ...]]:
+    """Partials of max / min over two or more arguments (then `out`): 1 for
+    the winner; a tie among k arguments gives each of them 1/k (PyTorch's
+    rule for max / min of two tensors and for amax / amin)."""
+
+    def partials(*args: float) -> tuple[float, ...]:
+        if len(args) == 3:  # the common case: two arguments
+            a, b, _out = args
+            if a == b:
+                return 0.5, 0.5
+            first = (a > b) if bigger else (a < b)
+            return (1.0, 0.0) if first else (0.0, 1.0)
+        *xs, out = args
+        tied = [1.0 if x == out else 0.0 for x in xs]
+        k = sum(tied)
+        return tuple(t / k for t in tied) if k else tuple(NAN for _ in xs)
+
+    return partials
 
 
 def _num(v: float) -> str:
@@ -153,12 +174,21 @@ def _nonneg_domain(fname: str) -> Callable[[float], str | None]:
     return domain
 
 
-def _log_domain(a: float) -> str | None:
-    if a < 0:
-        return f"log of a negative number ({_num(a)})"
-    if a == 0:
-        return "log of 0 (it is -inf)"
-    return None
+def _logarithm_domain(fname: str, pole: float = 0.0) -> Callable[[float], str | None]:
+    """A logarithm's domain: -inf at `pole` (log(0), log1p(-1)), undefined below."""
+
+    def domain(a: float) -> str | None:
+        if a < pole:
+            below = "a negative number" if pole == 0 else f"a number less than {_num(pole)}"
+            return f"{fname} of {below} ({_num(a)})"
+        if a == pole:
+            return f"{fname} of {_num(pole)} (it is -inf)"
+        return None
+
+    return domain
+
+
+_log_domain = _logarithm_domain("log")
 
 
 def _periodic_domain(fname: str) -> Callable[[float], str | None]:
@@ -189,10 +219,18 @@ def _kink_at_zero(message: str) -> Callable[[float], str | None]:
     return kink
 
 
-def _tie_kink(fname: str) -> Callable[[float, float], str | None]:
-    def kink(a: float, b: float) -> str | None:
-        if a == b:
-            return f"{fname} tie ({_num(a)} = {_num(b)}): gradient split 0.5/0.5 (PyTorch convention)"
+def _tie_kink(fname: str, pick: Callable[..., float]) -> Callable[..., str | None]:
+    def kink(*xs: float) -> str | None:
+        if len(xs) == 2:
+            a, b = xs
+            if a == b:
+                return f"{fname} tie ({_num(a)} = {_num(b)}): gradient split 0.5/0.5 (PyTorch convention)"
+            return None
+        best = pick(xs)
+        k = sum(1 for x in xs if x == best)
+        if k > 1:
+            return (f"{fname} tie: {k} of the {len(xs)} arguments equal {_num(best)}; "
+                    f"gradient split 1/{k} each (PyTorch convention)")
         return None
 
     return kink
@@ -234,17 +272,258 @@ def _np_pow_partials(np: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
     return da, db
 
 
-def _np_tie_partials(np: Any, a: Any, b: Any, bigger: bool) -> tuple[Any, Any]:
-    tie = 0.5 * (a == b)
-    return ((a > b) + tie, (b > a) + tie) if bigger else ((a < b) + tie, (b < a) + tie)
+def _np_tie_partials(bigger: bool) -> Callable[..., tuple[Any, ...]]:
+    def partials(np: Any, *args: Any) -> tuple[Any, ...]:
+        if len(args) == 3:
+            a, b, _out = args
+            tie = 0.5 * (a == b)
+            return ((a > b) + tie, (b > a) + tie) if bigger else ((a < b) + tie, (b < a) + tie)
+        *xs, out = args
+        tied = [1.0 * (x == out) for x in xs]
+        k = sum(tied)
+        return tuple(t / k for t in tied)
+
+    return partials
+
+
+def _np_extreme(pick: str) -> Callable[..., Any]:
+    def forward(np: Any, *xs: Any) -> Any:
+        if len(xs) == 2:
+            a, b = xs
+            return np.where(a >= b, a, b) if pick == "max" else np.where(a <= b, a, b)
+        reduce = np.maximum if pick == "max" else np.minimum
+        out = xs[0]
+        for x in xs[1:]:
+            out = reduce(out, x)
+        return out
+
+    return forward
 
 
 def _np_at_zero(np: Any, a: Any, *_exponent: Any) -> Any:
     return a == 0  # for pow: the base (the exponent decides, in `_pow_kink`)
 
 
-def _np_tie(np: Any, a: Any, b: Any) -> Any:
-    return a == b
+def _np_tie(np: Any, *xs: Any) -> Any:
+    if len(xs) == 2:
+        return xs[0] == xs[1]
+    out = _np_extreme("max")(np, *xs)
+    low = _np_extreme("min")(np, *xs)
+    return (sum(1 * (x == out) for x in xs) > 1) | (sum(1 * (x == low) for x in xs) > 1)
+
+
+# --- helpers of the course functions (trigonometric, hyperbolic, logarithms,
+# activations); scalar first, then numpy ------------------------------------
+
+_LN10 = math.log(10.0)
+_LN2 = math.log(2.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _saturating(fn: Callable[[float], float], odd: bool) -> Callable[[float], float]:
+    """fn, giving ±inf where it overflows instead of raising (for partials,
+    which never raise): -inf for negative arguments of odd functions."""
+
+    def safe(a: float) -> float:
+        try:
+            return fn(a)
+        except OverflowError:
+            return math.copysign(INF, a) if odd else INF
+
+    return safe
+
+
+_exp_or_inf = _saturating(math.exp, False)
+_cosh_or_inf = _saturating(math.cosh, False)
+_sinh_or_inf = _saturating(math.sinh, True)
+
+
+def _odd_overflow(a: float) -> float:
+    return math.copysign(INF, a)
+
+
+def _rsqrt_product(u: float, v: float) -> float:
+    """1/sqrt(u*v) for u, v >= 0 without forming u*v (which cancels or
+    overflows): +inf when one is 0, nan when one is negative or nan."""
+    if u > 0 and v > 0:
+        return 1.0 / (math.sqrt(u) * math.sqrt(v))
+    if u >= 0 and v >= 0:
+        return INF
+    return NAN
+
+
+def _interval_domain(fname: str, low: float, high: float, closed: bool) -> Callable[[float], str | None]:
+    def domain(a: float) -> str | None:
+        if closed and not low <= a <= high:
+            return f"{fname} of a number outside [{_num(low)}, {_num(high)}] ({_num(a)})"
+        if not closed and a in (low, high):
+            return f"{fname} of {_num(a)} (it is {'-' if a == low else '+'}inf)"
+        if not closed and not low < a < high:
+            return f"{fname} of a number outside ({_num(low)}, {_num(high)}) ({_num(a)})"
+        return None
+
+    return domain
+
+
+def _acosh_domain(a: float) -> str | None:
+    return f"acosh of a number less than 1 ({_num(a)})" if a < 1 else None
+
+
+def _infinite_slope(fname: str, points: tuple[float, ...], sign: str) -> Callable[[float], str | None]:
+    def kink(a: float) -> str | None:
+        if a in points:
+            return f"{fname}'({_num(a)}) = {sign}inf (infinite slope; PyTorch gives {sign}inf)"
+        return None
+
+    return kink
+
+
+def _atan2_partials(y: float, x: float, out: float) -> tuple[float, float]:
+    # x/(x^2 + y^2), -y/(x^2 + y^2); where the squares overflow or lose digits
+    # to underflow, divided by the hypotenuse twice; 0 at the origin (as PyTorch)
+    s = x * x + y * y
+    if 1e-290 < s < INF:
+        return x / s, -y / s
+    h = math.hypot(y, x)
+    if h == 0.0:
+        return 0.0, 0.0
+    if not math.isfinite(h):
+        return NAN, NAN
+    return x / h / h, -y / h / h
+
+
+def _origin_kink(fname: str, partials: str) -> Callable[[float, float], str | None]:
+    def kink(a: float, b: float) -> str | None:
+        if a == 0 and b == 0:
+            return f"{fname}(0, 0) is not differentiable; {partials} (PyTorch convention)"
+        return None
+
+    return kink
+
+
+def _hypot(a: float, b: float) -> float:
+    # IEEE's hypot(inf, nan) is inf; bpcalc keeps a nan a nan
+    return math.hypot(a, b) if a == a and b == b else NAN
+
+
+def _hypot_partials(a: float, b: float, out: float) -> tuple[float, float]:
+    if out == 0.0 or not math.isfinite(out):
+        return NAN, NAN  # 0/0 at the origin, as PyTorch
+    return a / out, b / out
+
+
+def _sign(a: float) -> float:
+    return 1.0 if a > 0 else (-1.0 if a < 0 else a)  # ±0 and nan stay
+
+
+def _leaky_relu(a: float, slope: float) -> float:
+    return a if a > 0 else a * slope
+
+
+def _leaky_relu_kink(a: float, slope: float) -> str | None:
+    if a == 0 and slope != 1:
+        return f"leaky_relu'(0) = {_num(slope)}, the slope on the left (PyTorch convention)"
+    return None
+
+
+def _elu(a: float, alpha: float) -> float:
+    return a if a > 0 else alpha * math.expm1(a)
+
+
+def _elu_partials(a: float, alpha: float, out: float) -> tuple[float, float]:
+    if a > 0:
+        return 1.0, 0.0
+    return alpha * math.exp(a), math.expm1(a)
+
+
+def _elu_kink(a: float, alpha: float) -> str | None:
+    if a == 0 and alpha != 1:
+        return f"elu'(0) = alpha = {_num(alpha)}, the slope on the left (PyTorch convention)"
+    return None
+
+
+def _gelu(a: float) -> float:
+    # x * Phi(x) with Phi from erfc: accurate for negative x, where 1 + erf(x)
+    # cancels; 0 (not nan) at -800, x at +800
+    return 0.5 * a * math.erfc(-a * math.sqrt(0.5))
+
+
+def _gelu_slope(a: float) -> float:
+    # Phi(x) + x * phi(x); phi underflows to 0 beyond |x| = 40, where x * phi(x)
+    # would be inf * 0 at x = ±inf
+    density = a * math.exp(-0.5 * a * a) * _INV_SQRT_2PI if abs(a) < 40.0 else 0.0
+    return 0.5 * math.erfc(-a * math.sqrt(0.5)) + density
+
+
+def _silu_slope(a: float) -> float:
+    # sigma(x) + x * sigma(x) * sigma(-x): no cancellation, finite at ±800
+    return _sigmoid(a) + a * _sigmoid_slope(a)
+
+
+def _softsign(a: float) -> float:
+    if math.isinf(a):
+        return math.copysign(1.0, a)
+    return a / (1.0 + abs(a))
+
+
+def _softsign_slope(a: float) -> float:
+    # 1/(1 + |x|)^2 as a square of the reciprocal: neither overflows far out
+    r = 1.0 / (1.0 + abs(a))
+    return r * r
+
+
+def _zero_at_zero_underflow(fname: str) -> Callable[[float, float], str | None]:
+    """Underflow for functions that are 0 only at 0 (gelu, silu)."""
+
+    def check(out: float, a: float) -> str | None:
+        if out == 0.0 and a != 0 and math.isfinite(a):
+            return f"{fname}({_num(a)}) underflows to 0 in double precision"
+        return None
+
+    return check
+
+
+def _np_map(fn: Callable[[float], float]) -> Callable[..., Any]:
+    """A math-module function over a numpy array (numpy has no erf)."""
+
+    def apply(np: Any, a: Any) -> Any:
+        return np.vectorize(fn, otypes=[float])(a)
+
+    return apply
+
+
+_np_erf = _np_map(math.erf)
+_np_erfc = _np_map(math.erfc)
+
+
+def _np_rsqrt_product(np: Any, u: Any, v: Any) -> Any:
+    return 1.0 / (np.sqrt(u) * np.sqrt(v))
+
+
+def _np_gelu_slope(np: Any, a: Any) -> Any:
+    density = np.where(np.abs(a) < 40.0, a * np.exp(-0.5 * np.minimum(a * a, 1e4)) * _INV_SQRT_2PI, 0.0)
+    return 0.5 * _np_erfc(np, -a * math.sqrt(0.5)) + density
+
+
+def _np_atan2_partials(np: Any, y: Any, x: Any, out: Any) -> tuple[Any, Any]:
+    s = x * x + y * y
+    h = np.hypot(y, x)
+    h = np.where(h == 0, INF, h)  # 0 at the origin, as `_atan2_partials`
+    plain = (s > 1e-290) & (s < INF)
+    s = np.where(plain, s, 1.0)
+    return np.where(plain, x / s, x / h / h), np.where(plain, -y / s, -y / h / h)
+
+
+def _np_origin(np: Any, a: Any, b: Any) -> Any:
+    return (a == 0) & (b == 0)
+
+
+def _np_at(points: tuple[float, ...]) -> Callable[..., Any]:
+    def marks(np: Any, a: Any) -> Any:
+        return np.isin(a, points)
+
+    return marks
 
 
 # --- the table --------------------------------------------------------------
@@ -283,6 +562,14 @@ class Op:
     kink: Callable[..., str | None] | None = None
     kink_doc: str = ""
     underflow: Callable[..., str | None] | None = None
+    #: Values of trailing arguments a call may leave out (leaky_relu's slope):
+    #: lowering fills them in as constant nodes.
+    defaults: tuple[float, ...] = ()
+    #: For ops that take `arity` or more arguments (max, min): templates for a
+    #: node with more than `arity` arguments, over {x} (the argument) and
+    #: {args} (all of them, comma-separated): (rule, rule_latex, latex). The
+    #: op's functions then take any number of arguments (then `out`).
+    variadic: tuple[str, str, str] | None = None
     np_forward: Callable[..., Any] = field(kw_only=True)
     np_partials: Callable[..., tuple[Any, ...]] = field(kw_only=True)
     np_kink: Callable[..., Any] | None = field(default=None, kw_only=True)
@@ -299,9 +586,58 @@ class Op:
             return f"{self.infix}{args[0]}"
         return f"{args[0]} {self.infix} {args[1]}"
 
+    @property
+    def min_args(self) -> int:
+        """The fewest arguments a call may give."""
+        return self.arity - len(self.defaults)
+
+    def accepts(self, nargs: int) -> bool:
+        """Can a call give this many arguments?"""
+        return self.min_args <= nargs and (nargs <= self.arity or self.variadic is not None)
+
+    def arguments(self) -> str:
+        """How many arguments a call takes, in words: '1 argument', '1 or 2
+        arguments', '2 or more arguments'."""
+        if self.variadic is not None:
+            return f"{self.arity} or more arguments"
+        if self.defaults:
+            return f"{self.min_args} or {self.arity} arguments"
+        return f"{self.arity} argument{'s' if self.arity != 1 else ''}"
+
+    def formula(self, position: int, names: Sequence[str], latex: bool = False) -> str:
+        """The local derivative with respect to argument `position`, over the
+        arguments' names (from `rule` / `rule_latex`)."""
+        if len(names) > self.arity and self.variadic is not None:
+            template = self.variadic[1 if latex else 0]
+            return template.format(x=names[position], args=", ".join(names))
+        rules = self.rule_latex if latex else self.rule
+        return rules[position].format(**dict(zip("ab", names)))
+
+    def latex_call(self, names: Sequence[str]) -> str | None:
+        """LaTeX for a node with more arguments than `arity`, or None."""
+        if len(names) > self.arity and self.variadic is not None:
+            return self.variadic[2].format(args=", ".join(names))
+        return None
+
 
 #: Printing precedences (higher binds tighter), matching the parser's grammar.
 PREC_ADD, PREC_MUL, PREC_UNARY, PREC_POW, PREC_ATOM = 1, 2, 3, 4, 9
+
+def _extreme(name: str, bigger: bool) -> Op:
+    """max or min, of two arguments or more (a k-way tie gives each 1/k)."""
+    word, most, cmp = ("larger", "largest", ">") if bigger else ("smaller", "smallest", "<")
+    return Op(
+        name, 2, _max if bigger else _min, _tie_partials(bigger),
+        (lambda sp, *xs: sp.Max(*xs)) if bigger else (lambda sp, *xs: sp.Min(*xs)),
+        (f"1 if {{a}} {cmp} {{b}} else 0 (0.5 on a tie)", f"1 if {{b}} {cmp} {{a}} else 0 (0.5 on a tie)"),
+        (f"[{{a}} {cmp} {{b}}]", f"[{{b}} {cmp} {{a}}]"), f"{word} of a and b; {name}(a, b, c, …) the {most} of all",
+        latex=f"\\{name}({{a}}, {{b}})", kink=_tie_kink(name, max if bigger else min),
+        kink_doc="a tie splits the gradient evenly: 0.5/0.5, 1/k each for a k-way tie",
+        variadic=(f"1 if {{x}} = {name}({{args}}) else 0 (1/k on a k-way tie)",
+                  f"[{{x}} = \\{name}({{args}})] / k", f"\\{name}({{args}})"),
+        np_forward=_np_extreme(name), np_partials=_np_tie_partials(bigger), np_kink=_np_tie,
+    )
+
 
 _TABLE: tuple[Op, ...] = (
     Op(
@@ -430,25 +766,177 @@ _TABLE: tuple[Op, ...] = (
         kink_doc="abs'(0) = 0",
         np_forward=lambda np, a: np.abs(a), np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
     ),
+    _extreme("max", True),
+    _extreme("min", False),
+    # -- trigonometric and hyperbolic (radians) --
     Op(
-        "max", 2, _max, lambda a, b, o: _tie_partials(a, b, True),
-        lambda sp, a, b: sp.Max(a, b),
-        ("1 if {a} > {b} else 0 (0.5 on a tie)", "1 if {b} > {a} else 0 (0.5 on a tie)"),
-        ("[{a} > {b}]", "[{b} > {a}]"), "larger of a and b",
-        latex="\\max({a}, {b})", kink=_tie_kink("max"),
-        kink_doc="a tie splits the gradient 0.5/0.5",
-        np_forward=lambda np, a, b: np.where(a >= b, a, b),
-        np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, True), np_kink=_np_tie,
+        "asin", 1, math.asin, lambda a, o: (_rsqrt_product(1.0 - a, 1.0 + a),), lambda sp, a: sp.asin(a),
+        ("1/sqrt(1 - {a}^2)",), ("\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), "inverse sine, in [-pi/2, pi/2] (alias arcsin)",
+        latex="\\arcsin {a}", aliases=("arcsin",), domain=_interval_domain("asin", -1.0, 1.0, True),
+        kink=_infinite_slope("asin", (-1.0, 1.0), "+"), kink_doc="asin'(±1) = +inf",
+        np_forward=lambda np, a: np.arcsin(a),
+        np_partials=lambda np, a, o: (_np_rsqrt_product(np, 1.0 - a, 1.0 + a),), np_kink=_np_at((-1.0, 1.0)),
     ),
     Op(
-        "min", 2, _min, lambda a, b, o: _tie_partials(a, b, False),
-        lambda sp, a, b: sp.Min(a, b),
-        ("1 if {a} < {b} else 0 (0.5 on a tie)", "1 if {b} < {a} else 0 (0.5 on a tie)"),
-        ("[{a} < {b}]", "[{b} < {a}]"), "smaller of a and b",
-        latex="\\min({a}, {b})", kink=_tie_kink("min"),
-        kink_doc="a tie splits the gradient 0.5/0.5",
-        np_forward=lambda np, a, b: np.where(a <= b, a, b),
-        np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, False), np_kink=_np_tie,
+        "acos", 1, math.acos, lambda a, o: (-_rsqrt_product(1.0 - a, 1.0 + a),), lambda sp, a: sp.acos(a),
+        ("-1/sqrt(1 - {a}^2)",), ("-\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), "inverse cosine, in [0, pi] (alias arccos)",
+        latex="\\arccos {a}", aliases=("arccos",), domain=_interval_domain("acos", -1.0, 1.0, True),
+        kink=_infinite_slope("acos", (-1.0, 1.0), "-"), kink_doc="acos'(±1) = -inf",
+        np_forward=lambda np, a: np.arccos(a),
+        np_partials=lambda np, a, o: (-_np_rsqrt_product(np, 1.0 - a, 1.0 + a),), np_kink=_np_at((-1.0, 1.0)),
+    ),
+    Op(
+        "atan", 1, math.atan, lambda a, o: (1.0 / (1.0 + a * a),), lambda sp, a: sp.atan(a),
+        ("1/(1 + {a}^2)",), ("\\frac{{1}}{{1 + {a}^2}}",), "inverse tangent, in (-pi/2, pi/2) (alias arctan)",
+        latex="\\arctan {a}", aliases=("arctan",),
+        np_forward=lambda np, a: np.arctan(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a * a),),
+    ),
+    Op(
+        "atan2", 2, math.atan2, _atan2_partials, lambda sp, a, b: sp.atan2(a, b),
+        ("{b}/({a}^2 + {b}^2)", "-{a}/({a}^2 + {b}^2)"),
+        ("\\frac{{{b}}}{{{a}^2 + {b}^2}}", "-\\frac{{{a}}}{{{a}^2 + {b}^2}}"),
+        "angle of the point (x, y) = (b, a): atan2(y, x), in [-pi, pi]",
+        latex="\\operatorname{{atan2}}({a}, {b})",
+        kink=_origin_kink("atan2", "both partials are 0"), kink_doc="at (0, 0): both partials 0",
+        np_forward=lambda np, a, b: np.arctan2(a, b), np_partials=_np_atan2_partials,
+        np_kink=_np_origin,
+    ),
+    Op(
+        "sinh", 1, math.sinh, lambda a, o: (_cosh_or_inf(a),), lambda sp, a: sp.sinh(a),
+        ("cosh({a})",), ("\\cosh {a}",), "hyperbolic sine", latex="\\sinh {a}", overflow=_odd_overflow,
+        np_forward=lambda np, a: np.sinh(a), np_partials=lambda np, a, o: (np.cosh(a),),
+    ),
+    Op(
+        "cosh", 1, math.cosh, lambda a, o: (_sinh_or_inf(a),), lambda sp, a: sp.cosh(a),
+        ("sinh({a})",), ("\\sinh {a}",), "hyperbolic cosine", latex="\\cosh {a}",
+        np_forward=lambda np, a: np.cosh(a), np_partials=lambda np, a, o: (np.sinh(a),),
+    ),
+    Op(
+        "asinh", 1, math.asinh, lambda a, o: (1.0 / math.hypot(a, 1.0),), lambda sp, a: sp.asinh(a),
+        ("1/sqrt({a}^2 + 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 + 1}}}}",), "inverse hyperbolic sine (alias arcsinh)",
+        latex="\\operatorname{{arsinh}} {a}", aliases=("arcsinh",),
+        np_forward=lambda np, a: np.arcsinh(a), np_partials=lambda np, a, o: (1.0 / np.hypot(a, 1.0),),
+    ),
+    Op(
+        "acosh", 1, math.acosh, lambda a, o: (_rsqrt_product(a - 1.0, a + 1.0),), lambda sp, a: sp.acosh(a),
+        ("1/sqrt({a}^2 - 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 - 1}}}}",),
+        "inverse hyperbolic cosine, for a >= 1 (alias arccosh)",
+        latex="\\operatorname{{arcosh}} {a}", aliases=("arccosh",), domain=_acosh_domain,
+        kink=_infinite_slope("acosh", (1.0,), "+"), kink_doc="acosh'(1) = +inf",
+        np_forward=lambda np, a: np.arccosh(a),
+        np_partials=lambda np, a, o: (_np_rsqrt_product(np, a - 1.0, a + 1.0),), np_kink=_np_at((1.0,)),
+    ),
+    Op(
+        "atanh", 1, math.atanh, lambda a, o: (_reciprocal((1.0 - a) * (1.0 + a)),), lambda sp, a: sp.atanh(a),
+        ("1/(1 - {a}^2)",), ("\\frac{{1}}{{1 - {a}^2}}",), "inverse hyperbolic tangent, for -1 < a < 1 (alias arctanh)",
+        latex="\\operatorname{{artanh}} {a}", aliases=("arctanh",), domain=_interval_domain("atanh", -1.0, 1.0, False),
+        np_forward=lambda np, a: np.arctanh(a), np_partials=lambda np, a, o: (1.0 / ((1.0 - a) * (1.0 + a)),),
+    ),
+    # -- logarithms and exponentials --
+    Op(
+        "log10", 1, math.log10, lambda a, o: (_reciprocal(a * _LN10),), lambda sp, a: sp.log(a, 10),
+        ("1/({a}*log(10))",), ("\\frac{{1}}{{{a} \\ln 10}}",), "base-10 logarithm",
+        latex="\\log_{{10}} {a}", domain=_logarithm_domain("log10"),
+        np_forward=lambda np, a: np.log10(a), np_partials=lambda np, a, o: (1.0 / (a * _LN10),),
+    ),
+    Op(
+        "log2", 1, math.log2, lambda a, o: (_reciprocal(a * _LN2),), lambda sp, a: sp.log(a, 2),
+        ("1/({a}*log(2))",), ("\\frac{{1}}{{{a} \\ln 2}}",), "base-2 logarithm",
+        latex="\\log_{{2}} {a}", domain=_logarithm_domain("log2"),
+        np_forward=lambda np, a: np.log2(a), np_partials=lambda np, a, o: (1.0 / (a * _LN2),),
+    ),
+    Op(
+        "log1p", 1, math.log1p, lambda a, o: (_reciprocal(1.0 + a),), lambda sp, a: sp.log(1 + a),
+        ("1/(1 + {a})",), ("\\frac{{1}}{{1 + {a}}}",), "log(1 + a), accurate for small a",
+        latex="\\ln(1 + {a})", domain=_logarithm_domain("log1p", -1.0),
+        np_forward=lambda np, a: np.log1p(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a),),
+    ),
+    Op(
+        "expm1", 1, math.expm1, lambda a, o: (_exp_or_inf(a),), lambda sp, a: sp.exp(a) - 1,
+        ("exp({a})",), ("e^{{{a}}}",), "e^a - 1, accurate for small a",
+        latex="(e^{{{a}}} - 1)",
+        np_forward=lambda np, a: np.expm1(a), np_partials=lambda np, a, o: (np.exp(a),),
+    ),
+    # -- special functions --
+    Op(
+        "erf", 1, math.erf, lambda a, o: (_TWO_OVER_SQRT_PI * math.exp(-a * a),), lambda sp, a: sp.erf(a),
+        ("2/sqrt(pi)*exp(-{a}^2)",), ("\\frac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{a}^2}}",), "error function",
+        latex="\\operatorname{{erf}}({a})",
+        np_forward=_np_erf, np_partials=lambda np, a, o: (_TWO_OVER_SQRT_PI * np.exp(-a * a),),
+    ),
+    Op(
+        "sign", 1, _sign, lambda a, o: (0.0 if a == a else NAN,),
+        lambda sp, a: sp.Piecewise((1, a > 0), (-1, a < 0), (0, True)),  # not sp.sign: its
+        ("0",), ("0",), "sign: -1, 0 or 1",  # derivative is 2*DiracDelta, which SymPy cannot chain
+        latex="\\operatorname{{sign}}({a})",
+        kink=_kink_at_zero("sign'(0) = 0, though sign jumps from -1 to 1 there (PyTorch convention)"),
+        kink_doc="sign'(0) = 0 (a jump)",
+        np_forward=lambda np, a: np.sign(a), np_partials=lambda np, a, o: (np.where(a == a, 0.0, NAN),),
+        np_kink=_np_at_zero,
+    ),
+    Op(
+        "hypot", 2, _hypot, _hypot_partials, lambda sp, a, b: sp.sqrt(a**2 + b**2),
+        ("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
+        ("\\frac{{{a}}}{{\\sqrt{{{a}^2 + {b}^2}}}}", "\\frac{{{b}}}{{\\sqrt{{{a}^2 + {b}^2}}}}"),
+        "sqrt(a^2 + b^2), without overflow", latex="\\operatorname{{hypot}}({a}, {b})",
+        kink=_origin_kink("hypot", "both partials are nan"), kink_doc="at (0, 0): both partials nan",
+        np_forward=lambda np, a, b: np.hypot(a, b), np_partials=lambda np, a, b, o: (a / o, b / o),
+        np_kink=_np_origin,
+    ),
+    # -- activations (PyTorch's definitions) --
+    Op(
+        "leaky_relu", 2, _leaky_relu,
+        lambda a, s, o: (1.0, 0.0) if a > 0 else (s, a),
+        lambda sp, a, s: sp.Piecewise((a, a > 0), (s * a, True)),
+        ("1 if {a} > 0 else {b}", "0 if {a} > 0 else {a}"),
+        ("[{a} > 0] + {b}\\,[{a} \\le 0]", "{a}\\,[{a} \\le 0]"),
+        "leaky ReLU: a if a > 0 else slope*a; leaky_relu(a) has slope 0.01",
+        latex="\\mathrm{{leaky\\_relu}}({a}, {b})", defaults=(0.01,),
+        kink=_leaky_relu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left",
+        np_forward=lambda np, a, s: np.where(a > 0, a, a * s),
+        np_partials=lambda np, a, s, o: (np.where(a > 0, 1.0, s), np.where(a > 0, 0.0, a)),
+        np_kink=lambda np, a, s: a == 0,
+    ),
+    Op(
+        "elu", 2, _elu, _elu_partials,
+        lambda sp, a, alpha: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
+        ("1 if {a} > 0 else {b}*exp({a})", "0 if {a} > 0 else exp({a}) - 1"),
+        ("[{a} > 0] + {b}\\,e^{{{a}}}\\,[{a} \\le 0]", "(e^{{{a}}} - 1)\\,[{a} \\le 0]"),
+        "ELU: a if a > 0 else alpha*(e^a - 1); elu(a) has alpha 1",
+        latex="\\mathrm{{elu}}({a}, {b})", defaults=(1.0,),
+        kink=_elu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left (smooth when b = 1)",
+        np_forward=lambda np, a, alpha: np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0.0))),
+        np_partials=lambda np, a, alpha, o: (
+            np.where(a > 0, 1.0, alpha * np.exp(np.minimum(a, 0.0))), np.where(a > 0, 0.0, np.expm1(np.minimum(a, 0.0)))
+        ),
+        np_kink=lambda np, a, alpha: a == 0,
+    ),
+    Op(
+        "gelu", 1, _gelu, lambda a, o: (_gelu_slope(a),),
+        lambda sp, a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2,
+        ("(1 + erf({a}/sqrt(2)))/2 + {a}*exp(-{a}^2/2)/sqrt(2*pi)",), ("\\Phi({a}) + {a}\\,\\varphi({a})",),
+        "GELU a*Phi(a), Phi the normal distribution function (the exact erf form, PyTorch's default)",
+        latex="\\mathrm{{gelu}}({a})", underflow=_zero_at_zero_underflow("gelu"),
+        np_forward=lambda np, a: 0.5 * a * _np_erfc(np, -a * math.sqrt(0.5)),
+        np_partials=lambda np, a, o: (_np_gelu_slope(np, a),),
+    ),
+    Op(
+        "silu", 1, lambda a: a * _sigmoid(a), lambda a, o: (_silu_slope(a),),
+        lambda sp, a: a / (1 + sp.exp(-a)),
+        ("sigmoid({a})*(1 + {a}*(1 - sigmoid({a})))",),
+        ("\\sigma({a})\\,(1 + {a}\\,(1 - \\sigma({a})))",),
+        "SiLU a*sigmoid(a), computed stably (alias swish)",
+        latex="\\mathrm{{silu}}({a})", aliases=("swish",), underflow=_zero_at_zero_underflow("silu"),
+        np_forward=lambda np, a: a * _np_sigmoid(np, a),
+        np_partials=lambda np, a, o: (_np_sigmoid(np, a) + a * _np_sigmoid_slope(np, a),),
+    ),
+    Op(
+        "softsign", 1, _softsign, lambda a, o: (_softsign_slope(a),),
+        lambda sp, a: a / (1 + sp.Abs(a)),
+        ("1/(1 + |{a}|)^2",), ("\\frac{{1}}{{(1 + |{a}|)^2}}",), "softsign a/(1 + |a|)",
+        latex="\\mathrm{{softsign}}({a})",
+        np_forward=lambda np, a: np.where(np.isinf(a), np.sign(a), a / (1.0 + np.abs(a))),
+        np_partials=lambda np, a, o: ((1.0 / (1.0 + np.abs(a))) ** 2,),
     ),
 )
 
@@ -812,6 +1300,10 @@ class TensorOp:
     postfix: bool = False
     kink_doc: str = ""
 
+    def arguments(self) -> str:
+        """How many arguments a call takes, in words (keywords aside)."""
+        return f"{self.arity} argument{'s' if self.arity != 1 else ''}"
+
 
 _TENSOR_TABLE: tuple[TensorOp, ...] = (
     TensorOp(
@@ -881,6 +1373,6 @@ TENSOR_OPS: dict[str, TensorOp] = {op.name: op for op in _TENSOR_TABLE}
 #: One-argument forms of two-argument functions: max(X) reduces.
 REDUCING_FORMS: dict[str, str] = {"max": "amax", "min": "amin"}
 for _top in _TENSOR_TABLE:
-    if not _top.infix or _top.postfix:
+    if (not _top.infix or _top.postfix) and _top.name not in REDUCING_FORMS.values():
         FUNCTIONS[_top.name] = _top  # type: ignore[assignment]
 BINARY["@"] = "matmul"

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .engine import VARIADIC  # a node with three or more arguments: all of them where the first goes
 from .graph import Graph
 from .ops import OPS
 
@@ -41,20 +42,25 @@ MAX_CHUNK_BYTES = 256 << 20
 #: their arguments are checked for finiteness. Every other op passes a
 #: non-finite argument on to its result, so checking where values end up is
 #: enough.
-_ABSORBING = frozenset({"div", "pow", "exp", "tanh", "sigmoid", "softplus", "relu", "max", "min"})
+_ABSORBING = frozenset({
+    "div", "pow", "exp", "tanh", "sigmoid", "softplus", "relu", "max", "min",
+    "atan", "atan2", "expm1", "erf", "sign", "hypot", "leaky_relu", "elu", "gelu", "silu", "softsign",
+})
 
 
 @dataclass(frozen=True)
 class VectorTape:
     """Everything `evaluate` needs, derived once per graph."""
 
-    forward: tuple[tuple[int, Callable[..., Any], int, int], ...]
+    #: (node, np_forward, arg0, arg1 or -1); for a node with three or more
+    #: arguments (node, np_forward, all arguments, VARIADIC), here and below.
+    forward: tuple[tuple[int, Callable[..., Any], Any, int], ...]
     #: (node, partials, arg0, arg1 or -1, arg0 active, arg1 active), output first.
-    backward: tuple[tuple[int, Callable[..., Any], int, int, bool, bool], ...]
+    backward: tuple[tuple[int, Callable[..., Any], Any, int, bool, bool], ...]
     #: Nodes whose values must be finite for the fast path to hold.
     watched: tuple[int, ...]
     #: (node's kink predicate, arg0, arg1 or -1) for active nodes with kinks.
-    kinks: tuple[tuple[Callable[..., Any], int, int], ...]
+    kinks: tuple[tuple[Callable[..., Any], Any, int], ...]
     #: Active nodes that may underflow to 0 (exp, pow, sigmoid).
     underflows: tuple[int, ...]
     #: Constant-only nodes: the same at every point.
@@ -85,24 +91,28 @@ def vector_tape(graph: Graph) -> VectorTape:
     constant = []
     consumed = [False] * len(graph)
     watched = {output}
+    more = graph.more
     for i in range(len(graph)):
         a, b = arg0[i], arg1[i]
         if a < 0:
             continue
         op = OPS[ops[i]]
+        args = graph.args(i)
+        if more and i in more:
+            a, b = args, VARIADIC  # type: ignore[assignment]
         forward.append((i, op.np_forward, a, b))
-        consumed[a] = True
-        if b >= 0:
-            consumed[b] = True
+        for j in args:
+            consumed[j] = True
         if op.name in _ABSORBING:
-            watched.add(a)
-            if b >= 0:
-                watched.add(b)
+            watched.update(args)
         if not active[i]:
             constant.append(i)
             continue
         if i <= output:
-            backward.append((i, op.np_partials, a, b, active[a], b >= 0 and active[b]))
+            if b == VARIADIC:
+                backward.append((i, op.np_partials, a, b, False, False))
+            else:
+                backward.append((i, op.np_partials, a, b, active[a], b >= 0 and active[b]))
         if op.np_kink is not None:
             kinks.append((op.np_kink, a, b))
         if op.underflow is not None:
@@ -177,7 +187,10 @@ def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray]) -> list[Any
     for i, (v, _literal) in graph.consts.items():
         values[i] = v
     for i, f, a, b in tape.forward:
-        values[i] = f(np, values[a]) if b < 0 else f(np, values[a], values[b])
+        if b == VARIADIC:
+            values[i] = f(np, *[values[j] for j in a])
+        else:
+            values[i] = f(np, values[a]) if b < 0 else f(np, values[a], values[b])
     return values
 
 
@@ -199,7 +212,10 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     for i in tape.watched:
         acc += values[i]
     for predicate, a, b in tape.kinks:
-        suspect |= predicate(np, values[a]) if b < 0 else predicate(np, values[a], values[b])
+        if b == VARIADIC:
+            suspect |= predicate(np, *[values[j] for j in a])
+        else:
+            suspect |= predicate(np, values[a]) if b < 0 else predicate(np, values[a], values[b])
     for i in tape.underflows:
         suspect |= values[i] == 0
 
@@ -211,7 +227,12 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
         if g is None:
             continue
         adj[i] = None
-        if b < 0:
+        if b == VARIADIC:
+            active = graph.active
+            for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])):
+                if active[j]:
+                    _accumulate(adj, j, g, pj, False)
+        elif b < 0:
             _accumulate(adj, a, g, p(np, values[a], values[i])[0], True)
         else:
             pa, pb = p(np, values[a], values[b], values[i])

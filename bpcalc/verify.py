@@ -342,12 +342,14 @@ def tree_size(graph: Graph, cap: int) -> int:
     """Operations in the output's expression written out as a tree (every
     use of a node counts its whole subtree), or cap + 1 if more."""
     size = [1] * len(graph)
-    arg0, arg1 = graph.arg0, graph.arg1
+    arg0, arg1, more = graph.arg0, graph.arg1, graph.more
     for i in range(graph.output + 1):
         a = arg0[i]
         if a >= 0:
             b = arg1[i]
             size[i] = min(cap + 1, 1 + size[a] + (size[b] if b >= 0 else 0))
+            if more and i in more:
+                size[i] = min(cap + 1, size[i] + sum(size[c] for c in more[i]))
     return size[graph.output]
 
 
@@ -536,23 +538,32 @@ class LocalPartials:
         return out
 
 
-def _op_derivatives(sp: Any, name: str) -> list[tuple[Any, Any, Any]]:
+def _op_derivatives(sp: Any, name: str, nargs: int) -> list[tuple[Any, Any, Any]]:
     """[(SymPy's derivative, numpy function of it, its arguments)] for each
-    argument of op `name`; built once per op kind."""
-    cached = _DERIVATIVES.get(name)
+    argument of op `name` called with `nargs` arguments; built once per op
+    kind (and argument count: max(a, b, c))."""
+    cached = _DERIVATIVES.get((name, nargs))
     if cached is None:
         op = OPS[name]
-        args = sp.symbols("a b", real=True)[: op.arity]
+        args = sp.symbols("a b", real=True) if nargs <= 2 else sp.symbols(f"a:{nargs}", real=True)
+        args = args[:nargs]
         expr = op.sympy(sp, *args)
         cached = []
         for arg in args:
             d = sp.powsimp(sp.diff(expr, arg))  # a**b*b/a -> b*a**(b - 1): defined at a = 0
-            cached.append((d, sp.lambdify(args, d, modules="numpy"), args))
-        _DERIVATIVES[name] = cached
+            cached.append((d, sp.lambdify(args, d, modules=[_numpy_missing(), "numpy"]), args))
+        _DERIVATIVES[(name, nargs)] = cached
     return cached
 
 
-_DERIVATIVES: dict[str, list[tuple[Any, Any, Any]]] = {}
+_DERIVATIVES: dict[tuple[str, int], list[tuple[Any, Any, Any]]] = {}
+
+
+def _numpy_missing() -> dict[str, Any]:
+    """Functions SymPy's derivatives use that numpy lacks (erf, in gelu')."""
+    import numpy as np
+
+    return {"erf": np.vectorize(math.erf, otypes=[float]), "erfc": np.vectorize(math.erfc, otypes=[float])}
 
 
 def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
@@ -565,38 +576,40 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
     import sympy as sp
 
     live = graph.reaches_output()
-    active, ops, arg0, arg1 = graph.active, graph.ops, graph.arg0, graph.arg1
+    active, ops, arg0, arg1, more = graph.active, graph.ops, graph.arg0, graph.arg1, graph.more
     isfinite = math.isfinite
-    groups: dict[str, list[int]] = {}
+    groups: dict[tuple[str, int], list[int]] = {}  # (op, number of arguments) -> nodes
     skipped: list[int] = []
     for i in range(len(graph)):
         a = arg0[i]
         if a < 0 or not active[i] or not live[i]:
             continue
         b = arg1[i]
+        if more and i in more:
+            if i in kinks or not all(isfinite(values[j]) for j in (i, *graph.args(i))):
+                skipped.append(i)
+            else:
+                groups.setdefault((ops[i], len(graph.args(i))), []).append(i)
+            continue
         if i in kinks or not (isfinite(values[i]) and isfinite(values[a]) and (b < 0 or isfinite(values[b]))):
             skipped.append(i)
             continue
-        groups.setdefault(ops[i], []).append(i)
+        groups.setdefault((ops[i], 1 if b < 0 else 2), []).append(i)
     checked = unverified = exact_left = 0
     exact_left = LOCAL_MAX_EXACT
     mismatched: list[int] = []
     named: list[str] = []
     sympy_partials: dict[int, list[float | None]] = {}
-    for name, ids in sorted(groups.items()):
+    for (name, nargs), ids in sorted(groups.items()):
         op = OPS[name]
-        a_ids, b_ids = [arg0[i] for i in ids], [arg1[i] for i in ids]
-        argv = [np.array([values[j] for j in a_ids])]
-        if op.arity == 2:
-            argv.append(np.array([values[j] for j in b_ids]))
+        node_args = [graph.args(i) for i in ids]
+        arg_ids = [list(column) for column in zip(*node_args)]  # by position
+        argv = [np.array([values[j] for j in column]) for column in arg_ids]
         partials = op.partials
-        if op.arity == 1:
-            engine = [np.array([partials(values[a], values[i])[0] for a, i in zip(a_ids, ids)])]
-        else:
-            pairs = [partials(values[a], values[b], values[i]) for a, b, i in zip(a_ids, b_ids, ids)]
-            engine = [np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])]
-        for k, (d, fn, symbols) in enumerate(_op_derivatives(sp, name)):
-            wrt_ids = a_ids if k == 0 else b_ids
+        rows = [partials(*(values[j] for j in args), values[i]) for args, i in zip(node_args, ids)]
+        engine = [np.array([p[k] for p in rows]) for k in range(nargs)]
+        for k, (d, fn, symbols) in enumerate(_op_derivatives(sp, name, nargs)):
+            wrt_ids = arg_ids[k]
             with np.errstate(all="ignore"):
                 symbolic = np.broadcast_to(np.asarray(fn(*argv), dtype=np.float64), argv[0].shape)
                 e = engine[k]
@@ -604,7 +617,7 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
             relevant = np.array([active[j] for j in wrt_ids], dtype=bool)
             checked += int(relevant.sum())
             for i, v in zip(ids, symbolic.tolist()):
-                sympy_partials.setdefault(i, [None] * op.arity)[k] = v
+                sympy_partials.setdefault(i, [None] * nargs)[k] = v
             for row in np.flatnonzero(~same & relevant):
                 i = ids[row]
                 value: float | None = float(symbolic[row])
@@ -626,10 +639,10 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                     mismatched.append(i)
                 if len(named) < LOCAL_MAX_NAMED:
                     named.append(
-                        f"{graph.describe(i)}: d/d{'ab'[k]} is {float(e[row]):.17g} in the engine, "
+                        f"{graph.describe(i)}: d/d{symbols[k]} is {float(e[row]):.17g} in the engine, "
                         f"{value:.17g} from SymPy ({sp.sstr(d)})"
                     )
-    return LocalPartials(checked, tuple(sorted(groups)), tuple(skipped), unverified, tuple(mismatched),
+    return LocalPartials(checked, tuple(sorted({name for name, _ in groups})), tuple(skipped), unverified, tuple(mismatched),
                          tuple(named), sympy_partials)
 
 
@@ -645,13 +658,13 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
     broken = [False] * n
     adj[graph.output] = 1.0
     size[graph.output] = 1.0
-    arg0, arg1, active = graph.arg0, graph.arg1, graph.active
+    arg0, active = graph.arg0, graph.active
     for i in range(graph.output, -1, -1):
         a = arg0[i]
         if a < 0 or not active[i]:
             continue
         ps = partials.get(i)
-        args = (a,) if arg1[i] < 0 else (a, arg1[i])
+        args = graph.args(i)
         g = adj[i]
         missing = ps is None or any(p is None for p, j in zip(ps, args) if active[j])
         if broken[i] or (missing and g != 0.0):

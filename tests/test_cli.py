@@ -175,6 +175,24 @@ def test_ops_lists_every_primitive_with_rules_and_conventions():
     assert log["syntax"] == "log(a), ln(a)"
 
 
+def test_ops_lists_every_course_function_with_its_spellings_and_conventions():
+    from bpcalc.ops import FUNCTIONS
+
+    run = run_cli("ops", env={"COLUMNS": "200"})
+    assert run.code == 0
+    for name in FUNCTIONS:
+        assert f"{name}(" in run.out, name
+    assert "leaky_relu(a), leaky_relu(a, b) (b = 0.01 when left out)" in run.out
+    assert "max(a, b, …)" in run.out
+    assert "sign'(0) = 0 (a jump)" in run.out and "at (0, 0): both partials 0" in run.out
+    doc = {op["name"]: op for op in run_cli("ops", "--json").json()["ops"]}
+    assert doc["elu"]["defaults"] == {"b": 1.0} and doc["elu"]["min_args"] == 1
+    assert doc["max"]["variadic"] and not doc["atan2"]["variadic"]
+    assert doc["max"]["kinks"] == "a tie splits the gradient evenly: 0.5/0.5, 1/k each for a k-way tie"
+    assert doc["asin"]["syntax"] == "asin(a), arcsin(a)" and doc["silu"]["aliases"] == ["swish"]
+    assert doc["atan2"]["derivatives"] == ["∂/∂a = b/(a^2 + b^2)", "∂/∂b = -a/(a^2 + b^2)"]
+
+
 def test_program_text_is_never_read_as_rich_markup():
     run = run_cli("grad", "(x + # [red]hi[/red]\n y)*2", "--at", "x=1,y=2", "--no-check")
     assert run.code == 0 and "x + # [red]hi[/red] y" in run.out

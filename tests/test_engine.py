@@ -100,3 +100,71 @@ def test_a_local_derivative_at_a_non_finite_argument_is_nan_not_a_crash():
     assert math.isnan(adjoints[0])
     assert any("overflows to inf" in w.message for w in warnings)
     assert any("is nan: an infinite or undefined local derivative" in w.message for w in back)
+
+
+@pytest.mark.parametrize(
+    "program, x, message",
+    [
+        ("y = acosh(x)\ny*2", 0.5, "acosh of a number less than 1 (0.5) in y `acosh(x)` on line 1"),
+        ("atanh(x) + 1", 1.0, "atanh of 1 (it is +inf) in %1 `atanh(x)`"),
+        ("a = 2*x\nasin(a)", 1.0, "asin of a number outside [-1, 1] (2) in %3 `asin(a)` on line 2"),
+        ("log10(x)", -1.0, "log10 of a negative number (-1) in %1 `log10(x)`"),
+        ("log1p(x - 1)", 0.0, "log1p of -1 (it is -inf) in %3 `log1p(x - 1)`"),
+    ],
+)
+def test_course_functions_domain_errors_name_the_node(program: str, x: float, message: str) -> None:
+    with pytest.raises(BpcalcError) as err:
+        run(program, x=x)
+    assert err.value.kind == "domain" and err.value.message == message
+
+
+@pytest.mark.parametrize(
+    "program, point, gradient, warned",
+    [
+        ("leaky_relu(x)", {"x": 0.0}, {"x": 0.01}, "leaky_relu'(0) = 0.01, the slope on the left"),
+        ("leaky_relu(x, s)", {"x": 0.0, "s": 0.2}, {"x": 0.2, "s": 0.0}, "leaky_relu'(0) = 0.2"),
+        ("elu(x, 2)", {"x": 0.0}, {"x": 2.0}, "elu'(0) = alpha = 2"),
+        ("sign(x)", {"x": 0.0}, {"x": 0.0}, "sign'(0) = 0"),
+        ("atan2(y, x)", {"y": 0.0, "x": 0.0}, {"y": 0.0, "x": 0.0}, "atan2(0, 0) is not differentiable"),
+        ("max(x, y, z)", {"x": 2.0, "y": 2.0, "z": 2.0}, {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3}, "1/3 each"),
+        ("min(x, y, z, w)", {"x": 1.0, "y": 5.0, "z": 1.0, "w": 3.0}, {"x": 0.5, "y": 0.0, "z": 0.5, "w": 0.0},
+         "2 of the 4 arguments equal 1"),
+    ],
+)
+def test_course_functions_conventions_are_warned(program: str, point: dict, gradient: dict, warned: str) -> None:
+    _, _, grad, warnings = run(program, **point)
+    assert grad == gradient
+    assert [w.kind for w in warnings] == ["kink"] and warned in warnings[0].message
+
+
+def test_conventions_that_are_not_kinks_are_not_warned() -> None:
+    # elu with alpha = 1 is smooth at 0; hypot(0, 0) is a kink whose partials are nan
+    _, _, grad, warnings = run("elu(x)", x=0.0)
+    assert grad == {"x": 1.0} and not warnings
+    _, _, grad, warnings = run("hypot(x, y)", x=0.0, y=0.0)
+    assert math.isnan(grad["x"]) and math.isnan(grad["y"])
+    assert [w.kind for w in warnings] == ["kink", "nonfinite"]
+
+
+def test_a_three_way_tie_is_not_a_chain_of_two_way_ties() -> None:
+    # max(max(x, y), z) splits 0.25/0.25/0.5; max(x, y, z) 1/3 each
+    _, _, chained, _ = run("max(max(x, y), z)", x=1.0, y=1.0, z=1.0)
+    _, values, grad, _ = run("max(x, y, z)", x=1.0, y=1.0, z=1.0)
+    assert chained == {"x": 0.25, "y": 0.25, "z": 0.5}
+    assert grad == {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3}
+    # an argument given twice collects both shares; the losers get 0
+    _, _, grad, _ = run("m = max(x, y, x, z - 5)\nm * 3", x=4.0, y=4.0, z=1.0)
+    assert grad == {"x": 2.0, "y": 1.0, "z": 0.0}
+    _, values, grad, warnings = run("min(x, 2*x, x*x, 7)", x=3.0)
+    assert values[-1] == 3.0 and grad == {"x": 1.0} and not warnings
+
+
+def test_course_functions_through_the_engine_match_the_math_module() -> None:
+    _, values, grad, _ = run("atan(x) + sinh(x) + log2(x) + erf(x) + softsign(x)", x=0.75)
+    assert values[-1] == pytest.approx(math.atan(0.75) + math.sinh(0.75) + math.log2(0.75) + math.erf(0.75)
+                                       + 0.75 / 1.75, rel=1e-15)
+    expected = (1 / (1 + 0.75**2) + math.cosh(0.75) + 1 / (0.75 * math.log(2))
+                + 2 / math.sqrt(math.pi) * math.exp(-0.5625) + 1 / 1.75**2)
+    assert grad["x"] == pytest.approx(expected, rel=1e-14)
+    _, _, grad, warnings = run("gelu(x) + silu(x) + swish(2*x)", x=-800.0)
+    assert grad == {"x": 0.0} and [w.kind for w in warnings] == ["underflow"] * 3

@@ -140,3 +140,27 @@ def test_grad_json_has_null_exact_and_derivatives_by_default(cli):
     doc = cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--no-check", "--json").json()
     assert doc["exact"] is None and doc["derivatives"] is None
     assert "exact" not in doc["nodes"][0]
+
+
+@pytest.mark.parametrize("program, at, node, partials", [
+    ("max(x, y, z)", {"x": "1", "y": "1", "z": "1"}, 3, ("1/3", "1/3", "1/3")),  # SymPy's Heaviside(0) is 1/2
+    ("min(x, y, z)", {"x": "2", "y": "1", "z": "1"}, 3, ("0", "1/2", "1/2")),
+    ("leaky_relu(x)", {"x": "0"}, 2, ("1/100", None)),  # the slope on the left; the default is a constant
+    ("elu(x, 2)", {"x": "0"}, 2, ("2", None)),
+    ("sign(x)", {"x": "0"}, 1, ("0",)),
+    ("atan2(y, x)", {"x": "0", "y": "0"}, 2, ("0", "0")),
+])
+def test_course_functions_conventions_match_the_engine(program, at, node, partials):
+    _g, _v, adjoints, r = exact(program, at)
+    assert r.ok
+    assert r.partials[node] == partials
+    assert r.adjoint_floats == tuple(adjoints)
+
+
+def test_course_functions_exact_values_and_gradients():
+    graph, values, adjoints, r = exact("atan(x) + elu(y, a) + log2(x) + max(x, y, a)", {"x": "1", "y": "-1", "a": "3"})
+    assert r.ok
+    assert r.values[graph.output] == "pi/4 + 3*exp(-1)"  # atan(1) + 3*(exp(-1) - 1) + 0 + 3
+    by = dict(zip(graph.labels, r.adjoints))
+    assert by["x"] == "1/2 + 1/log(2)" and by["y"] == "3*exp(-1)" and by["a"] == "exp(-1)"
+    assert r.adjoint_floats[graph.input_id("x")] == 0.5 + 1 / math.log(2)

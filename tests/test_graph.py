@@ -22,3 +22,13 @@ def test_describe_names_the_node_and_the_line():
     long, _ = build(Source("x" + "+x" * 40))
     assert g.describe(0).startswith("x `x`")
     assert long.describe(long.output, width=10) == "%40 `x+x+x+x+x…`"
+
+
+def test_nodes_with_more_than_two_arguments():
+    g, _ = build(Source("u = 1 + y\nd = u*2\nmax(x, y, d, 4)"))
+    out = g.output
+    assert g.args(out) == (g.input_id("x"), g.input_id("y"), g.names.index("d"), out - 1)
+    assert [g.labels[i] for i, a in enumerate(g.ancestors([g.names.index("d")])) if a] == ["y", "%2", "u", "%4", "d"]
+    assert [g.labels[i] for i, a in enumerate(g.ancestors([out - 1])) if a] == ["%6"]
+    assert all(g.reaches_output())
+    assert g.node(out).inputs == g.args(out) and g.args(0) == ()

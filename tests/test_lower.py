@@ -108,3 +108,39 @@ def test_a_million_node_program_lowers():
     g, _ = graph_of("\n".join(lines))
     assert len(g) == 2 + 3 * 333_334
     assert g.ops[-3:] == ("mul", "sin", "add")
+
+
+def test_a_left_out_argument_is_a_constant_node_with_its_default():
+    g, _ = graph_of("leaky_relu(x) + elu(x)")
+    slope, alpha = (g.args(i)[1] for i in range(len(g)) if g.ops[i] in ("leaky_relu", "elu"))
+    assert g.consts[slope] == (0.01, "0.01") and g.consts[alpha] == (1.0, "1")
+    assert g.text(slope) == "" and g.starts[slope] == len("leaky_relu(x")  # at the ')'
+    assert not g.active[slope]
+    written, _ = graph_of("leaky_relu(x, 0.2*y)")
+    assert written.active[written.args(written.output)[1]]
+
+
+def test_max_of_several_arguments_is_one_node_with_all_of_them():
+    g, _ = graph_of("m = max(x, y + 1, z, x)\nm")
+    node = g.output
+    assert g.ops[node] == "max" and [g.labels[j] for j in g.args(node)] == ["x", "%4", "z", "x"]
+    assert g.more == {node: (g.input_id("z"), g.input_id("x"))}
+    assert g.node(node).inputs == g.args(node)
+    # renumbered with the inputs first, the extra arguments follow
+    g, _ = graph_of("a = 2*w\nmin(a, 3, v, w)")
+    node = g.output
+    assert g.input_names == ("w", "v")
+    assert [g.labels[j] for j in g.args(node)] == ["a", "%4", "v", "w"]
+    assert g.active[node] and g.reaches_output() == [True] * len(g)
+
+
+def test_wrong_numbers_of_arguments():
+    for text, message in [
+        ("atan2(x)", "atan2() takes 2 arguments, got 1"),
+        ("elu(x, 1, 2)", "elu() takes 1 or 2 arguments, got 3"),
+        ("hypot(x, y, z)", "hypot() takes 2 arguments, got 3"),
+        ("leaky_relu()", "leaky_relu() needs 1 or 2 arguments"),
+    ]:
+        with pytest.raises(BpcalcError) as err:
+            graph_of(text)
+        assert err.value.message == message

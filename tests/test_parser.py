@@ -62,6 +62,8 @@ def test_deep_nesting_does_not_recurse():
         ("x)", "unmatched ')'", 2),
         ("sigmod(x)", "unknown function 'sigmod'; did you mean sigmoid?", 1),
         ("pow(x)", "pow() takes 2 arguments, got 1", 1),
+            ("leaky_relu(x, 1, 2)", "leaky_relu() takes 1 or 2 arguments, got 3", 1),
+            ("atan2(x)", "atan2() takes 2 arguments, got 1", 1),
         ("exp()", "exp() needs 1 argument", 1),
         ("x = ", "nothing after '='", 3),
         ("3 = x", "cannot assign to the number 3", 1),
@@ -125,9 +127,23 @@ def test_keyword_arguments_and_reducing_max():
     ("exp(x, axis=1)", "exp() has no keyword argument 'axis' (it takes no keyword arguments)"),
     ("x[0]", "indexing with [...] after 'x' is not supported"),
     ("x.real", "'.real' is not part of the bpcalc language: the only attribute is .T"),
-    ("max(x, y, z)", "max() takes 2 arguments (or 1 argument: max(X) reduces a vector or matrix), got 3"),
+    ("softmax(x, y)", "softmax() takes 1 argument, got 2"),
 ])
 def test_tensor_syntax_errors(text, message):
     with pytest.raises(BpcalcError) as info:
         parse(Source(text))
     assert message in info.value.message
+
+
+def test_the_course_functions_names_are_known_and_suggested():
+    from bpcalc.ops import FUNCTIONS
+
+    for name in ("atan", "arctan", "sinh", "log10", "leaky_relu", "gelu", "swish", "softsign", "atan2"):
+        assert name in FUNCTIONS
+    assert error("gleu(x)").message == "unknown function 'gleu'; did you mean gelu?"
+    assert error("arctan3(x)").message == "unknown function 'arctan3'; did you mean arctan?"
+    assert error("leakyrelu(x)").message == "unknown function 'leakyrelu'; did you mean leaky_relu?"
+    program = parse(Source("max(x, y, z); leaky_relu(x)"))
+    assert [item[:2] for s in program.statements for item in s.expr if item[0] != "name"] == [
+        ("calln", ("max", 3)), ("calln", ("leaky_relu", 1)),
+    ]

@@ -30,3 +30,11 @@ def test_rebound_and_clashing_names_get_fresh_names():
 
 def test_output_may_be_an_earlier_binding():
     assert printed("a = x * 2\nb = y + 1\na") == "a = x * 2\nb = y + 1\na"
+
+
+def test_max_of_many_and_left_out_arguments_print_back():
+    assert printed("max(x, y + 1, z)") == "max(x, y + 1, z)"
+    assert printed("leaky_relu(x) + elu(x, 2)") == "leaky_relu(x, 0.01) + elu(x, 2)"
+    assert printed("m = min(x, x, 2)\natan2(m, hypot(x, m))") == "m = min(x, x, 2)\natan2(m, hypot(x, m))"
+    again = to_program(build(Source(printed("swish(arcsin(x)) + max(1, x, -x, sign(x))")))[0])
+    assert again == "silu(asin(x)) + max(1, x, -x, sign(x))"

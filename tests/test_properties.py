@@ -68,10 +68,16 @@ UNARY = [
     "-({a})", "exp({a})", "log(1 + ({a})^2)", "sqrt(1 + ({a})^2)", "sin({a})", "cos({a})",
     "tan(sin({a}))", "tanh({a})", "sigmoid({a})", "relu({a})", "softplus({a})", "abs({a})",
     "({a})^2", "({a})**3", "pow(1 + ({a})^2, 0.5)",
+    "asin(tanh({a})/2)", "acos(sigmoid({a}))", "atan({a})", "sinh(tanh({a}))", "cosh(tanh({a}))",
+    "asinh({a})", "acosh(2 + ({a})^2)", "atanh(tanh({a})/2)", "log10(1 + ({a})^2)", "log2(1 + ({a})^2)",
+    "log1p(({a})^2)", "expm1(tanh({a}))", "erf({a})", "sign({a})", "leaky_relu({a})", "elu({a})",
+    "gelu({a})", "silu({a})", "softsign({a})",
 ]
 BINARY = [
     "({a}) + ({b})", "({a}) - ({b})", "({a}) * ({b})", "({a}) / (1 + ({b})^2)",
     "max({a}, {b})", "min({a}, {b})", "(1 + ({a})^2)^({b})",
+    "atan2({a}, {b})", "hypot({a}, {b})", "leaky_relu({a}, {b})", "elu({a}, sigmoid({b}))",
+    "max({a}, {b}, ({a}) * ({b}))", "min({a}, 0.5, {b}, -({a}))",
 ]
 CONSTANTS = ["2", "0.5", "3", "1.5e-1", "pi", "e", ".25"]
 

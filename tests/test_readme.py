@@ -82,3 +82,12 @@ def regenerate() -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "tests"))
     regenerate()
+
+
+def test_the_function_list_follows_the_op_table():
+    from bpcalc.ops import FUNCTIONS
+
+    readme = README_PATH.read_text(encoding="utf-8")
+    listed = re.search(r"- \*\*Functions\*\*(.*?)\n- \*\*", readme, re.S).group(1)
+    named = set(re.findall(r"`([a-z_0-9]+)[(`]", listed))
+    assert named == set(FUNCTIONS)

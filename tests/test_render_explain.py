@@ -87,6 +87,17 @@ def test_local_formulas_come_from_the_op_table():
     assert users[t] == [(g.output, 0)] and users[g.output] == []
 
 
+def test_local_formulas_of_max_over_three_and_of_a_left_out_slope():
+    r = grad("m = max(x, y, 2)\nleaky_relu(m)", {"x": "2", "y": "1"})
+    g = r.graph
+    m = g.labels.index("m")
+    assert local_formula(g, m, 1, TEXT) == "1 if y = max(x, y, 2) else 0 (1/k on a k-way tie)"
+    assert local_formula(g, m, 0, LATEX) == "[x = \\max(x, y, 2)] / k"
+    assert local_formula(g, g.output, 0, TEXT) == "1 if m > 0 else 0.01"
+    assert fill("max", ["x", "y", "-3"], LATEX) == "\\max(x, y, -3)"
+    assert [t.local for t in terms_into(r, g.input_id("x"))] == [0.5]  # a tie with the constant 2
+
+
 @pytest.mark.parametrize("op, args, notation, text", [
     ("pow", ["-0.5", "2"], LATEX, "{\\left(-0.5\\right)}^{2}"),
     ("pow", ["x", "-1"], LATEX, "{x}^{-1}"),

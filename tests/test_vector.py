@@ -129,3 +129,39 @@ def test_large_programs_get_small_chunks() -> None:
     batch = evaluate(g, {"x": np.full(100, 0.5)})
     _v, grad, _w = scalar(g, {"x": 0.5})
     assert np.allclose(batch.gradient[0], grad["x"], rtol=1e-12)
+
+
+COURSE_OPS = (
+    "t = x/(1 + abs(x)) * 0.9\n"
+    "asin(t) + acos(t) + atan(x) + atan2(y, x) + sinh(x) + cosh(y) + asinh(x) + acosh(1.5 + y*y)"
+    " + atanh(t) + log10(y*y + 1) + log2(x*x + 2) + log1p(y*y) + expm1(x) + erf(x) + sign(x)*y"
+    " + hypot(x, y) + leaky_relu(x) + leaky_relu(y, x) + elu(x) + elu(y, 0.5*x) + gelu(x) + silu(y)"
+    " + swish(x) + softsign(y) + max(x, y, x*y) + min(x, 0.5, y, -x)"
+)
+
+
+def test_the_course_functions_agree_with_the_scalar_engine() -> None:
+    g = graph_of(COURSE_OPS)
+    rng = np.random.default_rng(3)
+    cols = {"x": rng.normal(size=400) * 2, "y": rng.normal(size=400) * 2}
+    cols["x"][:4] = [0.0, 1.0, 2.0, -1.5]  # sign, leaky_relu and elu at 0; ties in max and min
+    cols["y"][:4] = [1.0, 1.0, 1.0, -1.5]
+    batch = evaluate(g, cols)
+    assert batch.suspect[:4].all() and batch.suspect.sum() < 40
+    for k in range(400):
+        value, grad, warnings = scalar(g, {n: float(c[k]) for n, c in cols.items()})
+        if batch.suspect[k]:
+            continue
+        assert not warnings
+        assert math.isclose(batch.value[k], value, rel_tol=1e-12)
+        for j, name in enumerate(batch.wrt):
+            assert math.isclose(batch.gradient[j, k], grad[name], rel_tol=1e-10, abs_tol=1e-13)
+
+
+def test_a_tie_among_three_arguments_is_suspect_and_the_rest_is_fast() -> None:
+    g = graph_of("max(x, y, z) * 2")
+    batch = evaluate(g, {"x": np.array([1.0, 1.0, 3.0]), "y": np.array([1.0, 2.0, 1.0]),
+                         "z": np.array([1.0, 0.0, 2.0])})
+    assert list(batch.suspect) == [True, False, False]
+    assert batch.gradient[:, 1].tolist() == [0.0, 2.0, 0.0] and batch.gradient[:, 2].tolist() == [2.0, 0.0, 0.0]
+    assert list(outputs(g, {"x": np.array([1.0]), "y": np.array([5.0]), "z": np.array([-1.0])})) == [10.0]

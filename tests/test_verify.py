@@ -159,3 +159,31 @@ def test_heavy_reuse_goes_straight_to_the_local_check() -> None:
     assert r.check.seconds < 5  # not a SymPy run into its 10 s budget
     assert any("written out as one expression" in n for n in r.check.notes)
     assert verify.tree_size(build(Source("(x+y)*(x+y)"))[0], 100) == 7
+
+
+def test_the_course_functions_pass_both_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # max of three (SymPy's derivative is a Heaviside over the others' Max),
+    # a left-out slope, elu's alpha as an input: the whole-expression check,
+    # then operation by operation
+    program = "m = max(x, y*y, 0.5)\nleaky_relu(m - 2) + elu(x, y) + atan2(y, x) + gelu(m) + log1p(hypot(x, y))"
+    at = {"x": -0.7, "y": 1.6}
+    whole = bpcalc.grad(program, at=at)
+    assert whole.check is not None and whole.check.method == verify.SYMPY and whole.ok
+    assert {i.status for i in whole.check.inputs} == {verify.OK}
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 0)
+    local = bpcalc.grad(program, at=at)
+    assert local.check is not None and local.check.method == verify.LOCAL and local.ok
+    assert {i.status for i in local.check.inputs} == {verify.OK}
+    assert local.gradient == whole.gradient
+    note = next(n for n in local.check.notes if "compared with SymPy's derivative" in n)
+    assert "max" in note and "leaky_relu" in note and "all agree" in note
+
+
+def test_the_local_check_finds_a_wrong_rule_of_a_three_argument_max(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 0)
+    right = ops.OPS["max"]
+    wrong = dataclasses.replace(right, partials=lambda *v: right.partials(*v) if len(v) == 3 else (0.0, 1.0, 0.0))
+    monkeypatch.setitem(ops.OPS, "max", wrong)
+    r = bpcalc.grad("max(x, y, z) * x", at={"x": 3, "y": 1, "z": 2})
+    assert r.check is not None and not r.ok
+    assert any("d/da0 is 0 in the engine, 1 from SymPy" in n for n in r.check.notes)

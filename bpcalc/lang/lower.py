@@ -54,6 +54,7 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
     ends: list[int] = []
     active: list[bool] = []
     consts: dict[int, tuple[float, str]] = {}
+    more: dict[int, tuple[int, ...]] = {}  # arguments after the second, for max(a, b, c, …)
     warnings: list[Diagnostic] = []
 
     env: dict[str, int] = {}  # name -> node of its latest binding
@@ -180,6 +181,22 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
                 stack[-1] = [node, start, end, False]
                 if given:
                     params[node] = tuple(reversed(given))
+            elif tag == "calln":  # a default left out, or max/min of three or more
+                name, nargs = payload  # type: ignore[misc]
+                spec = OPS[name]
+                if nargs < spec.arity:
+                    for value in spec.defaults[nargs - spec.min_args:]:
+                        node = add_node(CONST, -1, -1, end - 1, end - 1, False)  # no text: at the ')'
+                        consts[node] = (value, format(value, "g"))
+                        push([node, end - 1, end - 1, False])
+                    nargs = spec.arity
+                args = [entry[0] for entry in stack[-nargs:]]
+                del stack[len(stack) - nargs + 1:]
+                node = add_node(name, args[0], args[1] if nargs > 1 else -1, start, end,
+                                any(active[j] for j in args))
+                if nargs > 2:
+                    more[node] = tuple(args[2:])
+                stack[-1] = [node, start, end, False]
             else:  # group: the use span now includes the parentheses
                 top = stack[-1]
                 top[1], top[2], top[3] = start, end, False
@@ -226,7 +243,7 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
             )
         )
     graph = _inputs_first(
-        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output, params
+        source, ops, arg0, arg1, names, starts, ends, active, consts, list(input_ids.values()), output, more, params
     )
     warnings = [_renumbered(w, graph.cache.get("old_to_new")) for w in warnings]
     warnings.extend(_dead_code(graph))
@@ -246,13 +263,14 @@ def _keyword_value(source: Source, consts: dict, entry: list, keyword: str) -> i
 def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[int],
                   names: list[str | None], starts: list[int], ends: list[int],
                   active: list[bool], consts: dict[int, tuple[float, str]],
-                  inputs: list[int], output: int, params: dict | None = None) -> Graph:
+                  inputs: list[int], output: int, more: dict[int, tuple[int, ...]],
+                  params: dict | None = None) -> Graph:
     """The Graph, renumbered so that the inputs come first (in order of first
     use) and everything else keeps its relative, topological order."""
     k = len(inputs)
     if inputs == list(range(k)):
         return Graph(source, tuple(ops), tuple(arg0), tuple(arg1), tuple(names), tuple(starts),
-                     tuple(ends), consts, tuple(range(k)), output, tuple(active), params or {})
+                     tuple(ends), consts, tuple(range(k)), output, tuple(active), more=more, params=params or {})
     is_input = set(inputs)
     order = inputs + [i for i in range(len(ops)) if i not in is_input]  # new id -> old id
     old_to_new = [0] * len(ops)
@@ -269,7 +287,9 @@ def _inputs_first(source: Source, ops: list[str], arg0: list[int], arg1: list[in
     graph = Graph(
         source, permute(ops), remap_args(arg0), remap_args(arg1), permute(names),
         permute(starts), permute(ends), {remap(i): c for i, c in consts.items()},
-        tuple(range(k)), remap(output), permute(active), {remap(i): p for i, p in (params or {}).items()},
+        tuple(range(k)), remap(output), permute(active),
+        more={remap(i): tuple(map(remap, args)) for i, args in more.items()},
+        params={remap(i): p for i, p in (params or {}).items()},
     )
     graph.cache["old_to_new"] = old_to_new
     return graph

@@ -15,10 +15,13 @@ operands). Items are plain tuples `(tag, payload, start, end)`:
                                           is the operator symbol itself
     ("call",  op name,      start, end)   a function call, `name(` to `)`
     ("callk", (op name, positional count, keyword names), start, end)
-                                          a call with keyword arguments or
-                                          another argument count than the op's
-                                          (max(X) reduces); the keyword
-                                          arguments' values come last
+                                          a tensor op's call with keyword
+                                          arguments (axis=1), or max(X) with
+                                          one argument (it reduces); the
+                                          keyword arguments' values come last
+    ("calln", (op name, n), start, end)   a call with n arguments where the op
+                                          takes another number: a default left
+                                          out (leaky_relu(x)), or max(a, b, c)
     ("tensor", (values, shape, text), start, end)
                                           a literal [1, 2] or [[1, 2], [3, 4]]:
                                           the numbers as written, row by row
@@ -41,7 +44,7 @@ from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
 from ..limits import DEFAULT_LIMITS, Limits
-from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY, REDUCING_FORMS, TensorOp
+from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY, REDUCING_FORMS, TENSOR_OPS, TensorOp
 from .tokens import ATTR, BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
 
 Item = tuple[str, object, int, int]
@@ -185,7 +188,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
         op = FUNCTIONS[name]
         npos = nargs - len(keywords)
         if npos == 1 and name in REDUCING_FORMS:  # max(X) reduces: amax
-            op = FUNCTIONS[REDUCING_FORMS[name]]
+            op = TENSOR_OPS[REDUCING_FORMS[name]]
         allowed = dict(op.params) if isinstance(op, TensorOp) else {}
         for kw in keywords:
             if kw not in allowed:
@@ -194,11 +197,15 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 raise fail(f"{name}() has no keyword argument '{kw}'{known}", opener[3], end, "arity")
         if npos == op.arity and not keywords and op.name not in REDUCING_FORMS.values():
             return ("call", op.name, opener[3], end)
-        if npos != op.arity:
-            plural = "s" if op.arity != 1 else ""
-            also = f" (or 1 argument: {name}(X) reduces a vector or matrix)" if name in REDUCING_FORMS else ""
-            raise fail(f"{name}() takes {op.arity} argument{plural}{also}, got {npos}", opener[3], end, "arity")
-        return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
+        also = f" (or 1 argument: {name}(X) reduces a vector or matrix)" if name in REDUCING_FORMS else ""
+        if isinstance(op, TensorOp):
+            if npos != op.arity:
+                plural = "s" if op.arity != 1 else ""
+                raise fail(f"{name}() takes {op.arity} argument{plural}, got {npos}", opener[3], end, "arity")
+            return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
+        if op.accepts(npos):  # a default left out, or max(a, b, c)
+            return ("calln", (op.name, npos), opener[3], end)
+        raise fail(f"{name}() takes {op.arguments()}{also}, got {npos}", opener[3], end, "arity")
 
     def end_of_statement() -> Statement:
         if expect:
@@ -381,8 +388,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 elif piece == ")":
                     if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
                         top = stack[-1]
-                        arity = FUNCTIONS[top[1]].arity
-                        raise fail(f"{top[1]}() needs {arity} argument{'s' if arity > 1 else ''}", top[3], end)
+                        raise fail(f"{top[1]}() needs {FUNCTIONS[top[1]].arguments()}", top[3], end)
                     if prev_text == "(":
                         raise fail("empty parentheses '()'", prev_start, end)
                     raise fail(f"expected an expression before ')' (after '{prev_text}')", start, end)

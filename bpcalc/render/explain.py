@@ -199,6 +199,9 @@ def fill(op_name: str, args: list[str], notation: Notation) -> str:
     if not notation.latex:
         shown = args if op.is_function else [notation.factor(a) for a in args]
         return op.text(*shown)
+    called = op.latex_call(args)  # max(a, b, c): its arguments are delimited
+    if called is not None:
+        return called
     template = op.latex
     shown = [a if _delimited(template, f"{{{p}}}") else notation.factor(a) for p, a in zip("ab", args)]
     return template.format(**dict(zip("ab", shown)))
@@ -221,10 +224,8 @@ def _delimited(template: str, placeholder: str) -> bool:
 
 def local_formula(graph: Graph, user: int, position: int, notation: Notation) -> str:
     """d user / d (its argument at `position`), from the op table's rule."""
-    op = OPS[graph.ops[user]]
-    rules = op.rule_latex if notation.latex else op.rule
     names = [operand(graph, j, notation) for j in graph.args(user)]
-    return rules[position].format(**dict(zip("ab", names)))
+    return OPS[graph.ops[user]].formula(position, names, notation.latex)
 
 
 # --- the explanation ------------------------------------------------------------

@@ -21,13 +21,25 @@ def spelling(op: Op) -> str:
             forms.append(f"{s}a" if op.arity == 1 else f"a {s} b")
     for fname, f in FUNCTIONS.items():
         if f is op:
-            forms.append(f"{fname}({', '.join(_ARGS[: op.arity])})")
+            if op.defaults:  # leaky_relu(a) as well as leaky_relu(a, b)
+                forms.append(f"{fname}({', '.join(_ARGS[: op.min_args])})")
+            more = ", …" if op.variadic is not None else ""
+            forms.append(f"{fname}({', '.join(_ARGS[: op.arity])}{more})")
     return ", ".join(forms)
+
+
+def defaults_text(op: Op) -> str:
+    """'b = 0.01 when left out', or ''."""
+    left_out = _ARGS[op.min_args : op.arity]
+    return ", ".join(f"{arg} = {value:g} when left out" for arg, value in zip(left_out, op.defaults))
 
 
 def derivative_rules(op: Op) -> list[str]:
     names = dict(zip(("a", "b"), _ARGS))
-    return [f"∂/∂{arg} = {rule.format(**names)}" for arg, rule in zip(_ARGS, op.rule)]
+    rules = [f"∂/∂{arg} = {rule.format(**names)}" for arg, rule in zip(_ARGS, op.rule)]
+    if op.variadic is not None:
+        rules.append(f"with more arguments: ∂/∂x = {op.variadic[0].format(x='x', args='a, b, …')}")
+    return rules
 
 
 def tensor_spelling(op: TensorOp) -> str:
@@ -58,6 +70,9 @@ def ops_document() -> dict[str, Any]:
             {
                 "name": op.name,
                 "arity": op.arity,
+                "min_args": op.min_args,
+                "variadic": op.variadic is not None,
+                "defaults": dict(zip(_ARGS[op.min_args : op.arity], op.defaults)),
                 "syntax": spelling(op),
                 "description": op.doc,
                 "derivatives": derivative_rules(op),
@@ -91,7 +106,8 @@ def render_ops(console: "Console") -> None:
     table.add_column("local derivatives", overflow="fold")
     table.add_column("at non-differentiable points", overflow="fold")
     for op in OPS.values():
-        table.add_row(op.name, spelling(op), "\n".join(derivative_rules(op)), op.kink_doc or "—")
+        written = spelling(op) + (f" ({defaults_text(op)})" if op.defaults else "")
+        table.add_row(op.name, written, "\n".join(derivative_rules(op)), op.kink_doc or "—")
     console.print(table)
     console.print("Constants: pi, e (a program may rebind them). Conventions follow PyTorch; "
                   "bpcalc warns whenever a point hits one.")
