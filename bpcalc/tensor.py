@@ -91,10 +91,14 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
                 elif len(argshapes) == 1:
                     out[i] = argshapes[0]
                 else:
-                    out[i] = _broadcast(names, *argshapes)
-                    trap = _trap(names, *argshapes)
-                    if trap:
-                        warnings.append(Diagnostic("shape", f"{graph.describe(i)}: {trap}", i))
+                    shape = argshapes[0]
+                    for k in range(1, len(argshapes)):  # max(a, b, c): each against the ones before
+                        pair = (", ".join(names[:k]) if k > 1 else names[0], names[k])
+                        trap = _trap(pair, shape, argshapes[k])
+                        shape = _broadcast(pair, shape, argshapes[k])
+                        if trap:
+                            warnings.append(Diagnostic("shape", f"{graph.describe(i)}: {trap}", i))
+                    out[i] = shape
             except ShapeError as err:
                 hint = f"; {err.hint}" if err.hint else ""
                 raise _fail(graph, i, "shape", f"{graph.snippet(i, 60)}: {err.message}{hint}") from None

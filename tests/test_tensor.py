@@ -188,3 +188,13 @@ def test_scalar_programs_keep_the_scalar_engine():
     r = bpcalc.grad("(x+y)*z", at={"x": -2, "y": 5, "z": -4}, check=False)
     assert r.tensor is False and r.gradient == {"x": -4.0, "y": -4.0, "z": 3.0}
     assert isinstance(r.values[0], float)
+
+
+def test_course_functions_apply_entry_by_entry():
+    r = grad("sum(max(a, b, c))", a=[1.0, 5.0], b=[2.0, 5.0], c=[0.0, 5.0])
+    assert [g.tolist() for g in r.gradient.values()] == [[0.0, 1 / 3], [1.0, 1 / 3], [0.0, 1 / 3]]
+    assert any("at entry [1]: max tie: 3 of the 3 arguments equal 5" in w.message for w in r.warnings)
+    x, y = np.array([1.0, -2.0]), np.array([2.0, 1.0])
+    r = grad("sum(atan2(x, y))", x=x, y=y)  # d/dx atan2(x, y) = y/(x²+y²), d/dy = -x/(x²+y²)
+    assert np.allclose(r.gradient["x"], y / (x * x + y * y), rtol=1e-15)
+    assert np.allclose(r.gradient["y"], -x / (x * x + y * y), rtol=1e-15)
