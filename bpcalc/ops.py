@@ -55,6 +55,19 @@ def _reciprocal(a: float) -> float:
     return 1.0 / a if a else math.copysign(INF, a)
 
 
+def _integral(b: float) -> bool:
+    """b is a finite whole number (never raises, unlike int(b) at inf or nan)."""
+    return b % 1.0 == 0.0
+
+
+def _pow(a: float, b: float) -> float:
+    """a**b; nan if either is nan (IEEE's 1^nan = nan^0 = 1 would turn a nan
+    into a number)."""
+    if a != a or b != b:
+        return NAN
+    return math.pow(a, b)
+
+
 def _safe_pow(a: float, b: float) -> float:
     """IEEE-style a**b that never raises: inf on overflow, nan on a domain error."""
     if a == 0.0 and b < 0:
@@ -68,21 +81,24 @@ def _safe_pow(a: float, b: float) -> float:
 
 
 def _pow_overflow(a: float, b: float) -> float:
-    odd = b == int(b) and int(b) % 2 == 1 if math.isfinite(b) else False
+    odd = _integral(b) and b % 2.0 == 1.0
     return -INF if a < 0 and odd else INF
 
 
 def _pow_domain(a: float, b: float) -> str | None:
     if a == 0.0 and b < 0:
         return f"0 raised to a negative power ({_num(b)})"
-    if a < 0 and b != int(b):
+    if a < 0 and not _integral(b):
         return f"negative base ({_num(a)}) raised to a non-integer power ({_num(b)}); bpcalc computes over the real numbers"
     return None
 
 
 def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
     # d/da = b * a^(b-1) (0 when b == 0, as PyTorch); d/db = a^b * log(a)
-    # (0 at a == 0 for b >= 0, as PyTorch; nan for a negative base).
+    # (0 at a == 0 for b >= 0, as PyTorch; nan for a negative base); nan
+    # where the value is nan.
+    if a != a or b != b:
+        return NAN, NAN
     da = 0.0 if b == 0 else b * _safe_pow(a, b - 1.0)
     if a > 0:
         db = out * math.log(a)
@@ -94,7 +110,7 @@ def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
 
 
 def _pow_kink(a: float, b: float) -> str | None:
-    if a == 0.0 and b != int(b):
+    if a == 0.0 and math.isfinite(b) and not _integral(b):
         slope = "+inf" if 0 < b < 1 else "0"
         return (
             f"x^y at x = 0 with non-integer y = {_num(b)}: one-sided; "
@@ -122,7 +138,17 @@ def _softplus(a: float) -> float:
 
 
 def _relu(a: float) -> float:
-    return a if a > 0 else 0.0
+    return 0.0 if a <= 0 else a  # relu(nan) = nan
+
+
+def _step(a: float) -> float:
+    """relu'(a): 1 above 0, 0 at and below, nan at nan."""
+    return 1.0 if a > 0 else (0.0 if a <= 0 else NAN)
+
+
+def _sign(a: float) -> float:
+    """abs'(a): the sign, 0 at 0, nan at nan."""
+    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else NAN))
 
 
 def _max(a: float, b: float) -> float:
@@ -136,6 +162,8 @@ def _min(a: float, b: float) -> float:
 def _tie_partials(a: float, b: float, bigger: bool) -> tuple[float, float]:
     if a == b:
         return 0.5, 0.5
+    if a != a or b != b:
+        return NAN, NAN
     first = (a > b) if bigger else (a < b)
     return (1.0, 0.0) if first else (0.0, 1.0)
 
@@ -337,7 +365,7 @@ _TABLE: tuple[Op, ...] = (
         np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
     Op(
-        "pow", 2, math.pow, _pow_partials, lambda sp, a, b: a**b,
+        "pow", 2, _pow, _pow_partials, lambda sp, a, b: a**b,
         ("{b}*{a}^({b} - 1)", "{a}^{b}*log({a})"),
         ("{b}\\,{a}^{{{b}-1}}", "{a}^{{{b}}}\\ln {a}"),
         "power a ^ b (also a ** b and pow(a, b))", infix="^", prec=PREC_POW,
@@ -346,7 +374,8 @@ _TABLE: tuple[Op, ...] = (
         kink_doc="at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
         "∂/∂b is undefined (nan) for a < 0",
         underflow=_underflow("pow"),
-        np_forward=lambda np, a, b: np.power(a, b), np_partials=_np_pow_partials, np_kink=_np_at_zero,
+        np_forward=lambda np, a, b: np.where((a == a) & (b == b), np.power(a, b), NAN),
+        np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),
     Op(
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),
@@ -404,7 +433,7 @@ _TABLE: tuple[Op, ...] = (
         np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
     ),
     Op(
-        "relu", 1, _relu, lambda a, o: (1.0 if a > 0 else 0.0,),
+        "relu", 1, _relu, lambda a, o: (_step(a),),
         lambda sp, a: sp.Max(0, a),
         ("1 if {a} > 0 else 0",), ("[{a} > 0]",), "rectified linear unit max(0, a)",
         latex="\\mathrm{{relu}}({a})",
@@ -422,7 +451,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "abs", 1, math.fabs,
-        lambda a, o: (1.0 if a > 0 else (-1.0 if a < 0 else 0.0),),
+        lambda a, o: (_sign(a),),
         lambda sp, a: sp.Abs(a),
         ("sign({a})",), ("\\operatorname{{sign}}({a})",), "absolute value",
         latex="\\left|{a}\\right|",
@@ -437,7 +466,7 @@ _TABLE: tuple[Op, ...] = (
         ("[{a} > {b}]", "[{b} > {a}]"), "larger of a and b",
         latex="\\max({a}, {b})", kink=_tie_kink("max"),
         kink_doc="a tie splits the gradient 0.5/0.5",
-        np_forward=lambda np, a, b: np.where(a >= b, a, b),
+        np_forward=lambda np, a, b: np.where(a >= b, a, np.where(a < b, b, NAN)),
         np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, True), np_kink=_np_tie,
     ),
     Op(
@@ -447,7 +476,7 @@ _TABLE: tuple[Op, ...] = (
         ("[{a} < {b}]", "[{b} < {a}]"), "smaller of a and b",
         latex="\\min({a}, {b})", kink=_tie_kink("min"),
         kink_doc="a tie splits the gradient 0.5/0.5",
-        np_forward=lambda np, a, b: np.where(a <= b, a, b),
+        np_forward=lambda np, a, b: np.where(a <= b, a, np.where(a > b, b, NAN)),
         np_partials=lambda np, a, b, o: _np_tie_partials(np, a, b, False), np_kink=_np_tie,
     ),
 )
