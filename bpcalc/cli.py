@@ -18,7 +18,7 @@ import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
 from .inputs import read_program
-from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -210,6 +210,7 @@ def grad(
     from .point import parse_at
 
     with reporting(json_out, SCHEMA):
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         if check and not (exact or derivative):
@@ -219,9 +220,10 @@ def grad(
             rtol=rtol, atol=atol, budget=budget, limits=limits, exact=exact, derivative=derivative,
         )
         if json_out:
-            from .render.json import dumps
+            from .render.json import write
 
-            print(dumps(result.to_dict()))
+            doc = result.to_dict(nodes=False)  # the nodes streamed, unless exact mode has them
+            write(doc, sys.stdout, *(("nodes", result.node_dicts()) if doc["nodes"] is None else ()))
         else:
             from .render.table import render_grad
 
@@ -280,6 +282,7 @@ def check(
     from .render.check import SCHEMA, check_document, render_report
 
     with reporting(json_out, SCHEMA):
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
         if decimals is not None and sig_figs is not None:
             raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
         limits = make_limits(max_bytes, max_nodes, max_depth)
@@ -322,6 +325,7 @@ def explain(
     from .render import explain as write
 
     with reporting(False, SCHEMA):
+        require_finite({"--budget": budget})
         if fmt not in write.FORMATS:
             raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
@@ -359,6 +363,7 @@ def graph(
     from .render import graph as draw
 
     with reporting(False, SCHEMA):
+        require_finite({"--budget": budget})
         chosen = draw.choose_format(fmt, output)
         if chosen == "png" and output is None and sys.stdout.isatty():
             raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
@@ -407,6 +412,7 @@ def batch(
     from . import batch as run
 
     with reporting(False, "bpcalc.batch/1"):
+        require_finite({"--budget": budget})
         for name, fmt in (("--from", input_format), ("--to", output_format)):
             if fmt is not None and fmt not in run.FORMATS:
                 raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")

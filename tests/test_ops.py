@@ -120,3 +120,34 @@ def test_local_partials_never_raise(name: str) -> None:
         assert op.partials(1.0, 0.0, math.inf) == (math.inf, -math.inf)
     if name == "log":
         assert op.partials(-0.0, -math.inf) == (-math.inf,)
+
+
+def test_no_op_turns_a_nan_into_a_number() -> None:
+    nan = math.nan
+    for name, op in OPS.items():
+        args = (nan,) * op.arity
+        assert math.isnan(op.forward(*args)), name
+        for k in range(op.arity):  # nan in one argument, an ordinary number in the other
+            mixed = tuple(nan if j == k else 1.0 for j in range(op.arity))
+            try:
+                assert math.isnan(op.forward(*mixed)), (name, mixed)
+            except (ValueError, ZeroDivisionError):
+                pass
+        # a partial that is exactly 0 would pass nothing back: the gradient would lose the nan
+        assert all(p != 0.0 for p in op.partials(*args, nan)), name
+    assert math.isnan(OPS["pow"].forward(1.0, nan)) and math.isnan(OPS["pow"].forward(nan, 0.0))  # IEEE says 1
+    assert all(map(math.isnan, OPS["relu"].partials(nan, nan) + OPS["abs"].partials(nan, nan)))
+    assert all(map(math.isnan, OPS["max"].partials(nan, 1.0, nan) + OPS["min"].partials(1.0, nan, nan)))
+
+
+@pytest.mark.parametrize("b", [math.inf, -math.inf, math.nan, 1e308])
+def test_pow_rules_take_any_exponent(b: float) -> None:
+    pow_ = OPS["pow"]
+    for a in (0.0, -2.0, 0.5, 3.0):
+        pow_.partials(a, b, pow_.overflow(a, b))
+        assert pow_.kink is not None and pow_.domain is not None
+        pow_.kink(a, b)
+        pow_.domain(a, b)
+    assert pow_.kink(0.0, math.inf) is None  # no kink message for a non-finite exponent
+    assert pow_.overflow(-2.0, 1e308) == math.inf  # 1e308 is even
+    assert pow_.overflow(-2.0, 3.0) == -math.inf

@@ -159,3 +159,20 @@ def test_heavy_reuse_goes_straight_to_the_local_check() -> None:
     assert r.check.seconds < 5  # not a SymPy run into its 10 s budget
     assert any("written out as one expression" in n for n in r.check.notes)
     assert verify.tree_size(build(Source("(x+y)*(x+y)"))[0], 100) == 7
+
+
+@pytest.mark.parametrize(
+    "program, at, note",
+    [
+        ("x^-1e308", {"x": 1.5}, "%2 `x^-1e308` raises 1.5 to the power -1e+308"),
+        ("x^0.5^0.5^0.5^1e308", {"x": 1.5}, "%5 `0.5^1e308` raises 0.5 to the power 1e+308"),
+        ("h = 1e-8^6.02E23; sigmoid(z)*h", {"z": 1.0}, "h `1e-8^6.02E23` raises 1e-08 to the power 6.02e+23"),
+        ("(1 + 1e-15)^1e15 * x", {"x": 1.5}, "raises 1.000000000000001 to the power 1000000000000000.0"),
+    ],
+)
+def test_tiny_programs_that_sympy_cannot_evaluate_exactly_do_not_wait_for_the_budget(program, at, note) -> None:
+    r = bpcalc.grad(program, at=at, budget=10.0)
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert note in r.check.notes[0] and "evaluating that exactly could take unbounded time" in r.check.notes[0]
+    assert r.check.seconds < 5.0  # the budget is 10 s; it took it all before
+
