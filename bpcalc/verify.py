@@ -651,7 +651,8 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
     the sum of the magnitudes of the terms that made each (for a tolerance that
     cancellation cannot fool), and `broken`: the nodes behind a node with no
     SymPy partial, whose adjoints this cannot vouch for. Independent of the
-    engine's backward loop and of its op rules."""
+    engine's backward loop and of its op rules; the same convention for
+    zeros (a zero adjoint or a zero partial passes nothing back)."""
     n = len(graph)
     adj = [0.0] * n
     size = [0.0] * n
@@ -673,7 +674,7 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
         if missing or g == 0.0:
             continue
         for j, p in zip(args, ps):
-            if active[j] and p is not None:
+            if active[j] and p is not None and p != 0:  # a zero partial passes nothing back
                 adj[j] += g * p
                 size[j] += abs(g * p)
     return adj, size, broken

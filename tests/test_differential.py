@@ -8,17 +8,26 @@ by bpcalc (`bpcalc.grad`, no SymPy check) from its text, and by PyTorch from
 the generator's own tree (PyTorch never sees bpcalc's parser or graph).
 
 Every difference must be one of the documented conventions (README, "Agreement
-with PyTorch"); anything else fails, listing the programs:
+with PyTorch"), recognised by a check (four by running PyTorch again under
+bpcalc's convention, the others by their signature); anything else fails,
+listing the programs:
 
 - `domain`: bpcalc refuses (log of 0, division by zero, ...) where PyTorch
   returns inf or nan somewhere along the way;
-- `zero wins`: bpcalc's gradient is a number where PyTorch's is nan, because a
-  zero adjoint or a zero local derivative met an infinite one (0 x inf) --
-  bpcalc passes nothing back, PyTorch multiplies;
-- `nan stays nan`: bpcalc's value or gradient is nan where PyTorch's is a
-  number because PyTorch's pow turned a nan into 1 (1^nan, nan^0);
-- `ill-conditioned`: the difference is within what a rounding of the inputs
-  changes in PyTorch's own answer (the point is ill-conditioned).
+- `zero wins`: bpcalc's gradient is a number where PyTorch's is nan (0 x inf):
+  PyTorch's own local partials combined by bpcalc's rules for zeros (a zero
+  adjoint or a zero local partial passes nothing back) give bpcalc's number;
+- `ill-conditioned`: within what moving each PyTorch operation's result by a
+  few units in the last place changes in PyTorch's own answer;
+- `signed zero`: sqrt's slope at -0.0 is +inf in bpcalc, -inf in PyTorch;
+  PyTorch with +inf gives bpcalc's number;
+- `nan stays nan`: bpcalc's value or gradient is nan where PyTorch's pow
+  turned a nan into 1 (1^nan, nan^0);
+- `sigmoid tails`: PyTorch with sigmoid and softplus in bpcalc's stable forms
+  gives bpcalc's number (torch.sigmoid(-710) is 0, its slope 0 from 37 on);
+- `subnormal reciprocal`: bpcalc's partial 1/a overflows for a subnormal a
+  (bpcalc says inf, with a warning, where PyTorch divides and has a number);
+- `overflow order`: both beyond 1e300, one overflowed in another order.
 
 Not run in CI (torch is an optional extra: `pip install -e '.[differential]'`);
 `BPCALC_DIFFERENTIAL=100000 python -m pytest tests/test_differential.py -s`
