@@ -67,11 +67,6 @@ LOCAL_MAX_EXACT = 200
 #: Mismatching nodes named in the notes.
 LOCAL_MAX_NAMED = 5
 
-#: Powers with a larger exponent (in absolute value) are not evaluated
-#: exactly by the whole-expression check: (1 + 10^-15)^(10^15) is about e in
-#: doubles and exactly a fraction of 15 * 10^15 digits.
-MAX_EXACT_POWER = 10_000
-
 #: Methods.
 SYMPY, LOCAL, FINITE_DIFFERENCES = "sympy", "local", "finite differences"
 
@@ -331,24 +326,19 @@ def check(
 def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
     """Why SymPy should not evaluate the whole expression exactly: a value on
     the way to the output is not finite in doubles (9^9^9^9: exactly, a number
-    with 370 million digits), or a power's exponent is beyond MAX_EXACT_POWER
-    (1.5^-1e308 is 0 in doubles, and exactly a fraction of 10^307 digits).
+    with 370 million digits), or a power's exponent is too large to be
+    evaluated exactly (`symbolic.huge_power`).
     '' when neither."""
     from .engine import forward
+    from .symbolic import huge_power
 
     values, _ = forward(graph, {name: at.value for name, at in point.items()})
     live = graph.reaches_output()
-    ops, arg0, arg1 = graph.ops, graph.arg0, graph.arg1
     for i, v in enumerate(values):
-        if not live[i]:
-            continue
-        if not math.isfinite(v):
+        if live[i] and not math.isfinite(v):
             return (f"{graph.describe(i)} is {v} in double precision, and evaluating it exactly "
                     "could take unbounded time and memory")
-        if ops[i] == "pow" and abs(values[arg1[i]]) > MAX_EXACT_POWER and abs(values[arg0[i]]) not in (0.0, 1.0):
-            return (f"{graph.describe(i)} raises {values[arg0[i]]!r} to the power {values[arg1[i]]!r}, "
-                    "and evaluating that exactly could take unbounded time and memory")
-    return ""
+    return huge_power(graph, values, live)
 
 
 def tree_size(graph: Graph, cap: int) -> int:
