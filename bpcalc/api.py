@@ -16,7 +16,7 @@ from .engine import backward, forward
 from .errors import Diagnostic, Source
 from .graph import Graph
 from .lang.lower import build
-from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, Limits
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, Limits, require_finite
 from .point import AtValue, as_point, resolve
 
 if TYPE_CHECKING:  # imported where used: start-up stays light (issue 6)
@@ -56,8 +56,11 @@ def scalar_or_array(v: Any) -> Any:
     return float(v) if getattr(v, "ndim", None) == 0 else v
 
 
-#: Longest node text in results and JSON; the full extent is in `span`.
+#: Longest node text in results; the full extent is in `span`.
 MAX_NODE_TEXT = 1000
+#: Longest node text in JSON, which has every node: a 10^6-node program then
+#: writes about 200 bytes per node, not up to a kilobyte.
+MAX_JSON_NODE_TEXT = 80
 
 
 @dataclass(frozen=True)
@@ -147,27 +150,33 @@ class GradResult:
     def ok(self) -> bool:
         return self.check is None or self.check.ok
 
-    def to_dict(self) -> dict[str, Any]:
+    def node_dicts(self) -> Iterator[dict[str, Any]]:
+        """The `nodes` of `to_dict()`, one at a time (a writer can stream them)."""
         g = self.graph
         values = self.values
         adjoints = self.adjoints
         labels, names, ops, starts, ends = g.labels, g.names, g.ops, g.starts, g.ends
         snippet = g.snippet
-        nodes = [
-            {
+        for i in range(len(g)):
+            yield {
                 "id": i,
                 "label": labels[i],
                 "name": names[i],
                 "op": ops[i],
                 "inputs": list(g.args(i)),
-                "text": snippet(i, MAX_NODE_TEXT),
+                "text": snippet(i, MAX_JSON_NODE_TEXT),
                 "span": [starts[i], ends[i]],
                 "shape": shape_of(values[i]),
                 "value": jsonable(values[i]),
                 "grad": jsonable(adjoints[i]),
             }
-            for i in range(len(g))
-        ]
+
+    def to_dict(self, nodes: bool = True) -> dict[str, Any]:
+        """The --json document; with nodes=False its "nodes" are None, for a
+        writer that streams `node_dicts()` in their place (not in exact mode,
+        which adds to each node)."""
+        g = self.graph
+        nodes = list(self.node_dicts()) if nodes or self.exact is not None else None
         return {
             "schema": SCHEMA,
             "program": self.program,
@@ -356,6 +365,7 @@ def with_sympy(
     """`result` with the SymPy steps asked for: the check, exact values, the
     derivative formulas (each within `budget` seconds; their notes become
     warnings). Lets a caller validate cheaply before the slow part."""
+    require_finite({"rtol": rtol, "atol": atol, "budget": budget})
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
     if result.tensor:

@@ -254,11 +254,20 @@ def point_rows(
         values = batch.value.tolist()
         grads = batch.gradient.T.tolist()
         suspect = batch.suspect.tolist()
+        sensitive = batch.sensitive.tolist()
         for k, number in enumerate(numbers):
             if suspect[k]:
-                yield scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)
+                row = scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)
+                yield row._replace(warnings=(*row.warnings, ILL_CONDITIONED)) if sensitive[k] else row
             else:
                 yield PointRow(number, values[k], tuple(grads[k]), (), None)
+
+
+#: The warning of a row where rounding alone moves the result (computed by
+#: the scalar engine, as `bpcalc grad` computes it).
+ILL_CONDITIONED = ("ill-conditioned point: a last-bit difference in one operation moves this result by more "
+                   "than 1e-11 relative; these are bpcalc grad's numbers (its check compares them with SymPy's "
+                   "exact values)")
 
 
 def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequence[str]) -> PointRow:

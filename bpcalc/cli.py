@@ -18,7 +18,7 @@ import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
 from .inputs import read_program
-from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL
+from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -234,6 +234,7 @@ def grad(
     from .api import SCHEMA, grad as compute, with_sympy
 
     with reporting(json_out, SCHEMA):
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
         limits = make_limits(max_bytes, max_nodes, max_depth, max_entries)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), wrt=split_names(wrt), check=False,
@@ -249,9 +250,10 @@ def grad(
         result = with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
                             budget=budget)
         if json_out:
-            from .render.json import dumps
+            from .render.json import write
 
-            print(dumps(result.to_dict()))
+            doc = result.to_dict(nodes=False)  # the nodes streamed, unless exact mode has them
+            write(doc, sys.stdout, *(("nodes", result.node_dicts()) if doc["nodes"] is None else ()))
         else:
             from .render.table import render_grad
 
@@ -310,6 +312,7 @@ def check(
     from .render.check import SCHEMA, check_document, render_report
 
     with reporting(json_out, SCHEMA):
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
         if decimals is not None and sig_figs is not None:
             raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
         limits = make_limits(max_bytes, max_nodes, max_depth)
@@ -353,6 +356,7 @@ def explain(
     from .render import explain as write
 
     with reporting(False, SCHEMA):
+        require_finite({"--budget": budget})
         if fmt not in write.FORMATS:
             raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
@@ -392,6 +396,7 @@ def graph(
     from .render import graph as draw
 
     with reporting(False, SCHEMA):
+        require_finite({"--budget": budget})
         chosen = draw.choose_format(fmt, output)
         if chosen == "png" and output is None and sys.stdout.isatty():
             raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
@@ -442,6 +447,7 @@ def batch(
     from . import batch as run
 
     with reporting(False, "bpcalc.batch/1"):
+        require_finite({"--budget": budget})
         for name, fmt in (("--from", input_format), ("--to", output_format)):
             if fmt is not None and fmt not in run.FORMATS:
                 raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")

@@ -7,8 +7,16 @@ each node from the output back to the inputs, adds upstream x local partial to
 each argument's adjoint. A node used by several others therefore receives the
 sum of their contributions (fan-out accumulates).
 
-A node whose adjoint is exactly 0 passes nothing back (0 x inf is taken as 0,
-which is the limit the chain rule gives; PyTorch would give nan).
+Two rules keep 0 x inf from making a nan where the gradient is a number:
+a node whose adjoint is exactly 0 passes nothing back, and a local partial
+derivative of exactly 0 passes nothing back, whatever comes from above (an
+infinite or undefined slope meeting relu'(-1) = 0, a max that did not select
+this argument, a zero exponent). The second is how PyTorch's relu, max/min and
+pow select rather than multiply; for the first, and for a zero partial of `*`
+(x * 0), PyTorch multiplies and gives nan.
+
+A nan, once made, stays nan (no op turns it into a number, not even relu or
+1^nan) and is reported with the node that made it.
 """
 
 from __future__ import annotations
@@ -92,7 +100,8 @@ def forward(graph: Graph, point: Mapping[str, float]) -> tuple[list[float], list
             break
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
             values[i] = _undefined(graph, values, i, exc, warnings)
-            overflowed.add(i)
+            if isinstance(exc, OverflowError):
+                overflowed.add(i)
             pos = bisect_left(tape, i, key=lambda t: t[0]) + 1
     if not all(map(math.isfinite, values)):
         warnings.extend(_nonfinite_origins(graph, values, overflowed))
@@ -116,7 +125,12 @@ def _undefined(graph: Graph, values: list[float], i: int, exc: Exception, warnin
         )
         return value
     if not all(map(math.isfinite, argv)):
-        return math.nan  # an earlier overflow, already reported, propagates
+        # after an earlier overflow (already reported): IEEE's value, as the
+        # never-raising numpy form gives it (inf / 0 = inf, sin(inf) = nan)
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return float(op.np_forward(np, *map(np.float64, argv)))
     message = op.domain(*argv) or f"{op.name} is undefined at {', '.join(_fmt(v) for v in argv)}"
     raise BpcalcError(
         "domain",
@@ -127,23 +141,26 @@ def _undefined(graph: Graph, values: list[float], i: int, exc: Exception, warnin
 
 
 def _nonfinite_origins(graph: Graph, values: list[float], reported: set[int]) -> list[Diagnostic]:
-    """Warn where a non-finite value first appears from finite arguments."""
+    """Warn where a non-finite value first appears from finite arguments, and
+    where a nan first appears (from arguments that are not nan: inf - inf,
+    0 * inf, sin(inf)), naming the node that made it."""
     out: list[Diagnostic] = []
-    isfinite = math.isfinite
+    isfinite, isnan = math.isfinite, math.isnan
+    counts = {"overflow": 0, "nan": 0}
     for i, v in enumerate(values):
         if isfinite(v) or i in reported or graph.ops[i] == CONST:
             continue
-        if all(isfinite(values[j]) for j in graph.args(i)):
-            shown = ", ".join(_fmt(values[j]) for j in graph.args(i))
-            out.append(
-                Diagnostic(
-                    "overflow",
-                    f"{graph.describe(i)}: {graph.ops[i]}({shown}) overflows to {_fmt(v)}",
-                    i,
-                )
-            )
-            if len(out) >= _MAX_WARNINGS_PER_KIND:
-                break
+        args = graph.args(i)
+        if all(isfinite(values[j]) for j in args):
+            kind, what = "overflow", f"overflows to {_fmt(v)}"
+        elif isnan(v) and not any(isnan(values[j]) for j in args):
+            kind, what = "nan", "is undefined (nan); every value computed from it is nan"
+        else:
+            continue
+        counts[kind] += 1
+        if counts[kind] <= _MAX_WARNINGS_PER_KIND:
+            shown = ", ".join(_fmt(values[j]) for j in args)
+            out.append(Diagnostic(kind, f"{graph.describe(i)}: {graph.ops[i]}({shown}) {what}", i))
     return out
 
 
@@ -193,14 +210,19 @@ def backward(graph: Graph, values: list[float]) -> tuple[list[float | None], lis
             continue
         if b < 0:
             if b == -1:
-                adj[a] += g * p(values[a], values[i])[0]
+                pa = p(values[a], values[i])[0]
+                if pa:  # a zero local partial passes nothing back (not 0 x inf = nan)
+                    adj[a] += g * pa
             else:  # VARIADIC: a is the tuple of arguments
                 for j, pj in zip(a, p(*[values[j] for j in a], values[i])):
-                    adj[j] += g * pj
+                    if pj:
+                        adj[j] += g * pj
         else:
             pa, pb = p(values[a], values[b], values[i])
-            adj[a] += g * pa
-            adj[b] += g * pb
+            if pa:
+                adj[a] += g * pa
+            if pb:
+                adj[b] += g * pb
     warnings: list[Diagnostic] = []
     if active[graph.output] and not all(map(math.isfinite, adj)):
         for i in range(n - 1, -1, -1):

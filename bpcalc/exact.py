@@ -75,9 +75,15 @@ class ExactResult:
 def exact_values(graph: Graph, point: Mapping[str, AtValue], budget: float = DEFAULT_BUDGET) -> ExactResult:
     """Exact values and adjoints of every node of `graph` at `point`, computed
     by SymPy within `budget` seconds (see the module docstring)."""
-    import sympy  # noqa: F401 - imported here, once, so the forked child has it
+    from .engine import forward
+    from .symbolic import huge_power
 
     start = time.monotonic()
+    values, _ = forward(graph, {name: at.value for name, at in point.items()})
+    if why := huge_power(graph, values):
+        return ExactResult.failed(len(graph), f"exact mode: {why}; values are floats")
+    import sympy  # noqa: F401 - imported here, once, so the forked child has it
+
     outcome = run_with_budget(_exact_in_child, (graph, point), budget)
     seconds = time.monotonic() - start
     if outcome.status == "ok":

@@ -26,3 +26,16 @@ DEFAULT_LIMITS = Limits()
 DEFAULT_RTOL = 1e-9
 DEFAULT_ATOL = 1e-12
 DEFAULT_BUDGET = 10.0  # seconds for each SymPy step
+
+
+def require_finite(values: dict[str, float]) -> None:
+    """Refuse a tolerance or budget that is not a finite number (--rtol nan
+    would make every comparison false, --budget inf overflows the timer), as
+    a usage error naming the option."""
+    import math
+
+    from .errors import BpcalcError
+
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise BpcalcError("usage", f"{name} must be a finite number, not {value}")

@@ -57,6 +57,19 @@ def _reciprocal(a: float) -> float:
     return 1.0 / a if a else math.copysign(INF, a)
 
 
+def _integral(b: float) -> bool:
+    """b is a finite whole number (never raises, unlike int(b) at inf or nan)."""
+    return b % 1.0 == 0.0
+
+
+def _pow(a: float, b: float) -> float:
+    """a**b; nan if either is nan (IEEE's 1^nan = nan^0 = 1 would turn a nan
+    into a number)."""
+    if a != a or b != b:
+        return NAN
+    return math.pow(a, b)
+
+
 def _safe_pow(a: float, b: float) -> float:
     """IEEE-style a**b that never raises: inf on overflow, nan on a domain error."""
     if a == 0.0 and b < 0:
@@ -70,21 +83,24 @@ def _safe_pow(a: float, b: float) -> float:
 
 
 def _pow_overflow(a: float, b: float) -> float:
-    odd = b == int(b) and int(b) % 2 == 1 if math.isfinite(b) else False
+    odd = _integral(b) and b % 2.0 == 1.0
     return -INF if a < 0 and odd else INF
 
 
 def _pow_domain(a: float, b: float) -> str | None:
     if a == 0.0 and b < 0:
         return f"0 raised to a negative power ({_num(b)})"
-    if a < 0 and b != int(b):
+    if a < 0 and not _integral(b):
         return f"negative base ({_num(a)}) raised to a non-integer power ({_num(b)}); bpcalc computes over the real numbers"
     return None
 
 
 def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
     # d/da = b * a^(b-1) (0 when b == 0, as PyTorch); d/db = a^b * log(a)
-    # (0 at a == 0 for b >= 0, as PyTorch; nan for a negative base).
+    # (0 at a == 0 for b >= 0, as PyTorch; nan for a negative base); nan
+    # where the value is nan.
+    if a != a or b != b:
+        return NAN, NAN
     da = 0.0 if b == 0 else b * _safe_pow(a, b - 1.0)
     if a > 0:
         db = out * math.log(a)
@@ -96,7 +112,7 @@ def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
 
 
 def _pow_kink(a: float, b: float) -> str | None:
-    if a == 0.0 and b != int(b):
+    if a == 0.0 and math.isfinite(b) and not _integral(b):
         slope = "+inf" if 0 < b < 1 else "0"
         return (
             f"x^y at x = 0 with non-integer y = {_num(b)}: one-sided; "
@@ -124,7 +140,17 @@ def _softplus(a: float) -> float:
 
 
 def _relu(a: float) -> float:
-    return a if a > 0 else 0.0
+    return 0.0 if a <= 0 else a  # relu(nan) = nan
+
+
+def _step(a: float) -> float:
+    """relu'(a): 1 above 0, 0 at and below, nan at nan."""
+    return 1.0 if a > 0 else (0.0 if a <= 0 else NAN)
+
+
+def _sign(a: float) -> float:
+    """abs'(a): the sign, 0 at 0, nan at nan."""
+    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else NAN))
 
 
 def _max(*xs: float) -> float:
@@ -151,6 +177,8 @@ def _tie_partials(bigger: bool) -> Callable[..., tuple[float, ...]]:
             a, b, _out = args
             if a == b:
                 return 0.5, 0.5
+            if a != a or b != b:  # a nan stays a nan
+                return NAN, NAN
             first = (a > b) if bigger else (a < b)
             return (1.0, 0.0) if first else (0.0, 1.0)
         *xs, out = args
@@ -290,7 +318,9 @@ def _np_extreme(pick: str) -> Callable[..., Any]:
     def forward(np: Any, *xs: Any) -> Any:
         if len(xs) == 2:
             a, b = xs
-            return np.where(a >= b, a, b) if pick == "max" else np.where(a <= b, a, b)
+            # a nan compares false both ways: it stays a nan, never the other argument
+            return np.where(a >= b, a, np.where(a < b, b, NAN)) if pick == "max" else (
+                np.where(a <= b, a, np.where(a > b, b, NAN)))
         reduce = np.maximum if pick == "max" else np.minimum
         out = xs[0]
         for x in xs[1:]:
@@ -389,6 +419,8 @@ def _atan2_partials(y: float, x: float, out: float) -> tuple[float, float]:
     if h == 0.0:
         return 0.0, 0.0
     if not math.isfinite(h):
+        if math.isinf(x) != math.isinf(y) and x == x and y == y:  # one side infinite: both slopes tend to 0
+            return 0.0, 0.0
         return NAN, NAN
     return x / h / h, -y / h / h
 
@@ -418,7 +450,7 @@ def _sign(a: float) -> float:
 
 
 def _leaky_relu(a: float, slope: float) -> float:
-    return a if a > 0 else a * slope
+    return a if a > 0 and slope == slope else a * slope  # a nan slope stays a nan
 
 
 def _leaky_relu_kink(a: float, slope: float) -> str | None:
@@ -428,10 +460,12 @@ def _leaky_relu_kink(a: float, slope: float) -> str | None:
 
 
 def _elu(a: float, alpha: float) -> float:
-    return a if a > 0 else alpha * math.expm1(a)
+    return a if a > 0 and alpha == alpha else alpha * math.expm1(a)  # a nan alpha stays a nan
 
 
 def _elu_partials(a: float, alpha: float, out: float) -> tuple[float, float]:
+    if alpha != alpha:
+        return NAN, NAN
     if a > 0:
         return 1.0, 0.0
     return alpha * math.exp(a), math.expm1(a)
@@ -512,7 +546,9 @@ def _np_atan2_partials(np: Any, y: Any, x: Any, out: Any) -> tuple[Any, Any]:
     h = np.where(h == 0, INF, h)  # 0 at the origin, as `_atan2_partials`
     plain = (s > 1e-290) & (s < INF)
     s = np.where(plain, s, 1.0)
-    return np.where(plain, x / s, x / h / h), np.where(plain, -y / s, -y / h / h)
+    flat = np.isinf(x) != np.isinf(y)  # one side infinite: both slopes tend to 0
+    return (np.where(plain, x / s, np.where(flat, 0.0, x / h / h)),
+            np.where(plain, -y / s, np.where(flat, 0.0, -y / h / h)))
 
 
 def _np_origin(np: Any, a: Any, b: Any) -> Any:
@@ -673,7 +709,7 @@ _TABLE: tuple[Op, ...] = (
         np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
     Op(
-        "pow", 2, math.pow, _pow_partials, lambda sp, a, b: a**b,
+        "pow", 2, _pow, _pow_partials, lambda sp, a, b: a**b,
         ("{b}*{a}^({b} - 1)", "{a}^{b}*log({a})"),
         ("{b}\\,{a}^{{{b}-1}}", "{a}^{{{b}}}\\ln {a}"),
         "power a ^ b (also a ** b and pow(a, b))", infix="^", prec=PREC_POW,
@@ -682,7 +718,8 @@ _TABLE: tuple[Op, ...] = (
         kink_doc="at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
         "∂/∂b is undefined (nan) for a < 0",
         underflow=_underflow("pow"),
-        np_forward=lambda np, a, b: np.power(a, b), np_partials=_np_pow_partials, np_kink=_np_at_zero,
+        np_forward=lambda np, a, b: np.where((a == a) & (b == b), np.power(a, b), NAN),
+        np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),
     Op(
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),
@@ -740,7 +777,7 @@ _TABLE: tuple[Op, ...] = (
         np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
     ),
     Op(
-        "relu", 1, _relu, lambda a, o: (1.0 if a > 0 else 0.0,),
+        "relu", 1, _relu, lambda a, o: (_step(a),),
         lambda sp, a: sp.Max(0, a),
         ("1 if {a} > 0 else 0",), ("[{a} > 0]",), "rectified linear unit max(0, a)",
         latex="\\mathrm{{relu}}({a})",
@@ -758,7 +795,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "abs", 1, math.fabs,
-        lambda a, o: (1.0 if a > 0 else (-1.0 if a < 0 else 0.0),),
+        lambda a, o: (_sign(a),),
         lambda sp, a: sp.Abs(a),
         ("sign({a})",), ("\\operatorname{{sign}}({a})",), "absolute value",
         latex="\\left|{a}\\right|",
@@ -886,14 +923,14 @@ _TABLE: tuple[Op, ...] = (
     # -- activations (PyTorch's definitions) --
     Op(
         "leaky_relu", 2, _leaky_relu,
-        lambda a, s, o: (1.0, 0.0) if a > 0 else (s, a),
+        lambda a, s, o: (1.0, 0.0) if a > 0 and s == s else (s, a),
         lambda sp, a, s: sp.Piecewise((a, a > 0), (s * a, True)),
         ("1 if {a} > 0 else {b}", "0 if {a} > 0 else {a}"),
         ("[{a} > 0] + {b}\\,[{a} \\le 0]", "{a}\\,[{a} \\le 0]"),
         "leaky ReLU: a if a > 0 else slope*a; leaky_relu(a) has slope 0.01",
         latex="\\mathrm{{leaky\\_relu}}({a}, {b})", defaults=(0.01,),
         kink=_leaky_relu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left",
-        np_forward=lambda np, a, s: np.where(a > 0, a, a * s),
+        np_forward=lambda np, a, s: np.where((a > 0) & (s == s), a, a * s),
         np_partials=lambda np, a, s, o: (np.where(a > 0, 1.0, s), np.where(a > 0, 0.0, a)),
         np_kink=lambda np, a, s: a == 0,
     ),
@@ -905,7 +942,7 @@ _TABLE: tuple[Op, ...] = (
         "ELU: a if a > 0 else alpha*(e^a - 1); elu(a) has alpha 1",
         latex="\\mathrm{{elu}}({a}, {b})", defaults=(1.0,),
         kink=_elu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left (smooth when b = 1)",
-        np_forward=lambda np, a, alpha: np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0.0))),
+        np_forward=lambda np, a, alpha: np.where((a > 0) & (alpha == alpha), a, alpha * np.expm1(np.minimum(a, 0.0))),
         np_partials=lambda np, a, alpha, o: (
             np.where(a > 0, 1.0, alpha * np.exp(np.minimum(a, 0.0))), np.where(a > 0, 0.0, np.expm1(np.minimum(a, 0.0)))
         ),

@@ -21,6 +21,12 @@ from .point import AtValue
 #: would take minutes and gigabytes); such literals are inf or 0 as doubles.
 MAX_EXACT_EXPONENT = 400
 
+#: Powers with a larger exponent (in absolute value) are not evaluated exactly
+#: (by the check or exact mode): 1.5^-1e308 is 0 in doubles and exactly a
+#: fraction of 10^307 digits; (1 + 10^-15)^(10^15) is about e in doubles and
+#: exactly a fraction of 15 * 10^15 digits.
+MAX_EXACT_POWER = 10_000
+
 _EXPONENT = re.compile(r"[eE]([+-]?[0-9]+)$")
 
 
@@ -39,6 +45,20 @@ def exact_literal(sp: Any, literal: str) -> Any:
             frac = Fraction(body)
             value = sp.Rational(frac.numerator, frac.denominator)
     return -value if negative else value
+
+
+def huge_power(graph: Graph, values: list[float], needed: list[bool] | None = None) -> str:
+    """Why SymPy should not evaluate `graph` exactly at these (double) values:
+    the first power whose exponent is beyond ±MAX_EXACT_POWER (and whose base
+    is not 0 or ±1), or '' if none."""
+    arg0, arg1 = graph.arg0, graph.arg1
+    for i, op in enumerate(graph.ops):
+        if op == "pow" and (needed is None or needed[i]):
+            a, b = values[arg0[i]], values[arg1[i]]
+            if abs(b) > MAX_EXACT_POWER and abs(a) not in (0.0, 1.0):
+                return (f"{graph.describe(i)} raises {a!r} to the power {b!r}, "
+                        "and evaluating that exactly could take unbounded time and memory")
+    return ""
 
 
 def to_sympy(sp: Any, graph: Graph, symbols: dict[str, Any] | None = None,

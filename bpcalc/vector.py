@@ -15,9 +15,17 @@ non-finite gradient (an infinite local derivative, or one multiplied by a zero
 adjoint, which the scalar engine skips), a possible kink (relu(0), abs(0),
 max/min ties, ...) or a possible underflow. `bpcalc.batch` recomputes suspect
 points with the scalar engine, so their warnings, conventions and domain errors
-are exactly those of `bpcalc grad`. Elsewhere the results agree with the scalar
-engine to within rounding (numpy's exp, sin, ... may differ from the math
-module's in the last bit).
+are exactly those of `bpcalc grad`.
+
+Elsewhere numpy's exp, sin, ... may differ from the math module's in the last
+bit, and an ill-conditioned point magnifies that without bound
+(cos(exp(y)^2.07) at y = 230.7: -1.24 in numpy, 0.89 in the math module). So
+every chunk is computed a second time with each operation's result moved by
+a few units in the last place (`JITTER`, in varied sizes and signs): a point whose
+value or gradient moves by more than `SENSITIVE` (relative) is *sensitive*
+and suspect too, so the scalar engine computes it and its numbers are grad's,
+exactly; every other point agrees with grad to about 1e-10 relative (the
+test measures it).
 """
 
 from __future__ import annotations
@@ -36,6 +44,11 @@ from .ops import OPS
 CHUNK_ROWS = 16384
 #: Memory for one chunk's node values and adjoints, for large programs.
 MAX_CHUNK_BYTES = 256 << 20
+#: The second pass moves each operation's result by up to this much (relative)...
+JITTER = 2.0**-49  # 8 units in the last place (of 1); the smallest move is 1
+#: ... and a point whose value or gradient moves by more than this (relative)
+#: is computed by the scalar engine.
+SENSITIVE = 1e-11
 
 #: Ops that can turn a non-finite argument into a finite result (exp(-inf) = 0,
 #: tanh(inf) = 1, 1/inf = 0, 1^nan = 1, max(nan, 1) = 1 with comparisons, ...):
@@ -71,12 +84,15 @@ class VectorTape:
 class Batch:
     """Value and gradient at each point: `value[k]`, `gradient[j, k]` for the
     j-th input of `wrt`; `suspect[k]` marks points to recompute with the
-    scalar engine (their value and gradient here are not to be used)."""
+    scalar engine (their value and gradient here are not to be used), and
+    `sensitive[k]` those among them that are suspect because rounding alone
+    moves their result (an ill-conditioned point)."""
 
     wrt: tuple[str, ...]
     value: np.ndarray
     gradient: np.ndarray
     suspect: np.ndarray
+    sensitive: np.ndarray
 
 
 def vector_tape(graph: Graph) -> VectorTape:
@@ -152,6 +168,7 @@ def evaluate(graph: Graph, columns: Mapping[str, np.ndarray], wrt: Sequence[str]
     value = np.empty(n)
     gradient = np.empty((len(wrt), n))
     suspect = np.zeros(n, dtype=bool)
+    sensitive = np.zeros(n, dtype=bool)
     report = [graph.input_id(name) for name in wrt]
     tape = vector_tape(graph)
     step = chunk_rows(graph)
@@ -159,8 +176,8 @@ def evaluate(graph: Graph, columns: Mapping[str, np.ndarray], wrt: Sequence[str]
         for lo in range(0, n, step):
             hi = min(n, lo + step)
             _chunk(graph, tape, [c[lo:hi] for c in cols], hi - lo, report,
-                   value[lo:hi], gradient[:, lo:hi], suspect[lo:hi])
-    return Batch(wrt, value, gradient, suspect)
+                   value[lo:hi], gradient[:, lo:hi], suspect[lo:hi], sensitive[lo:hi])
+    return Batch(wrt, value, gradient, suspect, sensitive)
 
 
 def outputs(graph: Graph, columns: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -179,19 +196,29 @@ def outputs(graph: Graph, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray]) -> list[Any]:
-    """Every node's value over one chunk (arrays; constants stay floats)."""
+def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], jitter: bool = False) -> list[Any]:
+    """Every node's value over one chunk (arrays; constants stay 0-d), each
+    operation's result moved by up to ±JITTER if `jitter`."""
     values: list[Any] = [None] * len(graph)
     for i, col in zip(graph.inputs, cols):
         values[i] = col
     for i, (v, _literal) in graph.consts.items():
-        values[i] = v
+        values[i] = np.float64(v)  # numpy's IEEE arithmetic: 1.0 / 0 is inf, not ZeroDivisionError
     for i, f, a, b in tape.forward:
-        if b == VARIADIC:
-            values[i] = f(np, *[values[j] for j in a])
+        if b == -1:
+            out = f(np, values[a])
+        elif b == VARIADIC:  # a is the tuple of arguments
+            out = f(np, *[values[j] for j in a])
         else:
-            values[i] = f(np, values[a]) if b < 0 else f(np, values[a], values[b])
+            out = f(np, values[a], values[b])
+        values[i] = out * _JITTERS[i * 40503 % 65521 % 16] if jitter else out
     return values
+
+
+#: 1 ± JITTER times 1/8, ..., 8/8, one for each node in a scattered order: two
+#: nodes whose moves cancel exactly (tanh(a) and tanh(b) both near 1, in
+#: tanh'(a) - tanh'(b)) are unlikely.
+_JITTERS = tuple(1.0 + s * k / 8 * JITTER for k in range(1, 9) for s in (1, -1))
 
 
 def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:
@@ -200,8 +227,9 @@ def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:
 
 
 def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, report: list[int],
-           value: np.ndarray, gradient: np.ndarray, suspect: np.ndarray) -> None:
-    """Forward and backward over one chunk; results written into the views."""
+           value: np.ndarray, gradient: np.ndarray, suspect: np.ndarray, sensitive: np.ndarray) -> None:
+    """Forward and backward over one chunk, then again with every operation's
+    result jittered; results written into the views."""
     values = _forward(graph, tape, cols)
 
     # -- which points need the scalar engine --
@@ -219,7 +247,42 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     for i in tape.underflows:
         suspect |= values[i] == 0
 
-    # -- backward: adjoints, output first; a node's adjoint is freed once used --
+    adj = _backward(graph, tape, values, rows)
+    out = values[graph.output]
+    value[:] = out
+    acc += out
+    for j, i in enumerate(report):
+        g = adj[i]
+        if g is None:
+            gradient[j] = 0.0
+        else:
+            gradient[j] = g
+    for i in graph.inputs:
+        if adj[i] is not None:
+            acc += adj[i]
+    suspect |= ~np.isfinite(acc)
+
+    # -- the same with each operation's rounding moved: how sensitive is each point --
+    if not tape.backward and not tape.forward:
+        return
+    moved = _forward(graph, tape, cols, jitter=True)
+    moved_adj = _backward(graph, tape, moved, rows)
+    drift = _moved(value, moved[graph.output])
+    for j, i in enumerate(report):
+        if moved_adj[i] is not None:
+            drift |= _moved(gradient[j], moved_adj[i])
+    sensitive |= drift & ~suspect
+    suspect |= drift
+
+
+def _moved(was: np.ndarray, now: Any) -> np.ndarray:
+    """Where `now` differs from `was` by more than SENSITIVE, relatively."""
+    return np.abs(now - was) > SENSITIVE * np.abs(was)
+
+
+def _backward(graph: Graph, tape: VectorTape, values: list[Any], rows: int) -> list[Any]:
+    """Adjoints, output first; a node's adjoint is freed once used (only the
+    inputs' remain)."""
     adj: list[Any] = [None] * len(graph)
     adj[graph.output] = np.ones(rows)
     for i, p, a, b, act_a, act_b in tape.backward:
@@ -239,19 +302,7 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
             given = act_a and _accumulate(adj, a, g, pa, True)
             if act_b:
                 _accumulate(adj, b, g, pb, not given)
-    out = values[graph.output]
-    value[:] = out
-    acc += out
-    for j, i in enumerate(report):
-        g = adj[i]
-        if g is None:
-            gradient[j] = 0.0
-        else:
-            gradient[j] = g
-    for i in graph.inputs:
-        if adj[i] is not None:
-            acc += adj[i]
-    suspect |= ~np.isfinite(acc)
+    return adj
 
 
 def _accumulate(adj: list[Any], a: int, g: np.ndarray, partial: Any, may_take: bool) -> bool:

@@ -326,8 +326,11 @@ def check(
 def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
     """Why SymPy should not evaluate the whole expression exactly: a value on
     the way to the output is not finite in doubles (9^9^9^9: exactly, a number
-    with 370 million digits). '' when every value is finite."""
+    with 370 million digits), or a power's exponent is too large to be
+    evaluated exactly (`symbolic.huge_power`).
+    '' when neither."""
     from .engine import forward
+    from .symbolic import huge_power
 
     values, _ = forward(graph, {name: at.value for name, at in point.items()})
     live = graph.reaches_output()
@@ -335,7 +338,7 @@ def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
         if live[i] and not math.isfinite(v):
             return (f"{graph.describe(i)} is {v} in double precision, and evaluating it exactly "
                     "could take unbounded time and memory")
-    return ""
+    return huge_power(graph, values, live)
 
 
 def tree_size(graph: Graph, cap: int) -> int:
@@ -651,7 +654,8 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
     the sum of the magnitudes of the terms that made each (for a tolerance that
     cancellation cannot fool), and `broken`: the nodes behind a node with no
     SymPy partial, whose adjoints this cannot vouch for. Independent of the
-    engine's backward loop and of its op rules."""
+    engine's backward loop and of its op rules; the same convention for
+    zeros (a zero adjoint or a zero partial passes nothing back)."""
     n = len(graph)
     adj = [0.0] * n
     size = [0.0] * n
@@ -673,7 +677,7 @@ def sympy_chain(graph: Graph, partials: Mapping[int, Sequence[float | None]]) ->
         if missing or g == 0.0:
             continue
         for j, p in zip(args, ps):
-            if active[j] and p is not None:
+            if active[j] and p is not None and p != 0:  # a zero partial passes nothing back
                 adj[j] += g * p
                 size[j] += abs(g * p)
     return adj, size, broken

@@ -98,3 +98,11 @@ def test_a_million_nodes():
     r = bpcalc.grad(program, at={"x": 0.1, "y": 0.5}, check=False)
     assert len(r.graph) == 1_000_004
     assert all(math.isfinite(v) for v in r.gradient.values())
+
+
+def test_option_values_must_be_finite() -> None:
+    from bpcalc.errors import BpcalcError
+
+    for options in ({"rtol": math.nan}, {"atol": math.inf}, {"budget": math.inf}):
+        with pytest.raises(BpcalcError, match="must be a finite number"):
+            bpcalc.grad("x", at={"x": 1}, **options)

@@ -222,3 +222,28 @@ def test_the_long_lived_sympy_worker_keeps_the_budget_contract() -> None:
         failed = worker(int, ("x",), 5)
         assert failed.status == "error" and "ValueError" in failed.error
         assert worker(time.sleep, (0,), 0).status == "timeout"
+
+
+# --- issue 12 --------------------------------------------------------------------
+
+
+def test_division_by_a_zero_constant_is_a_row_error_not_an_internal_error() -> None:
+    r = run_cli("batch", "x/0", "--points", "-", stdin="x\n1\n2\n")
+    assert r.code == 0, r.err
+    assert [row["error"] for row in rows_of(r.out)] == ["division by zero in %2 `x/0`"] * 2
+    r = run_cli("batch", "1e400/0 + x", "--points", "-", stdin="x\n1\n")
+    assert r.code == 0, r.err
+    assert [(row["value"], row["grad_x"]) for row in rows_of(r.out)] == [("inf", "1.0")]
+
+
+def test_an_ill_conditioned_point_gets_grads_numbers_and_says_so() -> None:
+    # cos of a number near 1e230: numpy's and the math module's last bits differ,
+    # and here that changes the value completely (-1.2445 in numpy)
+    program = "1.5*cos(exp(y)^exp(sigmoid(3)))"
+    r = run_cli("batch", program, "--points", "-", stdin="y\n230.72562134532865\n1\n")
+    assert r.code == 0, r.err
+    sensitive, regular = rows_of(r.out)
+    grad = run_cli("grad", program, "--at", "y=230.72562134532865", "--json", "--no-check").json()
+    assert (float(sensitive["value"]), float(sensitive["grad_y"])) == (grad["value"], grad["gradient"]["y"])
+    assert sensitive["warnings"] == batch.ILL_CONDITIONED
+    assert regular["warnings"] == ""

@@ -280,3 +280,45 @@ def test_bad_at_file(tmp_path):
         path.write_text(text)
         run = run_cli("grad", "sum(x)", "--at-file", str(path))
         assert run.code == 2 and message in run.err, (text, run.err)
+
+
+# --- issue 12 --------------------------------------------------------------------
+
+
+def test_option_values_that_are_not_finite_are_usage_errors():
+    for option, value in [("--budget", "nan"), ("--budget", "inf"), ("--rtol", "nan"), ("--rtol", "inf"),
+                          ("--atol", "nan"), ("--atol", "inf")]:
+        run = run_cli("grad", "x", "--at", "x=1", option, value, "--json")
+        assert run.code == 2, (option, value, run.err)
+        assert run.json()["error"]["message"] == f"{option} must be a finite number, not {value}"
+        assert run.err == f"error: {option} must be a finite number, not {value}\n"
+        run = run_cli("grad", "x", "--at", "x=1", option, value)
+        assert (run.code, run.out) == (2, ""), (option, value)
+    for command in (["check", "x", "--at", "x=1", "--expect", "x=1"], ["explain", "x", "--at", "x=1"],
+                    ["graph", "x", "--at", "x=1"]):
+        run = run_cli(*command, "--budget", "inf")
+        assert run.code == 2 and "--budget must be a finite number" in run.err, command
+
+
+def test_non_finite_exponents_are_answered_not_internal_errors():
+    for program, at, value in [("x^1e400", "x=0", "0.0"), ("0^exp(x)", "x=1000", "0.0"),
+                               ("x^(exp(y) - exp(y))", "x=0,y=1000", "nan")]:
+        run = run_cli("grad", program, "--at", at, "--json")
+        assert run.code == 0, (program, run.err)
+        assert str(run.json()["value"]) == value
+
+
+def test_a_nan_output_is_never_checked_with_a_tick():
+    run = run_cli("grad", "relu(sin(exp(x)))", "--at", "x=1000")
+    assert run.code == 0
+    assert "f = nan" in run.out and "∂f/∂x = nan" in run.out
+    assert "✓" not in run.out
+    assert "not verified for x" in run.out
+    assert "warning: %2 `sin(exp(x))`: sin(inf) is undefined (nan); every value computed from it is nan" in run.out
+
+
+def test_a_zero_local_derivative_wins_in_the_command_too():
+    run = run_cli("grad", "x^relu(x)", "--at", "x=-0.5", "--json")
+    assert run.code == 0
+    doc = run.json()
+    assert (doc["value"], doc["gradient"], doc["check"]["ok"]) == (1.0, {"x": 0.0}, True)

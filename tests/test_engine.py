@@ -168,3 +168,69 @@ def test_course_functions_through_the_engine_match_the_math_module() -> None:
     assert grad["x"] == pytest.approx(expected, rel=1e-14)
     _, _, grad, warnings = run("gelu(x) + silu(x) + swish(2*x)", x=-800.0)
     assert grad == {"x": 0.0} and [w.kind for w in warnings] == ["underflow"] * 3
+
+
+# --- issue 12: a zero local derivative wins; nan stays nan -----------------------
+
+
+@pytest.mark.parametrize(
+    "program, point, expected",
+    [
+        # by hand: relu(x) = 0 for x < 0, so sqrt(relu(x)) is 0 near -1 and its slope 0
+        ("sqrt(relu(x))", {"x": -1.0}, {"x": 0.0}),
+        # max(x, 1) = 1 near 0.5: the function is sqrt(0) = 0 there
+        ("sqrt(max(x, 1) - 1)", {"x": 0.5}, {"x": 0.0}),
+        # x^relu(x) = x^0 = 1 for x < 0: slope 0 (d/db at a negative base is nan, relu' is 0)
+        ("x^relu(x)", {"x": -0.5}, {"x": 0.0}),
+        # x^(x^0) = x^1: slope 1
+        ("x^(x^0)", {"x": -0.66}, {"x": 1.0}),
+        # 0 - exp(max(x, y)) with x > y: -exp(x), so d/dy = 0 and d/dx = -exp(1000) = -inf
+        ("0 - exp(max(x, y))", {"x": 1000.0, "y": 0.0}, {"x": -math.inf, "y": 0.0}),
+    ],
+)
+def test_a_zero_local_derivative_passes_nothing_back(program, point, expected) -> None:
+    _, _, grad, _ = run(program, **point)
+    assert grad == expected
+
+
+def test_a_zero_adjoint_passes_nothing_back() -> None:
+    # 0*sqrt(x) at 0: the product's partial for sqrt(x) is 0, so the infinite slope never meets it
+    _, _, grad, _ = run("0*sqrt(x) + x", x=0.0)
+    assert grad == {"x": 1.0}
+
+
+@pytest.mark.parametrize(
+    "program, maker",
+    [
+        ("relu(sin(exp(x)))", "%2 `sin(exp(x))`: sin(inf) is undefined (nan)"),
+        ("relu(exp(x) - exp(x)) + x", "%3 `exp(x) - exp(x)`: sub(inf, inf) is undefined (nan)"),
+        ("max(exp(x) - exp(x), 1)", "%3 `exp(x) - exp(x)`: sub(inf, inf) is undefined (nan)"),
+        ("1^(exp(x) - exp(x)) + x", "%4 `exp(x) - exp(x)`: sub(inf, inf) is undefined (nan)"),
+    ],
+)
+def test_a_nan_never_becomes_a_number_and_names_the_node_that_made_it(program, maker) -> None:
+    g, values, grad, warnings = run(program, x=1000.0)
+    assert math.isnan(values[g.output])
+    assert math.isnan(grad["x"])
+    assert [w.message for w in warnings if w.kind == "nan"] == [maker + "; every value computed from it is nan"]
+
+
+def test_inf_over_zero_is_inf_as_in_ieee() -> None:
+    g, values, grad, _ = run("1e400/0 + x", x=1.0)
+    assert values[g.output] == math.inf
+    assert grad == {"x": 1.0}
+    g, values, _, _ = run("-exp(x)/0", x=1000.0)
+    assert values[g.output] == -math.inf
+
+
+@pytest.mark.parametrize(
+    "program, point, value",
+    [
+        ("x^1e400", {"x": 0.0}, 0.0),  # 0^inf = 0
+        ("0^exp(x)", {"x": 1000.0}, 0.0),
+        ("x^(exp(y) - exp(y))", {"x": 0.0, "y": 1000.0}, math.nan),
+    ],
+)
+def test_a_non_finite_exponent_is_no_internal_error(program, point, value) -> None:
+    g, values, _, _ = run(program, **point)
+    assert values[g.output] == value or (math.isnan(value) and math.isnan(values[g.output]))

@@ -7,6 +7,7 @@ import math
 import pytest
 import sympy as sp
 
+import bpcalc
 from bpcalc.api import analyze
 from bpcalc.errors import Source
 from bpcalc.exact import MAX_EXACT_TEXT, ExactResult, exact_values, to_float
@@ -164,3 +165,17 @@ def test_course_functions_exact_values_and_gradients():
     by = dict(zip(graph.labels, r.adjoints))
     assert by["x"] == "1/2 + 1/log(2)" and by["y"] == "3*exp(-1)" and by["a"] == "exp(-1)"
     assert r.adjoint_floats[graph.input_id("x")] == 0.5 + 1 / math.log(2)
+
+
+def test_a_huge_power_is_not_asked_of_sympy() -> None:
+    # exactly, 1.5^-1e308 has 10^307 digits: exact mode says so at once
+    # instead of waiting out its budget, and the values stay floats
+    import time
+
+    start = time.monotonic()
+    r = bpcalc.grad("x^-1e308 + x", at={"x": "1.5"}, check=False, exact=True, budget=10.0)
+    assert time.monotonic() - start < 5.0
+    assert r.exact is not None and not r.exact.ok
+    assert r.exact.note == ("exact mode: %2 `x^-1e308` raises 1.5 to the power -1e+308, and evaluating "
+                            "that exactly could take unbounded time and memory; values are floats")
+    assert r.value == 1.5 and r.gradient == {"x": 1.0}

@@ -376,3 +376,46 @@ def test_course_functions_agree_with_torch_in_float64() -> None:
     ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (3.0, 1.0, 3.0, 3.0)]
     torch.stack(ts).amax().backward()
     assert OPS["max"].partials(3.0, 1.0, 3.0, 3.0, 3.0) == tuple(t.grad.item() for t in ts)
+
+
+def test_no_op_turns_a_nan_into_a_number() -> None:
+    nan = math.nan
+    for name, op in OPS.items():
+        args = (nan,) * op.arity
+        assert math.isnan(op.forward(*args)), name
+        for k in range(op.arity):  # nan in one argument, an ordinary number in the other
+            mixed = tuple(nan if j == k else 1.0 for j in range(op.arity))
+            try:
+                assert math.isnan(op.forward(*mixed)), (name, mixed)
+            except (ValueError, ZeroDivisionError):
+                pass
+        # a partial that is exactly 0 would pass nothing back: the gradient would lose the nan
+        assert all(p != 0.0 for p in op.partials(*args, nan)), name
+    assert math.isnan(OPS["pow"].forward(1.0, nan)) and math.isnan(OPS["pow"].forward(nan, 0.0))  # IEEE says 1
+    assert all(map(math.isnan, OPS["relu"].partials(nan, nan) + OPS["abs"].partials(nan, nan)))
+    assert all(map(math.isnan, OPS["max"].partials(nan, 1.0, nan) + OPS["min"].partials(1.0, nan, nan)))
+
+
+@pytest.mark.parametrize("b", [math.inf, -math.inf, math.nan, 1e308])
+def test_pow_rules_take_any_exponent(b: float) -> None:
+    pow_ = OPS["pow"]
+    for a in (0.0, -2.0, 0.5, 3.0):
+        pow_.partials(a, b, pow_.overflow(a, b))
+        assert pow_.kink is not None and pow_.domain is not None
+        pow_.kink(a, b)
+        pow_.domain(a, b)
+    assert pow_.kink(0.0, math.inf) is None  # no kink message for a non-finite exponent
+    assert pow_.overflow(-2.0, 1e308) == math.inf  # 1e308 is even
+    assert pow_.overflow(-2.0, 3.0) == -math.inf
+
+
+def test_atan2_slopes_vanish_when_one_side_is_infinite() -> None:
+    # found by the differential run: atan2(-inf, 0.5) is -pi/2 and flat there (PyTorch: 0.5/inf = 0)
+    import numpy as np
+
+    assert OPS["atan2"].partials(-math.inf, 0.5, -math.pi / 2) == (0.0, 0.0)
+    assert OPS["atan2"].partials(2.0, math.inf, 0.0) == (0.0, 0.0)
+    assert all(map(math.isnan, OPS["atan2"].partials(math.inf, math.inf, math.pi / 4)))
+    with np.errstate(all="ignore"):  # as the engines call it
+        got = OPS["atan2"].np_partials(np, np.array([-math.inf, 1.0]), np.array([0.5, 2.0]), None)
+    assert got[0].tolist() == [0.0, 2.0 / 5.0] and got[1].tolist() == [0.0, -1.0 / 5.0]

@@ -191,3 +191,12 @@ def test_latex_compiles(tmp_path, program, at, exact):
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                          cwd=tmp_path, capture_output=True, timeout=120)
     assert run.returncode == 0, run.stdout.decode(errors="replace")[-2000:]
+
+
+def test_a_zero_local_derivative_is_explained_as_passing_nothing_back():
+    r = grad("sqrt(relu(x))", {"x": "-1"})
+    (term,) = terms_into(r, r.graph.input_id("x"))
+    assert (term.upstream, term.local, term.contribution) == (float("inf"), 0.0, 0.0)
+    last = node_lines(r, r.graph.input_id("x"), TEXT)[-1]
+    assert last.chain[-2:] == ("inf · 0", "0")
+    assert last.note == "a zero local derivative passes nothing back, not inf · 0 = nan"

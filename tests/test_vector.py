@@ -88,7 +88,9 @@ def test_hidden_trouble_is_always_caught(program: str, x: float) -> None:
             trouble = bool(scalar(g, {"x": at})[2])
         except BpcalcError:
             trouble = True
-        assert bool(batch.suspect[k]) == trouble, (program, at)
+        # suspect exactly where there is trouble, or where rounding alone
+        # moves the result (a near tie: then the scalar engine decides)
+        assert bool(batch.suspect[k]) == (trouble or bool(batch.sensitive[k])), (program, at)
 
 
 def test_fan_out_and_aliasing_accumulate_like_the_scalar_engine() -> None:
@@ -165,3 +167,33 @@ def test_a_tie_among_three_arguments_is_suspect_and_the_rest_is_fast() -> None:
     assert list(batch.suspect) == [True, False, False]
     assert batch.gradient[:, 1].tolist() == [0.0, 2.0, 0.0] and batch.gradient[:, 2].tolist() == [2.0, 0.0, 0.0]
     assert list(outputs(g, {"x": np.array([1.0]), "y": np.array([5.0]), "z": np.array([-1.0])})) == [10.0]
+
+
+def test_every_other_point_agrees_with_the_scalar_engine_to_1e_11() -> None:
+    # random nested programs over every op at
+    # random points: where the vectorized engine keeps a point, its numbers are
+    # within 1e-11 (relative) of the scalar engine's; elsewhere it is suspect
+    import random
+
+    rng = random.Random(3)
+    templates = ["exp({a})", "log(1 + ({a})^2)", "sqrt(1 + ({a})^2)", "sin({a})", "cos({a})", "tan({a})",
+                 "tanh({a})", "sigmoid({a})", "relu({a})", "softplus({a})", "abs({a})", "({a})^3",
+                 "({a}) * ({b})", "({a}) / (2 + cos({b}))", "max({a}, {b})", "min({a}, {b})", "({a}) - ({b})",
+                 "-({a})", "(1 + ({a})^2)^({b})"]
+    checked = 0
+    for _ in range(300):
+        text = "x"
+        for _ in range(rng.randint(2, 6)):
+            t = rng.choice(templates)
+            text = t.format(a=text, b=rng.choice(["x", "y", "0.5", text]))
+        text += " + y"
+        g = graph_of(text)
+        cols = {"x": np.array([rng.uniform(-3, 3) for _ in range(20)]), "y": np.array([rng.uniform(-3, 3) for _ in range(20)])}
+        batch = evaluate(g, cols)
+        for k in np.flatnonzero(~batch.suspect):
+            value, grad, _ = scalar(g, {n: float(c[k]) for n, c in cols.items()})
+            assert math.isclose(batch.value[k], value, rel_tol=1e-11, abs_tol=1e-300), text
+            for j, name in enumerate(batch.wrt):
+                assert math.isclose(batch.gradient[j, k], grad[name], rel_tol=1e-11, abs_tol=1e-300), (text, name)
+            checked += 1
+    assert checked > 3000

@@ -187,3 +187,20 @@ def test_the_local_check_finds_a_wrong_rule_of_a_three_argument_max(monkeypatch:
     r = bpcalc.grad("max(x, y, z) * x", at={"x": 3, "y": 1, "z": 2})
     assert r.check is not None and not r.ok
     assert any("d/da0 is 0 in the engine, 1 from SymPy" in n for n in r.check.notes)
+
+
+@pytest.mark.parametrize(
+    "program, at, note",
+    [
+        ("x^-1e308", {"x": 1.5}, "%2 `x^-1e308` raises 1.5 to the power -1e+308"),
+        ("x^0.5^0.5^0.5^1e308", {"x": 1.5}, "%5 `0.5^1e308` raises 0.5 to the power 1e+308"),
+        ("h = 1e-8^6.02E23; sigmoid(z)*h", {"z": 1.0}, "h `1e-8^6.02E23` raises 1e-08 to the power 6.02e+23"),
+        ("(1 + 1e-15)^1e15 * x", {"x": 1.5}, "raises 1.000000000000001 to the power 1000000000000000.0"),
+    ],
+)
+def test_tiny_programs_that_sympy_cannot_evaluate_exactly_do_not_wait_for_the_budget(program, at, note) -> None:
+    r = bpcalc.grad(program, at=at, budget=10.0)
+    assert r.check is not None and r.check.method == verify.LOCAL and r.ok
+    assert note in r.check.notes[0] and "evaluating that exactly could take unbounded time" in r.check.notes[0]
+    assert r.check.seconds < 5.0  # the budget is 10 s; it took it all before
+

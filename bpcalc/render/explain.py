@@ -15,6 +15,8 @@ LaTeX for Markdown and LaTeX output); three small renderers print them.
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -47,7 +49,7 @@ class Term:
     position: int  # which of the user's arguments it is (0 or 1)
     upstream: float  # d output / d user
     local: float  # d user / d this node
-    contribution: float  # upstream x local (0 when upstream is 0, as the engine)
+    contribution: float  # upstream x local (0 when either is 0, as the engine)
 
 
 def users_of(graph: Graph) -> list[list[tuple[int, int]]]:
@@ -73,7 +75,8 @@ def terms_into(result: GradResult, node: int, users: list[list[tuple[int, int]]]
         args = graph.args(u)
         local = OPS[graph.ops[u]].partials(*[values[j] for j in args], values[u])[position]
         upstream = adjoints[u] or 0.0
-        terms.append(Term(u, position, upstream, local, 0.0 if upstream == 0 else upstream * local))
+        # a zero on either side passes nothing back (the engine's rule: not 0 x inf = nan)
+        terms.append(Term(u, position, upstream, local, 0.0 if upstream == 0 or local == 0 else upstream * local))
     return tuple(terms)
 
 
@@ -372,6 +375,8 @@ def node_lines(result: GradResult, node: int, notation: Notation, exact: ExactTe
     total = notation.result(adjoint, exact.adjoint(node))
     chain = [notation.partial(out, label), " + ".join(symbols), " + ".join(numbers), total]
     product = "upstream × local = downstream" if legend and len(terms) == 1 else ""
+    if any(t.local == 0 and not math.isfinite(t.upstream) for t in terms):
+        product = "a zero local derivative passes nothing back, not inf · 0 = nan"
     lines.append(Line(_distinct(chain), product, level=1))
     return lines
 

@@ -139,7 +139,8 @@ def edge_gradients(result: GradResult) -> list[tuple[int, int, float | None]]:
     """(argument, user, gradient flowing back from user to argument) for
     every argument of every node, in node order: adjoint(user) x the local
     partial, None where the argument has no gradient (a constant) or the user
-    none. A zero adjoint passes back 0, as in the engine (0 x inf = 0)."""
+    none. A zero adjoint or a zero partial passes back 0, as in the engine
+    (0 x inf = 0)."""
     g = result.graph
     values, adjoints, active = result.values, result.adjoints, g.active
     out: list[tuple[int, int, float | None]] = []
@@ -155,7 +156,7 @@ def edge_gradients(result: GradResult) -> list[tuple[int, int, float | None]]:
             if adj is None or not active[a]:
                 out.append((a, u, None))
             else:
-                out.append((a, u, adj * partials[k] if partials else 0.0))
+                out.append((a, u, adj * partials[k] if partials and partials[k] else 0.0))
     return out
 
 

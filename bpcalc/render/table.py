@@ -242,6 +242,10 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
         verdict = Text("✗ MISMATCH", style="bold red")
     elif check.ill_conditioned:
         verdict = Text("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here", style="yellow")
+    elif unchecked := [c.name for c in check.inputs if c.status == UNCHECKED]:
+        # never ✓ for what was not verified (a nan value, no finite differences)
+        verdict = Text(f"not verified for {', '.join(unchecked)}" + (
+            "; the others agree" if len(unchecked) < len(check.inputs) else ""), style="yellow")
     else:
         verdict = Text("✓ all agree", style="green")
     console.print(Text.assemble((title + ": ", "bold"), verdict))
