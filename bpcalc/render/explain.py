@@ -162,8 +162,19 @@ def exact_texts(result: GradResult, notation: Notation) -> ExactTexts:
     if exact is None or not exact.ok:
         return ExactTexts()
     if notation.latex:
-        return ExactTexts(exact.latex_values, exact.latex_adjoints, exact.latex_partials)
+        return ExactTexts(_narrow(exact.latex_values), _narrow(exact.latex_adjoints),
+                          tuple(map(_narrow, exact.latex_partials)))
     return ExactTexts(exact.values, exact.adjoints, exact.partials)
+
+
+#: An exact form wider than this (in printed characters, about) cannot fit on
+#: a page's line: LaTeX math does not break, so such a value is shown as a
+#: decimal only.
+EXACT_WIDTH = 40
+
+
+def _narrow(texts: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    return tuple(t if t is None or _width(t) <= EXACT_WIDTH else None for t in texts)
 
 
 _OPEN, _CLOSE = "({[", ")}]"
@@ -279,8 +290,14 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         ) or (Line((), "the program has no inputs"),)),
     )
     source = graph.source
+    notes = tuple(w.message for w in result.warnings)
+    full = result.exact
+    if notation.latex and full is not None and full.ok and exact != ExactTexts(
+            full.latex_values, full.latex_adjoints, full.latex_partials):
+        notes += (f"exact forms wider than about {EXACT_WIDTH} characters are shown as decimals only "
+                  "(a formula cannot break across lines)",)
     return Explanation(source.text.strip(), source.origin, program_title(source), point_text(result, notation.digits),
-                       sections, tuple(w.message for w in result.warnings))
+                       sections, notes)
 
 
 def _forward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
@@ -433,32 +450,66 @@ def markdown(expl: Explanation) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+#: A row of LaTeX source longer than this (commands and braces not counted)
+#: has its `= …` steps on rows of their own; a note longer than NOTE_WIDTH is a
+#: paragraph (\intertext) under its row, a shorter one a tag at the right
+#: margin (amsmath moves a tag that does not fit to the next line). So no row
+#: runs past the margin of an article page.
+ROW_WIDTH = 48
+NOTE_WIDTH = 40
+
+
 def latex(expl: Explanation) -> str:
-    """An `align*` environment (needs amsmath), with the program in comments."""
+    """`align*` environments (needs amsmath), one per section, that may
+    break across pages (\allowdisplaybreaks inside a group), with the program
+    in comments."""
     out = [f"% bpcalc explain: {line}" for line in expl.program.splitlines() or [""]]
     if expl.at:
         out.append(f"% at {expl.at}")
     out.append("% needs \\usepackage{amsmath}")
-    rows = []
+    out.append("{\\allowdisplaybreaks")
     for section in expl.sections:
-        rows.append(f"\\intertext{{{_latex_text(_md_title(section.title))}}}")
+        rows = [f"\\intertext{{{_latex_text(_md_title(section.title))}}}"]
         for line in section.lines:
-            if not line.chain:
-                rows.append(f"\\intertext{{{_latex_text(line.note)}}}")
-                continue
-            lhs, rhs = line.chain[0], " = ".join(line.chain[1:])
-            row = "\\quad " * line.level + f"{lhs} &" + (f"= {rhs}" if rhs else "")
-            if line.note:
-                row += f" && \\text{{{_latex_text(line.note)}}}"
-            rows.append(row)
-    body = [r if r.startswith("\\intertext") else r + " \\\\" for r in rows]
-    # no line break before \end (it would add an empty numbered row) or before \intertext
-    for k in range(len(body) - 1, -1, -1):
-        if body[k].endswith(" \\\\") and (k + 1 == len(body) or body[k + 1].startswith("\\intertext")):
-            body[k] = body[k][: -3]
-    out += ["\\begin{align*}", *body, "\\end{align*}"]
+            rows += _latex_rows(line)
+        out += ["\\begin{align*}", *_line_breaks(rows), "\\end{align*}"]
+    out.append("}")
     out += [f"% warning: {' '.join(n.split())}" for n in expl.notes]
     return "\n".join(out) + "\n"
+
+
+def _latex_rows(line: Line) -> list[str]:
+    """The rows of one line: `lhs &= step` (one row, or one per step when
+    long), its note as a tag or, when long, a paragraph under it."""
+    if not line.chain:
+        return [f"\\intertext{{{_latex_text(line.note)}}}"]
+    lhs, steps = "\\quad " * line.level + line.chain[0], line.chain[1:]
+    if _width(" = ".join(line.chain)) <= ROW_WIDTH or len(steps) < 2:
+        rows = [f"{lhs} &" + (f"= {' = '.join(steps)}" if steps else "")]
+    else:
+        rows = [f"{lhs} &= {steps[0]}", *(f"&= {step}" for step in steps[1:])]
+    if not line.note:
+        return rows
+    if len(line.note) > NOTE_WIDTH:
+        return [*rows, f"\\intertext{{{_latex_text(line.note)}}}"]
+    rows[-1] += f" \\tag*{{{_latex_text(line.note)}}}"
+    return rows
+
+
+def _width(math: str) -> int:
+    """About how many characters wide LaTeX math prints (an overestimate for
+    fractions, which stack)."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", math))
+
+
+def _line_breaks(rows: list[str]) -> list[str]:
+    """`\\\\` after each row, but not before \\intertext or the end (that would
+    add an empty row)."""
+    out = []
+    for k, row in enumerate(rows):
+        last = k + 1 == len(rows) or rows[k + 1].startswith("\\intertext")
+        out.append(row if last or row.startswith("\\intertext") else row + " \\\\")
+    return out
 
 
 def _md_title(title: str) -> str:
