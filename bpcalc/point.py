@@ -145,7 +145,7 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
     return point
 
 
-_PAIR_AFTER_SPACE = re.compile(r"\s+(?=[^\W\d]\w*\s*=)")
+_PAIR_AFTER_SPACE = re.compile(r"\s*;\s*|\s+(?=[^\W\d]\w*\s*=)")  # 'x=1 y=2', 'x=1;y=2'
 _NAME_THEN_VALUE = re.compile(r"([^\W\d]\w*)\s*(?::|\s)\s*(\S.*)\Z")
 
 

@@ -209,6 +209,11 @@ def compile_latex(tmp_path, body: str) -> tuple[str, str]:
     ("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"}, True),
     ("apple_price_1 = alpha*w0; h = apple_price_1*1e-3; h = h + 1; relu(h)*abs(x)^pi + max(x, sqrt(h))",
      {"alpha": "1", "w0": "pi/4", "x": "-1/3"}, True),
+    # a node feeding eight others: the sum of their contributions is cut into rows
+    (" + ".join(f"w{k}*a" for k in range(1, 9)), {"a": "1", **{f"w{k}": str(k) for k in range(1, 9)}}, False),
+    ("learning_rate_schedule_value * regularisation_strength_lambda * exp(some_very_long_input_name)",
+     {"learning_rate_schedule_value": "1", "regularisation_strength_lambda": "2", "some_very_long_input_name": "0.5"},
+     False),
 ])
 def test_latex_compiles(tmp_path, program, at, exact):
     log, _text = compile_latex(tmp_path, latex_body(program, at, exact=exact))

@@ -450,13 +450,15 @@ def markdown(expl: Explanation) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-#: A row of LaTeX source longer than this (commands and braces not counted)
-#: has its `= …` steps on rows of their own; a note longer than NOTE_WIDTH is a
-#: paragraph (\intertext) under its row, a shorter one a tag at the right
-#: margin (amsmath moves a tag that does not fit to the next line). So no row
-#: runs past the margin of an article page.
-ROW_WIDTH = 48
+#: A line wider than this, in characters as printed (about: `_width`), has its
+#: `= …` steps on rows of their own, and a step still too wide is cut before
+#: a + or -; a note longer than NOTE_WIDTH is a paragraph (\intertext) under
+#: its row, a shorter one a tag at the right margin (amsmath moves a tag that
+#: does not fit to the next line). So no row runs past the margin of an
+#: article page.
+ROW_WIDTH = 50
 NOTE_WIDTH = 40
+LHS_WIDTH = 8  # the left column is as wide as its widest entry
 
 
 def latex(expl: Explanation) -> str:
@@ -480,14 +482,17 @@ def latex(expl: Explanation) -> str:
 
 def _latex_rows(line: Line) -> list[str]:
     """The rows of one line: `lhs &= step` (one row, or one per step when
-    long), its note as a tag or, when long, a paragraph under it."""
+    long, and a step too wide for the line wrapped before a + - or ·), its
+    note as a tag or, when long, a paragraph under it."""
     if not line.chain:
         return [f"\\intertext{{{_latex_text(line.note)}}}"]
     lhs, steps = "\\quad " * line.level + line.chain[0], line.chain[1:]
-    if _width(" = ".join(line.chain)) <= ROW_WIDTH or len(steps) < 2:
+    if _width(" = ".join(line.chain)) <= ROW_WIDTH or not steps:
         rows = [f"{lhs} &" + (f"= {' = '.join(steps)}" if steps else "")]
     else:
-        rows = [f"{lhs} &= {steps[0]}", *(f"&= {step}" for step in steps[1:])]
+        room = ROW_WIDTH - max(LHS_WIDTH, _width(lhs))
+        starts = [f"{lhs} &", *("&" for _ in steps[1:])]
+        rows = [row for start, step in zip(starts, steps) for row in _wrapped(start, step, room)]
     if not line.note:
         return rows
     if len(line.note) > NOTE_WIDTH:
@@ -496,10 +501,82 @@ def _latex_rows(line: Line) -> list[str]:
     return rows
 
 
-def _width(math: str) -> int:
-    """About how many characters wide LaTeX math prints (an overestimate for
-    fractions, which stack)."""
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", math))
+def _wrapped(start: str, step: str, room: float) -> list[str]:
+    """`start= step` as rows: the step cut before a + or - outside any group
+    or parentheses where it is wider than `room` (before a · inside a term
+    that is wider on its own)."""
+    rows, row = [], ""
+    terms = _top_level_terms(step, _SUMS)
+    pieces = [part for term in terms
+              for part in (_top_level_terms(term, _PRODUCTS) if _width(term) > room else [term])]
+    for piece in pieces:
+        if row and _width(row + piece) > room:
+            rows.append(row)
+            row = "{}" + piece.lstrip()  # {} keeps the operator binary
+        else:
+            row += piece
+    rows.append(row)
+    return [f"{start}= {rows[0]}", *(f"&\\qquad {r}" for r in rows[1:])]
+
+
+_SUMS, _PRODUCTS = (" + ", " - "), (" \\cdot ",)
+
+
+def _top_level_terms(math: str, breaks: tuple[str, ...]) -> list[str]:
+    """`math` cut before each of `breaks` outside braces and \\left…\\right."""
+    pieces, depth, start = [], 0, 0
+    for match in _LATEX_TOKEN.finditer(math):
+        tok, k = match.group(), match.start()
+        if tok in ("{", "\\left"):
+            depth += 1
+        elif tok in ("}", "\\right"):
+            depth -= 1
+        elif depth == 0 and k > start and math.startswith(breaks, k):
+            pieces.append(math[start:k])
+            start = k
+    return [*pieces, math[start:]]
+
+
+_LATEX_TOKEN = re.compile(r"\\[a-zA-Z]+|\\.|.")
+#: Commands that print nothing themselves.
+_INVISIBLE = frozenset({"\\left", "\\right", "\\mathit", "\\mathrm", "\\text", "\\,", " "})
+#: Relations and binary operators, with the space around them.
+_SPACED = frozenset({"=", "+", "-", "\\cdot", "\\approx", "\\times"})
+
+
+def _width(math: str) -> float:
+    """About how many characters wide LaTeX math prints: a fraction is as wide
+    as the wider of its numerator and denominator, a sub- or superscript
+    counts 0.7, a command one character. (A loop with its own stack of
+    groups: [width, "frac" | "script" | "group", the widths of a fraction's
+    groups so far].)"""
+    stack: list[list] = [[0.0, "group", None]]
+    script = False  # the next character or group is a sub- or superscript
+    for tok in _LATEX_TOKEN.findall(math):
+        top = stack[-1]
+        if tok == "{":
+            kind = "frac" if top[2] is not None else ("script" if script else "group")
+            stack.append([0.0, kind, None])
+            script = False
+        elif tok == "}" and len(stack) > 1:
+            width, kind, _parts = stack.pop()
+            parent = stack[-1]
+            if kind == "frac":
+                parent[2].append(width)
+                if len(parent[2]) == 2:
+                    parent[0] += max(parent[2])
+                    parent[2] = None
+            else:
+                parent[0] += 0.7 * width if kind == "script" else width
+        elif tok == "\\frac":
+            top[2] = []
+        elif tok in ("_", "^"):
+            script = True
+        elif tok not in _INVISIBLE:
+            wide = 2.0 if tok in _SPACED else 1.0
+            top[0] += 0.7 * wide if script else wide
+            script = False
+    return sum(frame[0] for frame in stack)
 
 
 def _line_breaks(rows: list[str]) -> list[str]:
