@@ -134,7 +134,7 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
             if "=" in value_text and _PAIR_AFTER_SPACE.search(piece):
                 pairs = _PAIR_AFTER_SPACE.sub(",", piece)
                 raise BpcalcError(
-                    "value", f"'{piece}' holds two values: separate them with commas: {pairs}", source, span)
+                    "value", f"'{piece}' holds more than one value: separate them with commas: {pairs}", source, span)
             if name in point:
                 raise BpcalcError(
                     "value",

@@ -42,9 +42,9 @@ def test_malformed(spec, message):
 @pytest.mark.parametrize(
     "spec, message, caret",
     [
-        ("x=1 y=2", "'x=1 y=2' holds two values: separate them with commas: x=1,y=2", "^^^^^^^"),
-        ("x=1;y=2", "'x=1;y=2' holds two values: separate them with commas: x=1,y=2", "^^^^^^^"),
-        ("x=1; y=2", "'x=1; y=2' holds two values: separate them with commas: x=1,y=2", "^^^^^^^^"),
+        ("x=1 y=2", "'x=1 y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^"),
+        ("x=1;y=2", "'x=1;y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^"),
+        ("x=1; y=2", "'x=1; y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^^"),
         ("x:1", "'x:1' is not name=value; write x=1", "^^^"),
         ("x 1", "'x 1' is not name=value; write x=1", "^^^"),
         ("x=1,5", "'5' after the comma in x=1,5 is not name=value: commas separate inputs; "

@@ -34,7 +34,6 @@ from typing import Iterator, NamedTuple
 from ..errors import BpcalcError, Source, Span
 from ..limits import DEFAULT_LIMITS, Limits
 from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY
-from . import missing
 from .tokens import BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
 
 Item = tuple[str, object, int, int]
@@ -131,7 +130,9 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     def unknown_function(name: str, start: int, end: int) -> BpcalcError:
         if name in PYTHON_KEYWORDS:
             return fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
-        return fail(missing.unknown_function(name, tuple(FUNCTIONS)), start, end, "name")
+        from .missing import unknown_function as message  # only when there is an error to write
+
+        return fail(message(name, tuple(FUNCTIONS)), start, end, "name")
 
     count = 0  # statements yielded
     out: list[Item] = []
