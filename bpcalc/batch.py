@@ -403,15 +403,19 @@ def run_points(
     return write_point_rows(point_rows(graph, chunks, chosen), out_fmt or fmt, chosen, out)
 
 
+#: UTF-8; a byte-order mark at the start (Excel writes one) is skipped, not a character of the header.
+ENCODING = "utf-8-sig"
+
+
 @contextlib.contextmanager
 def open_text(path: str) -> Iterator[tuple[TextIO, str, int | None]]:
     """(UTF-8 text stream, name for messages, size in bytes or None) of a
     file, or of stdin for '-'."""
     if path == "-":
-        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline=""), "<stdin>", None
+        yield io.TextIOWrapper(sys.stdin.buffer, encoding=ENCODING, newline=""), "<stdin>", None
         return
     try:
-        f = open(path, encoding="utf-8", newline="")
+        f = open(path, encoding=ENCODING, newline="")
         size = os.fstat(f.fileno()).st_size
     except IsADirectoryError:
         raise BpcalcError("io", f"{path} is a directory, not a file") from None

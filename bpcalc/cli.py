@@ -22,6 +22,7 @@ from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, 
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from typer.core import TyperCommand
 
     from .limits import Limits
 
@@ -261,13 +262,16 @@ def grad(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_MISMATCH)
 
 
+OPS_SCHEMA = "bpcalc.ops/1"
+
+
 @app.command()
 def ops(json_out: JsonOpt = False) -> None:
     """List the primitive operations, their derivatives and their conventions
     at non-differentiable points."""
     from .render.optable import ops_document, render_ops
 
-    with reporting(json_out, "bpcalc.ops/1"):
+    with reporting(json_out, OPS_SCHEMA):
         if json_out:
             from .render.json import dumps
 
@@ -297,7 +301,8 @@ def check(
     atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance for every claim.")] = DEFAULT_ATOL,
     exact: ExactOpt = False,
     derivative: DerivativeOpt = False,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Also check bpcalc's own gradient against SymPy.")] = True,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="Also check bpcalc's own gradient against SymPy.")] = True,
+    verify: Annotated[Optional[bool], typer.Option("--verify/--no-verify", hidden=True)] = None,  # the old name of --check
     budget: BudgetOpt = DEFAULT_BUDGET,
     json_out: JsonOpt = False,
     digits: DigitsOpt = 6,
@@ -311,6 +316,7 @@ def check(
     from .homework import Judging, collect_claims, judge_claims, resolve_claims
     from .render.check import SCHEMA, check_document, render_report
 
+    check = check if verify is None else verify
     with reporting(json_out, SCHEMA):
         require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
         if decimals is not None and sig_figs is not None:
@@ -322,9 +328,9 @@ def check(
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
         scalar_only(result, "check")
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
-        if verify and not (exact or derivative):
+        if check and not (exact or derivative):
             checking_once(render=False)
-        result = with_sympy(result, check=verify, exact=exact, derivative=derivative, budget=budget)
+        result = with_sympy(result, check=check, exact=exact, derivative=derivative, budget=budget)
         report = judge_claims(result, claims, Judging(rtol, atol, decimals, sig_figs, as_written))
         if json_out:
             from .render.json import dumps
@@ -380,7 +386,7 @@ def graph(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
+    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png or mermaid (default: from the -o suffix, else text). svg and png need Graphviz.")] = None,
     grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
     digits: DigitsOpt = 4,
@@ -397,6 +403,7 @@ def graph(
 
     with reporting(False, SCHEMA):
         require_finite({"--budget": budget})
+        output = None if output_text is None else draw.output_path(output_text)
         chosen = draw.choose_format(fmt, output)
         if chosen == "png" and output is None and sys.stdout.isatty():
             raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
@@ -483,27 +490,126 @@ def main() -> None:
     it; anything else (no command, --help, --version, a typo) goes to the whole
     app. On the way out, once stdout and stderr are flushed, the process ends
     without tearing down every module (several ms a run, which a grading
-    script calling bpcalc per student pays every time)."""
-    wanted = sys.argv[1] if len(sys.argv) > 1 else ""
+    script calling bpcalc per student pays every time).
+
+    Before click reads the arguments, a program that starts with '-' is put
+    where click cannot take it for an option (`program_last`); a usage error
+    click finds (an unknown option, a bad option value) is, with --json, also
+    a JSON error document on stdout, as every other error is."""
+    click = sys.modules[typer.BadParameter.__module__]  # click's exceptions (newer typer vendors click)
+    args = sys.argv[1:]
+    wanted = args[0] if args else ""
     chosen = [c for c in app.registered_commands if _command_name(c) == wanted]
     runner = app
     if chosen:
         runner = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
         runner.registered_callback = app.registered_callback
         runner.registered_commands = chosen
+    group = typer.main.get_command(runner)
+    command = getattr(group, "commands", {}).get(wanted) if chosen else None
+    if command is not None:
+        args = [wanted, *program_last(args[1:], command)]
     try:
-        runner(prog_name="bpcalc")
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        if isinstance(done.code, str):
-            print(done.code, file=sys.stderr)
+        done = group.main(args=args, prog_name="bpcalc", standalone_mode=False)
+        code = done if isinstance(done, int) else 0
+    except click.UsageError as err:  # also a bad option value (BadParameter)
+        if command is not None and json_requested(args[1:], command):
+            _usage_document(wanted, err.format_message())
+        err.show()
+        code = err.exit_code
+    except click.ClickException as err:
+        err.show()
+        code = err.exit_code
+    except typer.Abort:
+        print("Aborted!", file=sys.stderr)
+        code = 1
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:
         code = reader_gone()
     os._exit(code)
+
+
+def _value_options(command: "TyperCommand") -> dict[str, bool]:
+    """Every option name of `command` -> whether it takes a value."""
+    from typer.core import TyperOption
+
+    names: dict[str, bool] = {"--help": False}
+    for param in command.params:
+        if isinstance(param, TyperOption):
+            for name in (*param.opts, *param.secondary_opts):
+                names[name] = not (param.is_flag or param.count)
+    return names
+
+
+def program_last(args: list[str], command: "TyperCommand") -> list[str]:
+    """The arguments with a program that starts with '-' moved behind '--'.
+
+    `-log(p)` (every cross-entropy loss) is a program, not the option `-l`,
+    and `-pow(x,2)` is not `-p ow(x,2)`: the first argument in the program's
+    place that starts with '-' but is not one of the command's options
+    (spelled out: `-p FILE`, `--points FILE`, `--points=FILE`; or a count
+    such as `-j2`) is the program. So is the argument after `--`, after which
+    options are read again. Click then gets the program behind a final `--`."""
+    from typer.core import TyperArgument
+
+    if not any(isinstance(p, TyperArgument) for p in command.params):
+        return args
+    options = _value_options(command)
+    out: list[str] = []
+    program: str | None = None
+    positional = False  # the program's place is taken by a plain argument
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        free = program is None and not positional
+        if arg == "--" and free and i + 1 < len(args):
+            program = args[i + 1]
+            i += 2
+            continue
+        if arg == "--":
+            out += args[i:]
+            break
+        if arg.startswith("-") and arg != "-":
+            takes = options.get(arg.split("=", 1)[0] if arg.startswith("--") else arg)
+            if takes is not None or arg.startswith("--") or not free or _short_count(arg, options):
+                step = 2 if takes and "=" not in arg else 1
+                out += args[i : i + step]
+                i += step
+                continue
+            program = arg
+            i += 1
+            continue
+        positional = True
+        out.append(arg)
+        i += 1
+    return out + ["--", program] if program is not None else out
+
+
+def _short_count(arg: str, options: dict[str, bool]) -> bool:
+    """`-j2`: a short option with a number written against it."""
+    return options.get(arg[:2], False) and arg[2:].isdigit()
+
+
+def json_requested(args: list[str], command: "TyperCommand") -> bool:
+    """--json among the options (before a `--`) of a command that has it."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options and "--json" in _value_options(command)
+
+
+def _usage_document(command: str, message: str) -> None:
+    """A usage error (unknown option, bad option value) as --json promises it."""
+    from .api import SCHEMA as GRAD_SCHEMA
+    from .render.check import SCHEMA as CHECK_SCHEMA
+    from .render.json import error_document
+
+    schemas = {"grad": GRAD_SCHEMA, "check": CHECK_SCHEMA, "ops": OPS_SCHEMA}
+    print(error_document(schemas[command], {"kind": "usage", "message": message, "line": None, "column": None}))
 
 
 def reader_gone() -> int:

@@ -22,6 +22,9 @@ How a claim is judged (`Judging`), in this order:
 3. Otherwise a claim written as a decimal with a point (0.39, -4.0, 2.20,
    1.5e-3) is judged to its last written digit, as written: 0.39 means "0.39 to
    2 decimals" (switch this off with `as_written=False`, `--no-rounding`).
+   Such a claim about a value that is not zero must also have its sign right
+   and at least one significant digit: 0.0 for 0.0177 (or 0. for -0.0177)
+   says nothing and is wrong.
 4. Every claim is also right when |claimed - correct| <= atol + rtol*|correct|,
    so integers, fractions and expressions (-4, 11/5, 1/3) are judged with the
    tolerance alone.
@@ -364,8 +367,12 @@ def judge(claim: Claim, node: int, correct: float, exact: str | None, judging: J
     ok = close or abs(_fraction(claimed) - _fraction(correct)) <= half_unit
     rounded = round_to_place(correct, place)
     digits = judging.sig_figs if rule == "sig-figs" else -place
-    return Verdict(claim, node, correct, exact, ok, rule, digits, rounded,
-                   f"rounded to {why}: {rounded}")
+    how = f"rounded to {why}: {rounded}"
+    if claimed == 0 and not close and why.endswith(AS_WRITTEN):
+        # judged at the digits written, when none is: 0.0 for 0.0177 (or 0. for -0.0177) says nothing
+        first = round_to_place(correct, Decimal(repr(correct)).adjusted())
+        ok, how = False, f"no significant digit written, and the value is not 0: to 1 significant figure {first}"
+    return Verdict(claim, node, correct, exact, ok, rule, digits, rounded, how)
 
 
 def _place(claim: Claim, correct: float, judging: Judging) -> tuple[int | None, str, str]:
@@ -380,8 +387,11 @@ def _place(claim: Claim, correct: float, judging: Judging) -> tuple[int | None, 
         n = judging.sig_figs
         return exponent - n + 1, "sig-figs", f"{n} significant figure{'s' if n != 1 else ''} (--sig-figs)"
     if judging.as_written and claim.place is not None:
-        return claim.place, "decimals", f"{_decimals(claim.place)} (as written)"
+        return claim.place, "decimals", f"{_decimals(claim.place)} {AS_WRITTEN}"
     return None, "tolerance", ""
+
+
+AS_WRITTEN = "(as written)"
 
 
 def _decimals(place: int) -> str:

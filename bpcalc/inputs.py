@@ -2,11 +2,13 @@
 
 At most `max_bytes` (+1, to notice more) are ever read, so a huge file or
 /dev/zero is refused quickly instead of filling memory. Text must be UTF-8;
-an invalid byte is reported with its line and column.
+an invalid byte is reported with its line and column. A byte-order mark at
+the start of a file is skipped.
 """
 
 from __future__ import annotations
 
+import codecs
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -29,7 +31,8 @@ def _read_bounded(stream: BinaryIO, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(data: bytes, origin: str) -> str:
+def _decode(data: bytes, origin: str, skipped: int = 0) -> str:
+    """`data` as text; `skipped` bytes before it (a BOM) count in the byte offset."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -37,7 +40,7 @@ def _decode(data: bytes, origin: str) -> str:
         text = good + data[exc.start :].decode("utf-8", errors="replace")
         source = Source(text, origin)
         raise BpcalcError(
-            "io", f"invalid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset {exc.start})",
+            "io", f"invalid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset {skipped + exc.start})",
             source, Span(len(good), len(good) + 1),
         ) from None
 
@@ -78,7 +81,11 @@ def read_program(text: str | None, file: Path | None, max_bytes: int = DEFAULT_M
 
 
 def read_stream(stream: BinaryIO, origin: str, max_bytes: int) -> Source:
+    """A file's or stdin's text. A byte-order mark at the very start (Windows
+    Notepad and Excel write one) is skipped, as Python's own tools do; one
+    anywhere else stays in the text, where the parser refuses it."""
     data = _read_bounded(stream, max_bytes)
     if len(data) > max_bytes:
         raise _too_big(origin, max_bytes)
-    return Source(_decode(data, origin), origin)
+    skipped = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    return Source(_decode(data[skipped:], origin, skipped), origin)

@@ -204,7 +204,7 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
             piece = piece.strip()
             span = Span(start, start + len(piece))
             if "=" not in piece:
-                raise BpcalcError("value", f"'{piece}' has no value; write {piece}=<number>", source, span)
+                raise BpcalcError("value", _not_a_pair(piece, point, spec[:start]), source, span)
             name, _, value_text = piece.partition("=")
             name = name.strip()
             if not name:
@@ -213,6 +213,10 @@ def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
                 raise BpcalcError("value", f"'{name}' is not a valid input name", source, span)
             if not value_text.strip():
                 raise BpcalcError("value", f"no value after '{name}='", source, span)
+            if "=" in value_text and _PAIR_AFTER_SPACE.search(piece):
+                pairs = _PAIR_AFTER_SPACE.sub(",", piece)
+                raise BpcalcError(
+                    "value", f"'{piece}' holds more than one value: separate them with commas: {pairs}", source, span)
             if name in point:
                 raise BpcalcError(
                     "value",
@@ -260,6 +264,24 @@ def read_at_file(path: Path, max_bytes: int) -> dict[str, AtValue]:
         point[name] = number_value(name, value) if isinstance(value, (int, float)) and not isinstance(
             value, bool) else array_value(name, value)
     return point
+
+
+_PAIR_AFTER_SPACE = re.compile(r"\s*;\s*|\s+(?=[^\W\d]\w*\s*=)")  # 'x=1 y=2', 'x=1;y=2'
+_NAME_THEN_VALUE = re.compile(r"([^\W\d]\w*)\s*(?::|\s)\s*(\S.*)\Z")
+
+
+def _not_a_pair(piece: str, point: dict[str, AtValue], before: str) -> str:
+    """What is wrong with a piece of --at that has no '='."""
+    if _NAME.match(piece):
+        return f"'{piece}' has no value; write {piece}=<number>"
+    pair = _NAME_THEN_VALUE.match(piece)
+    if pair:
+        return f"'{piece}' is not name=value; write {pair.group(1)}={pair.group(2)}"
+    last = list(point.values())[-1] if point and before.rstrip().endswith(",") else None
+    if last is not None and re.fullmatch(r"[0-9]+", piece) and re.fullmatch(r"-?[0-9]+", last.text):
+        return (f"'{piece}' after the comma in {last.name}={last.text},{piece} is not name=value: "
+                f"commas separate inputs; for a decimal write {last.text}.{piece}")
+    return f"'{piece}' is not name=value (values are separated by commas: x=1,y=2)"
 
 
 def as_point(at: Mapping[str, object] | None) -> dict[str, AtValue]:

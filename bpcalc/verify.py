@@ -86,6 +86,9 @@ ILL_CONDITIONED_FROM = 1e-12
 #: Local check: every local partial on the way agrees with SymPy, but finite
 #: differences were not available (undefined or too much work) to confirm the sum.
 LOCAL_OK = "local-ok"
+#: The statuses that confirm a gradient; the others (a kink, undefined, not
+#: checked, ill-conditioned, a mismatch) do not.
+VERIFIED = frozenset({OK, FD_OK, LOCAL_OK, ROUNDING})
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ class Check:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.inputs)
+
+    @property
+    def verified(self) -> bool:
+        """Every input's gradient was confirmed (not only: none disagrees)."""
+        return all(c.status in VERIFIED for c in self.inputs)
 
     @property
     def ill_conditioned(self) -> tuple[InputCheck, ...]:

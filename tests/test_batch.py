@@ -39,6 +39,19 @@ def test_csv_points_give_the_same_numbers_as_grad(tmp_path) -> None:
         assert row["error"] == "" and row["warnings"] == ""
 
 
+def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path) -> None:
+    points = tmp_path / "excel.csv"
+    points.write_bytes(b"\xef\xbb\xbfx,y\r\n2,3\r\n")  # what Excel writes for "CSV UTF-8"
+    for argv in (("--points", str(points)), ("--points", "-", "--from", "csv")):
+        r = run_cli("batch", "x*y", *argv, stdin=points.read_bytes())
+        assert r.code == 0, r.err
+        assert rows_of(r.out) == [{"line": "2", "value": "6.0", "grad_x": "3.0", "grad_y": "2.0", "error": "",
+                                   "warnings": ""}]
+    points.write_bytes(b"x,y\n2,\xef\xbb\xbf3\n")  # elsewhere it is still refused
+    r = run_cli("batch", "x*y", "--points", str(points))
+    assert r.code == 2 and "U+FEFF" in r.err
+
+
 def test_jsonl_points_from_stdin_with_errors_and_kinks_in_their_rows() -> None:
     lines = ['{"x": 2, "y": 3}', '{"x": -1, "y": 1}', '', '{"x": 0, "y": "pi/4"}', '{"x": 1e300, "y": 1}']
     r = run_cli("batch", "log(x)*y + relu(x) + x^2", "--points", "-", stdin="\n".join(lines) + "\n")

@@ -58,7 +58,7 @@ CASES = [
     # -- Python, SQL, shell: refused, never run --
     Case("python import", f"__import__('os').system('touch {CANARY}')", "unknown function '__import__'"),
     Case("dunder attribute", "().__class__", "empty parentheses '()'"),
-    Case("lambda", "lambda: 1", "'lambda' is Python, not part of the bpcalc language"),
+    Case("lambda", "lambda: 1", "this is Python's lambda, not part of the bpcalc language"),
     Case("conditional expression", "x if y else z", "'if' is Python, not part of the bpcalc language"),
     Case("list of names", "[x]", "'x' inside [...]: a literal holds numbers only"),
     Case("f-string", "f'{x}'", "strings are not part of the bpcalc language"),

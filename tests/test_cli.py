@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
+
+import pytest
 
 from conftest import SAMPLES, bpcalc_command, run_cli
 
@@ -313,7 +316,7 @@ def test_a_nan_output_is_never_checked_with_a_tick():
     assert run.code == 0
     assert "f = nan" in run.out and "∂f/∂x = nan" in run.out
     assert "✓" not in run.out
-    assert "not verified for x" in run.out
+    assert "no gradient verified; 1 not checked" in run.out
     assert "warning: %2 `sin(exp(x))`: sin(inf) is undefined (nan); every value computed from it is nan" in run.out
 
 
@@ -322,3 +325,65 @@ def test_a_zero_local_derivative_wins_in_the_command_too():
     assert run.code == 0
     doc = run.json()
     assert (doc["value"], doc["gradient"], doc["check"]["ok"]) == (1.0, {"x": 0.0}, True)
+
+
+def test_a_program_that_starts_with_a_minus_sign_is_the_program():
+    # every cross-entropy loss: -log(p); the reference is Python's math
+    for argv in (("grad", "-log(p)", "--at", "p=0.3"), ("grad", "--at", "p=0.3", "-log(p)"),
+                 ("grad", "--", "-log(p)", "--at", "p=0.3"), ("grad", "--at", "p=0.3", "--", "-log(p)")):
+        run = run_cli(*argv, "--json", "--no-check")
+        assert run.code == 0, (argv, run.err)
+        doc = run.json()
+        assert doc["program"] == "-log(p)"
+        assert doc["value"] == -math.log(0.3) and math.isclose(doc["gradient"]["p"], -1 / 0.3, rel_tol=1e-15)
+
+
+def test_a_minus_program_in_every_command(tmp_path):
+    run = run_cli("check", "-x*y", "--at", "x=2,y=3", "--expect", "x=-3,y=-2", "--no-check")
+    assert run.code == 0 and "✓ all 2 claims hold" in run.out
+    run = run_cli("explain", "-x*y", "--at", "x=2,y=3")
+    assert run.code == 0 and "∂f/∂x = -3" in run.out
+    run = run_cli("graph", "-x", "--at", "x=2", "--format", "dot")
+    assert run.code == 0 and run.out.startswith("digraph")
+    points = tmp_path / "p.csv"
+    points.write_text("x\n2\n")
+    for argv in (("-pow(x,2)", "--points", str(points)), ("-p", str(points), "-pow(x,2)")):
+        run = run_cli("batch", *argv)  # -pow(x,2) is not -p ow(x,2)
+        assert run.code == 0, run.err
+        assert run.out.splitlines() == ["line,value,grad_x,error,warnings", "2,-4.0,-4.0,,"]
+
+
+def test_options_are_still_options_around_a_minus_program():
+    run = run_cli("grad", "-x", "--at", "x=1", "-y")  # the program's place is taken
+    assert run.code == 2 and "No such option: -y" in run.err
+    run = run_cli("grad", "--expect-value", "-1", "x")  # not an option of grad
+    assert run.code == 2 and "No such option: --expect-value" in run.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("grad", "x", "--at", "x=1", "--digits", "-1"), "Invalid value for '--digits': -1 is not in the range 1<=x<=17."),
+    (("grad", "x", "--at", "x=1", "--max-rows", "-5"), "Invalid value for '--max-rows': -5 is not in the range x>=0."),
+    (("grad", "x", "--at", "x=1", "--bogus"), "No such option: --bogus"),
+    (("grad", "x", "--at"), "Option '--at' requires an argument."),
+    (("check", "x", "--at", "x=1", "--expect", "x=1", "--sig-figs", "0"),
+     "Invalid value for '--sig-figs': 0 is not in the range 1<=x<=17."),
+    (("ops", "--bogus"), "No such option: --bogus"),
+])
+def test_json_holds_for_usage_errors(argv, message):
+    run = run_cli(argv[0], "--json", *argv[1:])
+    assert run.code == 2
+    schema = {"grad": "bpcalc.grad/1", "check": "bpcalc.check/1", "ops": "bpcalc.ops/1"}[argv[0]]
+    assert run.json() == {"schema": schema, "error": {"kind": "usage", "message": message, "line": None, "column": None}}
+    assert f"Error: {message}" in run.err
+    assert run_cli(*argv).out == ""  # without --json, nothing on stdout
+
+
+def test_the_check_headline_says_what_the_rows_say():
+    run = run_cli("grad", "relu(x)", "--at", "x=0")
+    assert run.code == 0
+    assert ("check against SymPy (rtol 1e-9, atol 1e-12): no gradient verified; 1 at a kink (convention used)"
+            in run.out.splitlines())
+    assert "✓" not in run.out
+    run = run_cli("grad", "relu(x)*y", "--at", "x=0,y=2")
+    assert ("check against SymPy (rtol 1e-9, atol 1e-12): ✓ 1 agrees; 1 at a kink (convention used)"
+            in run.out.splitlines())

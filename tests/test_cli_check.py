@@ -106,3 +106,29 @@ def test_usage_errors(cli):
     assert run.code == 2 and run.err.startswith("error: cannot read /nonexistent/answers.txt")
 
 
+
+
+def test_check_and_no_check_as_in_grad_and_batch(cli):
+    claims = ("--expect", "x=-4,y=-4,z=3")
+    checked = cli(*ISSUE, *claims)
+    assert checked.code == 0 and checked.out.rstrip().endswith("bpcalc's own gradient agrees with SymPy ✓")
+    for flag in ("--no-check", "--no-verify"):  # --verify/--no-verify: the old name, still read
+        run = cli(*ISSUE, *claims, flag)
+        assert run.code == 0 and "SymPy" not in run.out, flag
+    assert cli(*ISSUE, *claims, "--verify").out == checked.out
+    assert "--no-check" in cli("check", "--help").out and "verify" not in cli("check", "--help").out
+
+
+def test_the_own_check_line_says_what_the_check_found(cli):
+    run = cli("check", "relu(x)", "--at", "x=0", "--expect", "x=0")
+    assert run.code == 0
+    assert "bpcalc's own gradient agrees" not in run.out
+    assert ("check against SymPy (rtol 1e-9, atol 1e-12): no gradient verified; 1 at a kink (convention used)"
+            in run.out.splitlines())
+
+
+def test_a_claim_with_no_significant_digit_is_wrong(cli):
+    run = cli("check", "x*y", "--at", "x=1,y=0.0177", "--expect", "x=0.0", "--no-check")
+    assert run.code == 1
+    assert ("∂f/∂x       0.0    0.0177      -0.0177   ✗   no significant digit written, and the value is not 0: "
+            "to 1 significant figure 0.02") in run.out.splitlines()

@@ -63,7 +63,7 @@ def test_latex_and_exact(cli):
     assert run.code == 0, run.err
     lines = run.out.splitlines()
     assert lines[0].startswith("% bpcalc explain: # CS231n")
-    assert "\\begin{align*}" in lines and lines[-1] == "\\end{align*}"
+    assert "\\begin{align*}" in lines and lines[-2:] == ["\\end{align*}", "}"]
     assert ("\\frac{\\partial f}{\\partial w_{2}} &= \\frac{1}{e \\left(e^{-1} + 1\\right)^{2}} "
             "\\approx 0.196612") in lines
 

@@ -160,6 +160,11 @@ def test_warnings_go_to_stderr_and_the_picture_stays_clean():
     (["x", "--at", "x=1", "-o", "g.svg", "--format", "dot"],
      "error: --format dot does not match the file name g.svg (its suffix means svg)\n"),
     ([], "error: no program given: write it as an argument, use -f FILE, or '-' for stdin\n"),
+    # a path that names a folder is not a file of another name ('g.txt/' was written as g.txt, '' as '.')
+    (["x", "--at", "x=1", "-o", "g.txt/"], "error: -o g.txt/: that names a folder; give a file name, "
+                                          "e.g. -o g.txt/graph.svg\n"),
+    (["x", "--at", "x=1", "-o", ""], "error: -o needs a file name, e.g. -o graph.svg\n"),
+    (["x", "--at", "x=1", "-o", "."], "error: -o .: that names a folder; give a file name, e.g. -o graph.svg\n"),
 ])
 def test_errors_are_one_line_with_a_caret_and_exit_2(args, message, tmp_path):
     run = run_cli("graph", *args, cwd=tmp_path)
@@ -179,6 +184,13 @@ def test_large_graphs_are_refused_with_the_option_to_raise_the_limit():
                     run.err)
     raised = run_cli("graph", program, "--at", "x=1", "--format", "dot", "--max-nodes", "1000")
     assert raised.code == 0 and raised.out.count(" -> ") > 800
+
+
+def test_an_existing_folder_is_not_overwritten(tmp_path):
+    (tmp_path / "g.txt").mkdir()
+    run = run_cli("graph", "x", "--at", "x=1", "-o", "g.txt", cwd=tmp_path)
+    assert run.code == 2 and run.err == "error: -o g.txt: that names a folder; give a file name, e.g. -o g.txt/graph.svg\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.txt"] and not any((tmp_path / "g.txt").iterdir())
 
 
 def test_cannot_write_the_file(tmp_path):

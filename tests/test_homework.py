@@ -190,6 +190,20 @@ def test_as_written_by_default():
     assert not verdict("0.39", 0.393224, Judging(as_written=False)).ok
 
 
+@pytest.mark.parametrize("text, correct, first", [("0.0", 0.0177, "0.02"), ("0.", -0.0177, "-0.02"),
+                                                  ("-0.00", 0.004, "0.004"), ("0.000", 3e-7, "0.0000003")])
+def test_a_claim_with_no_significant_digit_is_wrong_for_a_value_that_is_not_zero(text, correct, first):
+    v = verdict(text, correct)
+    assert not v.ok
+    assert v.how == f"no significant digit written, and the value is not 0: to 1 significant figure {first}"
+
+
+def test_a_zero_claim_still_holds_for_zero_and_where_the_user_chose_the_digits():
+    assert verdict("0.0", 0.0).ok and verdict("0.00", 1e-13).ok  # within the tolerance
+    assert verdict("0.0", 0.0177, Judging(decimals=1)).ok  # --decimals 1 asks for 0.0
+    assert verdict("0.02", 0.0177).ok and verdict("-0.02", -0.0177).ok
+
+
 def test_integers_and_expressions_use_the_tolerance():
     assert verdict("110", 110.00000000000001).ok
     v = verdict("3", 3.4)

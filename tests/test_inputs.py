@@ -41,6 +41,29 @@ def test_dev_zero_is_refused_without_reading_it_whole():
             read_stream(f, "/dev/zero", 1000)
 
 
+def test_a_byte_order_mark_at_the_start_is_skipped(tmp_path):
+    f = tmp_path / "notepad.bp"
+    f.write_bytes(b"\xef\xbb\xbfq = x\nq*2\n")  # what Windows Notepad writes
+    assert read_program(None, f).text == "q = x\nq*2\n"
+    assert read_stream(io.BytesIO(b"\xef\xbb\xbfx"), "<stdin>", 100).text == "x"
+    with pytest.raises(BpcalcError) as info:  # the byte offset counts the BOM
+        read_stream(io.BytesIO(b"\xef\xbb\xbfx\xff"), "<stdin>", 100)
+    assert "byte offset 4" in info.value.message and info.value.position == (1, 2)
+
+
+def test_a_byte_order_mark_elsewhere_stays_an_error(tmp_path):
+    import bpcalc
+
+    f = tmp_path / "p.bp"
+    f.write_bytes(b"x*\xef\xbb\xbfy")
+    with pytest.raises(BpcalcError) as info:
+        bpcalc.grad(read_program(None, f).text, {"x": 1, "y": 2}, check=False)
+    assert info.value.message == "invisible or control character U+FEFF ZERO WIDTH NO-BREAK SPACE"
+    assert info.value.position == (1, 3)
+    with pytest.raises(BpcalcError, match="U\\+FEFF"):  # an argument is not a file: no BOM to skip
+        bpcalc.grad(read_program("\ufeffx", None).text, {"x": 1}, check=False)
+
+
 def test_invalid_utf8_points_at_the_byte():
     with pytest.raises(BpcalcError) as info:
         read_stream(io.BytesIO(b"x + \xff"), "<stdin>", 100)

@@ -72,7 +72,11 @@ def test_deep_nesting_does_not_recurse():
         ("x, y", "',' outside a function call", 2),
         ("()", "empty parentheses '()'", 1),
         ("x if y else z", "'if' is Python, not part of the bpcalc language", 3),
-        ("lambda: 1", "'lambda' is Python", 1),
+        ("lambda: 1", "this is Python's lambda, not part of the bpcalc language", 1),
+        ("lambda x: x", "this is Python's lambda", 1),
+        ("1_000*x", "'_' is not part of a number: write 1000", 1),
+        ("y + 1_000_000", "'_' is not part of a number: write 1000000", 5),
+        ("square(x)", "unknown function 'square' (`bpcalc ops` lists bpcalc's functions); for square(x) write x^2", 1),
         ("2(x)", "missing operator before '('", 2),
         ("(x;y)", "';' inside parentheses", 3),
         ("* x", "a statement cannot start with '*'", 1),
@@ -95,8 +99,14 @@ def test_error_on_a_later_line():
     assert err.render().splitlines()[1:] == ["  b = a +* 2", "         ^"]
 
 
+def test_lambda_is_a_name():
+    # the usual name of a regularisation weight
+    assert postfix("lambda*w^2") == [("name", "lambda"), ("name", "w"), ("num", "2"), ("op", "pow"), ("op", "mul")]
+
+
 def test_suggest():
     assert suggest("sigmod", ["sigmoid", "sin"]) == "; did you mean sigmoid?"
+    assert suggest("tahn", ["tan", "tanh"]) == "; did you mean tanh?"  # the same letters first
     assert suggest("zzz", ["sigmoid"]) == ""
 
 

@@ -39,6 +39,30 @@ def test_malformed(spec, message):
     assert message in err(parse_at, [spec]).message
 
 
+@pytest.mark.parametrize(
+    "spec, message, caret",
+    [
+        ("x=1 y=2", "'x=1 y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^"),
+        ("x=1;y=2", "'x=1;y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^"),
+        ("x=1; y=2", "'x=1; y=2' holds more than one value: separate them with commas: x=1,y=2", "^^^^^^^^"),
+        ("x:1", "'x:1' is not name=value; write x=1", "^^^"),
+        ("x 1", "'x 1' is not name=value; write x=1", "^^^"),
+        ("x=1,5", "'5' after the comma in x=1,5 is not name=value: commas separate inputs; "
+                  "for a decimal write 1.5", "    ^"),
+        ("x=1,5+", "'5+' is not name=value (values are separated by commas: x=1,y=2)", "    ^^"),
+    ],
+)
+def test_a_malformed_pair_says_what_is_wrong_with_it(spec, message, caret):
+    e = err(parse_at, [spec])
+    assert e.message == message
+    assert e.render().splitlines()[1:] == [f"  {spec}", f"  {caret}"]
+
+
+def test_digit_separators_are_not_multiplication():
+    e = err(parse_at, ["x=1_000"])
+    assert e.render() == "error: the value of x: line 1, column 1: '_' is not part of a number: write 1000\n  1_000\n  ^^^^^"
+
+
 def test_api_values():
     point = as_point({"x": 2, "y": 0.5, "z": "pi"})
     assert point["x"].graph is not None  # integers stay exact

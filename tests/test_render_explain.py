@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +15,9 @@ from bpcalc.errors import BpcalcError
 from bpcalc.render.explain import (
     Notation, explanation, fill, latex, local_formula, markdown, node_lines, terms_into, users_of,
 )
+
+from conftest import run_cli
+from test_samples import SAMPLE_FILES, header, pairs, sample_point
 
 TEXT, LATEX = Notation(latex=False), Notation(latex=True)
 FAN_OUT = "z1 = w3*a\nz2 = w4*a\nC = 0.5*(z1 + z2 - y)^2"
@@ -162,35 +167,87 @@ def latex_body(program: str, at: dict[str, str], **kw) -> str:
     return latex(explanation(grad(program, at, **kw), LATEX))
 
 
-def test_latex_is_an_align_environment():
+def test_latex_is_one_align_environment_per_section_that_may_break_across_pages():
     body = latex_body(FAN_OUT, FAN_OUT_AT)
     lines = body.splitlines()
     code = [line for line in lines if not line.startswith("%")]
-    assert code[0] == "\\begin{align*}" and code[-1] == "\\end{align*}"
-    assert code[1] == "\\intertext{Forward pass: each node's value, inputs first}"
+    assert code[0] == "{\\allowdisplaybreaks" and code[-1] == "}"
+    assert code.count("\\begin{align*}") == 3 and code.count("\\end{align*}") == 3
+    assert code[2] == "\\intertext{Forward pass: each node's value, inputs first}"
     assert "\\%7 &= z_{1} + z_{2} = 1 + \\left(-0.5\\right) = 0.5 \\\\" in code
+    assert "C &= 0.5 \\cdot \\%10 = 0.5 \\cdot 0.25 = 0.125 \\tag*{the output}" in code
+    # a long note is a paragraph under its row; a long chain has a row per step
+    k = code.index("a &")
+    assert code[k + 1] == ("\\intertext{an input; it feeds $z_{1}$ and $z_{2}$: "
+                           "its gradient is the sum of their contributions}")
+    k = code.index("\\quad \\frac{\\partial C}{\\partial a} &= \\frac{\\partial C}{\\partial z_{1}} \\cdot w_{3} + "
+                   "\\frac{\\partial C}{\\partial z_{2}} \\cdot w_{4} \\\\")
+    assert code[k + 1:k + 3] == ["&= \\left(-0.5\\right) \\cdot 2 + \\left(-0.5\\right) \\cdot \\left(-1\\right) \\\\",
+                                 "&= -0.5 \\\\"]
     for k, line in enumerate(code[1:-1], start=1):
+        if line.startswith(("\\begin", "\\end")):
+            continue
         before_break = code[k + 1].startswith(("\\intertext", "\\end"))
         assert line.startswith("\\intertext") or line.endswith(" \\\\") != before_break, line
         assert re.search(r"(?<!\\)%", line) is None, line  # every % escaped
         assert line.count("{") == line.count("}"), line
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
-@pytest.mark.parametrize("program, at, exact", [
-    (FAN_OUT, FAN_OUT_AT, False),
-    ("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"}, True),
-    ("apple_price_1 = alpha*w0; h = apple_price_1*1e-3; h = h + 1; relu(h)*abs(x)^pi + max(x, sqrt(h))",
-     {"alpha": "1", "w0": "pi/4", "x": "-1/3"}, True),
-])
-def test_latex_compiles(tmp_path, program, at, exact):
-    (tmp_path / "body.tex").write_text(latex_body(program, at, exact=exact))
+PDFLATEX = shutil.which("pdflatex") is not None and shutil.which("pdftotext") is not None
+#: CI sets BPCALC_REQUIRE_LATEX=1 (and installs TeX): there the LaTeX tests must run, not skip.
+needs_latex = pytest.mark.skipif(not PDFLATEX and not os.environ.get("BPCALC_REQUIRE_LATEX"),
+                                 reason="needs pdflatex and pdftotext (texlive-latex-base, poppler-utils)")
+
+
+def compile_latex(tmp_path, body: str) -> tuple[str, str]:
+    """(pdflatex's log, the PDF's text) of `body` in an article page."""
+    (tmp_path / "body.tex").write_text(body)
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\\input{body.tex}\\end{document}\n"
     )
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                          cwd=tmp_path, capture_output=True, timeout=120)
-    assert run.returncode == 0, run.stdout.decode(errors="replace")[-2000:]
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-2000:]
+    text = subprocess.run(["pdftotext", "doc.pdf", "-"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+    return log, text
+
+
+@needs_latex
+@pytest.mark.parametrize("program, at, exact", [
+    (FAN_OUT, FAN_OUT_AT, False),
+    ("1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"}, True),
+    ("apple_price_1 = alpha*w0; h = apple_price_1*1e-3; h = h + 1; relu(h)*abs(x)^pi + max(x, sqrt(h))",
+     {"alpha": "1", "w0": "pi/4", "x": "-1/3"}, True),
+    # a node feeding eight others: the sum of their contributions is cut into rows
+    (" + ".join(f"w{k}*a" for k in range(1, 9)), {"a": "1", **{f"w{k}": str(k) for k in range(1, 9)}}, False),
+    ("learning_rate_schedule_value * regularisation_strength_lambda * exp(some_very_long_input_name)",
+     {"learning_rate_schedule_value": "1", "regularisation_strength_lambda": "2", "some_very_long_input_name": "0.5"},
+     False),
+])
+def test_latex_compiles(tmp_path, program, at, exact):
+    log, _text = compile_latex(tmp_path, latex_body(program, at, exact=exact))
+    assert re.findall(r"Overfull \\[hv]box.*", log) == []
+
+
+@needs_latex
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[p.stem for p in SAMPLE_FILES])
+@pytest.mark.parametrize("exact", [False, True], ids=["floats", "exact"])
+def test_every_sample_fits_the_page_and_every_gradient_is_in_the_pdf(tmp_path, path, exact):
+    run = run_cli("explain", "-f", str(path), "--at", sample_point(path), "--format", "latex",
+                  *(["--exact"] if exact else []))
+    assert run.code == 0, run.err
+    log, text = compile_latex(tmp_path, run.out)
+    assert re.findall(r"Overfull \\[hv]box.*", log) == []
+    # the Gradient section as the PDF's text has it: each input's name and the
+    # sample's published answer (to the 6 digits shown), in whatever layout
+    gradient = text[text.rindex("Gradient"):].replace("\u2212", "-")
+    numbers = [float(n) for n in re.findall(r"-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?", gradient)]
+    tolerance = float((header(path, "tolerance") or ["1e-9"])[0])
+    for name, want in pairs(header(path, "expect")).items():
+        assert f"∂{name.replace('_', ' ')}\n" in gradient, (name, gradient)
+        assert any(math.isclose(n, want, rel_tol=5e-6, abs_tol=tolerance) for n in numbers), (name, want, gradient)
 
 
 def test_a_zero_local_derivative_is_explained_as_passing_nothing_back():

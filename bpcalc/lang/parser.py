@@ -40,6 +40,7 @@ Newlines inside parentheses are spaces; '#' starts a comment.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
@@ -55,11 +56,14 @@ _BINARY = {
     sym: (name, {"add": PREC_ADD, "sub": PREC_ADD, "mul": PREC_MUL, "div": PREC_MUL, "matmul": PREC_MUL, "pow": PREC_POW}[name], name == "pow")
     for sym, name in BINARY.items()
 }
+#: Python's keywords are refused as names, but for `lambda`: the usual name of
+#: a regularisation weight (`lambda` followed by a name is still refused).
 PYTHON_KEYWORDS = frozenset(
-    "if else elif lambda import from for while def return and or not in is "
+    "if else elif import from for while def return and or not in is "
     "None True False class with as yield async await global nonlocal del pass "
     "try except finally raise assert break continue print".split()
 )
+_DIGIT_GROUPS = re.compile(r"(?:_[0-9]+)+")  # 1_000 reads as 1 and _000
 # Operator-stack entry kinds.
 _BIN, _UN, _PAREN, _CALL = 0, 1, 2, 3
 
@@ -96,7 +100,9 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """'; did you mean X?' for the closest choice, or ''."""
     import difflib  # only when there is something to suggest
 
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    # the same letters in another order first: 'tahn' is tanh, not tan
+    close = [c for c in close if sorted(c) == sorted(name)] or close[:1]
     if not close:
         close = [c for c in choices if c.lower() == name.lower()]
     return f"; did you mean {close[0]}?" if close else ""
@@ -136,7 +142,9 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     def unknown_function(name: str, start: int, end: int) -> BpcalcError:
         if name in PYTHON_KEYWORDS:
             return fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
-        return fail(f"unknown function '{name}'{suggest(name, sorted(FUNCTIONS))}", start, end, "name")
+        from .missing import unknown_function as message  # only when there is an error to write
+
+        return fail(message(name, tuple(FUNCTIONS)), start, end, "name")
 
     count = 0  # statements yielded
     out: list[Item] = []
@@ -176,9 +184,18 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
         if name in PYTHON_KEYWORDS:
             raise fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
 
+    def python_lambda(end: int) -> BpcalcError:
+        return fail("this is Python's lambda, not part of the bpcalc language "
+                    "('lambda' alone is a name, e.g. a regularisation weight)", pending_start, end)
+
     def missing_operator(kind: int, piece: str, start: int, end: int) -> BpcalcError:
         if kind == NAME:
             keyword_check(piece, start, end)
+        if prev_kind == NUM and kind == NAME and _DIGIT_GROUPS.fullmatch(piece):
+            number = prev_text + piece.replace("_", "")
+            return fail(f"'_' is not part of a number: write {number}", start - len(prev_text), end)
+        if prev_kind == NAME and prev_text == "lambda" and kind == NAME:
+            return python_lambda(end)
         hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
         return fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}", start, end)
 
@@ -233,6 +250,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 if kind == BAD:
                     if pending is not None:
                         keyword_check(pending, pending_start, pending_end)
+                        if pending == "lambda" and piece == ":":
+                            raise python_lambda(start + 1)
                     raise bad_character(source, start + max(0, source.text.find(piece, start) - start))
             end = pos
             if literal is not None:

@@ -70,7 +70,7 @@ def render_report(report: Report, console: "Console", digits: int) -> None:
         render_derivatives(result, console)
     if result.check is not None:
         console.print()
-        if result.check.ok and not result.check.ill_conditioned:
+        if result.check.verified:
             how = "SymPy" if result.check.method == "sympy" else result.check.method
             console.print(Text(f"bpcalc's own gradient agrees with {how} ✓", style="dim"))
         else:

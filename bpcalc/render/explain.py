@@ -165,8 +165,19 @@ def exact_texts(result: GradResult, notation: Notation) -> ExactTexts:
     if exact is None or not exact.ok:
         return ExactTexts()
     if notation.latex:
-        return ExactTexts(exact.latex_values, exact.latex_adjoints, exact.latex_partials)
+        return ExactTexts(_narrow(exact.latex_values), _narrow(exact.latex_adjoints),
+                          tuple(map(_narrow, exact.latex_partials)))
     return ExactTexts(exact.values, exact.adjoints, exact.partials)
+
+
+#: An exact form wider than this (in printed characters, about) cannot fit on
+#: a page's line: LaTeX math does not break, so such a value is shown as a
+#: decimal only.
+EXACT_WIDTH = 40
+
+
+def _narrow(texts: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    return tuple(t if t is None or _width(t) <= EXACT_WIDTH else None for t in texts)
 
 
 _OPEN, _CLOSE = "({[", ")}]"
@@ -283,8 +294,14 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         ) or (Line((), "the program has no inputs"),)),
     )
     source = graph.source
+    notes = tuple(w.message for w in result.warnings)
+    full = result.exact
+    if notation.latex and full is not None and full.ok and exact != ExactTexts(
+            full.latex_values, full.latex_adjoints, full.latex_partials):
+        notes += (f"exact forms wider than about {EXACT_WIDTH} characters are shown as decimals only "
+                  "(a formula cannot break across lines)",)
     return Explanation(source.text.strip(), source.origin, program_title(source), point_text(result, notation.digits),
-                       sections, tuple(w.message for w in result.warnings))
+                       sections, notes)
 
 
 def _forward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
@@ -439,32 +456,143 @@ def markdown(expl: Explanation) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+#: A line wider than this, in characters as printed (about: `_width`), has its
+#: `= …` steps on rows of their own, and a step still too wide is cut before
+#: a + or -; a note longer than NOTE_WIDTH is a paragraph (\intertext) under
+#: its row, a shorter one a tag at the right margin (amsmath moves a tag that
+#: does not fit to the next line). So no row runs past the margin of an
+#: article page.
+ROW_WIDTH = 50
+NOTE_WIDTH = 40
+LHS_WIDTH = 8  # the left column is as wide as its widest entry
+
+
 def latex(expl: Explanation) -> str:
-    """An `align*` environment (needs amsmath), with the program in comments."""
+    """`align*` environments (needs amsmath), one per section, that may
+    break across pages (\allowdisplaybreaks inside a group), with the program
+    in comments."""
     out = [f"% bpcalc explain: {line}" for line in expl.program.splitlines() or [""]]
     if expl.at:
         out.append(f"% at {expl.at}")
     out.append("% needs \\usepackage{amsmath}")
-    rows = []
+    out.append("{\\allowdisplaybreaks")
     for section in expl.sections:
-        rows.append(f"\\intertext{{{_latex_text(_md_title(section.title))}}}")
+        rows = [f"\\intertext{{{_latex_text(_md_title(section.title))}}}"]
         for line in section.lines:
-            if not line.chain:
-                rows.append(f"\\intertext{{{_latex_text(line.note)}}}")
-                continue
-            lhs, rhs = line.chain[0], " = ".join(line.chain[1:])
-            row = "\\quad " * line.level + f"{lhs} &" + (f"= {rhs}" if rhs else "")
-            if line.note:
-                row += f" && \\text{{{_latex_text(line.note)}}}"
-            rows.append(row)
-    body = [r if r.startswith("\\intertext") else r + " \\\\" for r in rows]
-    # no line break before \end (it would add an empty numbered row) or before \intertext
-    for k in range(len(body) - 1, -1, -1):
-        if body[k].endswith(" \\\\") and (k + 1 == len(body) or body[k + 1].startswith("\\intertext")):
-            body[k] = body[k][: -3]
-    out += ["\\begin{align*}", *body, "\\end{align*}"]
+            rows += _latex_rows(line)
+        out += ["\\begin{align*}", *_line_breaks(rows), "\\end{align*}"]
+    out.append("}")
     out += [f"% warning: {' '.join(n.split())}" for n in expl.notes]
     return "\n".join(out) + "\n"
+
+
+def _latex_rows(line: Line) -> list[str]:
+    """The rows of one line: `lhs &= step` (one row, or one per step when
+    long, and a step too wide for the line wrapped before a + - or ·), its
+    note as a tag or, when long, a paragraph under it."""
+    if not line.chain:
+        return [f"\\intertext{{{_latex_text(line.note)}}}"]
+    lhs, steps = "\\quad " * line.level + line.chain[0], line.chain[1:]
+    if _width(" = ".join(line.chain)) <= ROW_WIDTH or not steps:
+        rows = [f"{lhs} &" + (f"= {' = '.join(steps)}" if steps else "")]
+    else:
+        room = ROW_WIDTH - max(LHS_WIDTH, _width(lhs))
+        starts = [f"{lhs} &", *("&" for _ in steps[1:])]
+        rows = [row for start, step in zip(starts, steps) for row in _wrapped(start, step, room)]
+    if not line.note:
+        return rows
+    if len(line.note) > NOTE_WIDTH:
+        return [*rows, f"\\intertext{{{_latex_text(line.note)}}}"]
+    rows[-1] += f" \\tag*{{{_latex_text(line.note)}}}"
+    return rows
+
+
+def _wrapped(start: str, step: str, room: float) -> list[str]:
+    """`start= step` as rows: the step cut before a + or - outside any group
+    or parentheses where it is wider than `room` (before a · inside a term
+    that is wider on its own)."""
+    rows, row = [], ""
+    terms = _top_level_terms(step, _SUMS)
+    pieces = [part for term in terms
+              for part in (_top_level_terms(term, _PRODUCTS) if _width(term) > room else [term])]
+    for piece in pieces:
+        if row and _width(row + piece) > room:
+            rows.append(row)
+            row = "{}" + piece.lstrip()  # {} keeps the operator binary
+        else:
+            row += piece
+    rows.append(row)
+    return [f"{start}= {rows[0]}", *(f"&\\qquad {r}" for r in rows[1:])]
+
+
+_SUMS, _PRODUCTS = (" + ", " - "), (" \\cdot ",)
+
+
+def _top_level_terms(math: str, breaks: tuple[str, ...]) -> list[str]:
+    """`math` cut before each of `breaks` outside braces and \\left…\\right."""
+    pieces, depth, start = [], 0, 0
+    for match in _LATEX_TOKEN.finditer(math):
+        tok, k = match.group(), match.start()
+        if tok in ("{", "\\left"):
+            depth += 1
+        elif tok in ("}", "\\right"):
+            depth -= 1
+        elif depth == 0 and k > start and math.startswith(breaks, k):
+            pieces.append(math[start:k])
+            start = k
+    return [*pieces, math[start:]]
+
+
+_LATEX_TOKEN = re.compile(r"\\[a-zA-Z]+|\\.|.")
+#: Commands that print nothing themselves.
+_INVISIBLE = frozenset({"\\left", "\\right", "\\mathit", "\\mathrm", "\\text", "\\,", " "})
+#: Relations and binary operators, with the space around them.
+_SPACED = frozenset({"=", "+", "-", "\\cdot", "\\approx", "\\times"})
+
+
+def _width(math: str) -> float:
+    """About how many characters wide LaTeX math prints: a fraction is as wide
+    as the wider of its numerator and denominator, a sub- or superscript
+    counts 0.7, a command one character. (A loop with its own stack of
+    groups: [width, "frac" | "script" | "group", the widths of a fraction's
+    groups so far].)"""
+    stack: list[list] = [[0.0, "group", None]]
+    script = False  # the next character or group is a sub- or superscript
+    for tok in _LATEX_TOKEN.findall(math):
+        top = stack[-1]
+        if tok == "{":
+            kind = "frac" if top[2] is not None else ("script" if script else "group")
+            stack.append([0.0, kind, None])
+            script = False
+        elif tok == "}" and len(stack) > 1:
+            width, kind, _parts = stack.pop()
+            parent = stack[-1]
+            if kind == "frac":
+                parent[2].append(width)
+                if len(parent[2]) == 2:
+                    parent[0] += max(parent[2])
+                    parent[2] = None
+            else:
+                parent[0] += 0.7 * width if kind == "script" else width
+        elif tok == "\\frac":
+            top[2] = []
+        elif tok in ("_", "^"):
+            script = True
+        elif tok not in _INVISIBLE:
+            wide = 2.0 if tok in _SPACED else 1.0
+            top[0] += 0.7 * wide if script else wide
+            script = False
+    return sum(frame[0] for frame in stack)
+
+
+def _line_breaks(rows: list[str]) -> list[str]:
+    """`\\\\` after each row, but not before \\intertext or the end (that would
+    add an empty row)."""
+    out = []
+    for k, row in enumerate(rows):
+        last = k + 1 == len(rows) or rows[k + 1].startswith("\\intertext")
+        out.append(row if last or row.startswith("\\intertext") else row + " \\\\")
+    return out
 
 
 def _md_title(title: str) -> str:

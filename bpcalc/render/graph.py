@@ -16,6 +16,7 @@ the sum over a's outgoing edges, which the picture shows at the node (Σ).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -279,6 +280,17 @@ def picture(d: Drawing, fmt: str) -> bytes:
 
     source = to_dot(d)
     return source.encode("utf-8") if fmt == "dot" else render(source, fmt)
+
+
+def output_path(text: str) -> Path:
+    """The -o FILE as given; one that names a folder ('', 'g.txt/', '.', an
+    existing directory) is an error, not a file of another name."""
+    if not text.strip():
+        raise BpcalcError("usage", "-o needs a file name, e.g. -o graph.svg")
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.name in ("", ".", "..") or path.is_dir():
+        raise BpcalcError("usage", f"-o {text}: that names a folder; give a file name, e.g. -o {path / 'graph.svg'}")
+    return path
 
 
 def write_picture(path: Path, data: bytes) -> None:

@@ -9,7 +9,7 @@ from ..api import GradResult
 from ..errors import Source
 from ..verify import (
     FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, ILL_CONDITIONED, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY,
-    UNCHECKED, UNDEFINED,
+    UNCHECKED, UNDEFINED, VERIFIED,
     Check,
 )
 from .numbers import INLINE_ENTRIES, fmt, tensor_fmt, written_out
@@ -238,17 +238,7 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
                  f"the sum by central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
     else:
         title = f"check with central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})"
-    if not check.ok:
-        verdict = Text("✗ MISMATCH", style="bold red")
-    elif check.ill_conditioned:
-        verdict = Text("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here", style="yellow")
-    elif unchecked := [c.name for c in check.inputs if c.status == UNCHECKED]:
-        # never ✓ for what was not verified (a nan value, no finite differences)
-        verdict = Text(f"not verified for {', '.join(unchecked)}" + (
-            "; the others agree" if len(unchecked) < len(check.inputs) else ""), style="yellow")
-    else:
-        verdict = Text("✓ all agree", style="green")
-    console.print(Text.assemble((title + ": ", "bold"), verdict))
+    console.print(Text.assemble((title + ": ", "bold"), headline(check)))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("input")
     if check.method == SYMPY:
@@ -277,6 +267,28 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
                            "--json in full)", style="dim"))
     for note in check.notes:
         console.print(Text.assemble(("note: ", "bold"), note))
+
+
+_UNVERIFIED = {KINK: "at a kink (convention used)", UNDEFINED: "undefined at this point",
+               UNCHECKED: "not checked"}
+
+
+def headline(check: Check) -> "Text":
+    """The check's verdict in one line, saying what its rows say: ✓ only for
+    the gradients it confirmed."""
+    from rich.text import Text
+
+    if not check.ok:
+        return Text("✗ MISMATCH", style="bold red")
+    if check.ill_conditioned:
+        return Text("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here", style="yellow")
+    if check.verified:
+        return Text("✓ all agree", style="green")
+    statuses = [c.status for c in check.inputs]
+    agree = sum(s in VERIFIED for s in statuses)
+    parts = [f"✓ {agree} {'agrees' if agree == 1 else 'agree'}"] if agree else ["no gradient verified"]
+    parts += [f"{statuses.count(s)} {what}" for s, what in _UNVERIFIED.items() if s in statuses]
+    return Text("; ".join(parts), style="yellow")
 
 
 def render_warnings(result: GradResult, console: "Console") -> None:
