@@ -42,7 +42,7 @@ from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS, TENSOR_OPS
 from .tensor import dependents, entry_text, forward, recompute
 from .verify import (
-    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED,
+    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED, VERIFIED,
     _classify, _evaluate,
 )
 
@@ -94,6 +94,11 @@ class TensorCheck:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.inputs)
+
+    @property
+    def verified(self) -> bool:
+        """Every gradient confirmed (the headline may say ✓)."""
+        return all(c.status in VERIFIED for c in self.inputs)
 
     @property
     def ill_conditioned(self) -> tuple:

@@ -167,15 +167,7 @@ def render_tensor_check(check: object, out: str, console: "Console", digits: int
     title = (f"check against SymPy, entry by entry ({tolerances})" if by_sympy
              else f"check with central finite differences ({tolerances})")
     rows = check.inputs  # type: ignore[attr-defined]
-    if not check.ok:  # type: ignore[attr-defined]
-        verdict = Text("✗ MISMATCH", style="bold red")
-    elif all(c.status in (OK, FD_OK) for c in rows):
-        verdict = Text("✓ all agree", style="green")
-    elif any(c.status == KINK for c in rows):
-        verdict = Text("⚠ at a kink the convention decides (see the rows)", style="yellow")
-    else:
-        verdict = Text("⚠ not every entry could be judged (see the rows)", style="yellow")
-    console.print(Text.assemble((title + ": ", "bold"), verdict))
+    console.print(Text.assemble((title + ": ", "bold"), headline(check)))  # type: ignore[arg-type]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     reference = "SymPy" if by_sympy else "finite diff."
     for name, justify in (("input", "left"), ("shape", "left"), ("checked", "left"),
