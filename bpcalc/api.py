@@ -214,56 +214,46 @@ class GradResult:
 
 
 def check_to_dict(check: Check | None) -> dict[str, Any] | None:
+    """The `check` key: the method, the tolerances, a verdict per input."""
     if check is None:
         return None
-    if getattr(check, "tensor", False):
-        return tensor_check_to_dict(check)
+    per_input = _tensor_input_dict if getattr(check, "tensor", False) else _input_dict
     return {
         "ok": check.ok,
         "method": check.method,
         "rtol": check.rtol,
         "atol": check.atol,
-        "inputs": {
-            c.name: {
-                "derivative": c.derivative,
-                "value": num(c.symbolic),
-                "engine": num(c.engine),
-                "finite_difference": num(c.fd),
-                "status": c.status,
-                "ok": c.ok,
-            }
-            for c in check.inputs
-        },
+        "inputs": {c.name: per_input(c) for c in check.inputs},
         "notes": list(check.notes),
         "seconds": round(check.seconds, 3),
     }
 
 
-def tensor_check_to_dict(check: Any) -> dict[str, Any]:
-    """The check of a tensor program: per input, the finite differences
-    (entry by entry, or the number of random directions) and the worst entry."""
+def _input_dict(c: Any) -> dict[str, Any]:
     return {
-        "ok": check.ok,
-        "method": check.method,
-        "rtol": check.rtol,
-        "atol": check.atol,
-        "inputs": {
-            c.name: {
-                "shape": list(c.shape),
-                "engine": jsonable(c.engine),
-                "sympy": jsonable(c.symbolic) if c.symbolic is not None else None,
-                "finite_difference": jsonable(c.fd) if c.fd is not None else None,
-                "directions": c.directions or None,
-                "worst_entry": list(c.worst) if c.worst is not None else None,
-                "max_abs_difference": num(c.error),
-                "not_judged": c.unjudged,
-                "status": c.status,
-                "ok": c.ok,
-            }
-            for c in check.inputs
-        },
-        "notes": list(check.notes),
-        "seconds": round(check.seconds, 3),
+        "derivative": c.derivative,
+        "value": num(c.symbolic),
+        "engine": num(c.engine),
+        "finite_difference": num(c.fd),
+        "status": c.status,
+        "ok": c.ok,
+    }
+
+
+def _tensor_input_dict(c: Any) -> dict[str, Any]:
+    """A tensor input's verdict: SymPy's and the finite differences' gradients
+    entry by entry (or the number of random directions), and the worst entry."""
+    return {
+        "shape": list(c.shape),
+        "engine": jsonable(c.engine),
+        "sympy": jsonable(c.symbolic) if c.symbolic is not None else None,
+        "finite_difference": jsonable(c.fd) if c.fd is not None else None,
+        "directions": c.directions or None,
+        "worst_entry": list(c.worst) if c.worst is not None else None,
+        "max_abs_difference": num(c.error),
+        "not_judged": c.unjudged,
+        "status": c.status,
+        "ok": c.ok,
     }
 
 

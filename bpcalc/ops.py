@@ -1205,28 +1205,15 @@ def _broadcast_shapes(a: Shape, b: Shape) -> Shape:
 
 
 def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
-    """dA = dC @ B.T, dB = A.T @ dC, with vectors as a row (left) or column (right)."""
+    """dA = dC @ B.T, dB = A.T @ dC, with vectors as a row (left) or column
+    (right). Stacked (batch) dimensions come back broadcast; the engine sums
+    them away, as for every op."""
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
     da = g2 @ np.swapaxes(b2, -1, -2)
     db = np.swapaxes(a2, -1, -2) @ g2
-    da = _sum_to(np, da, a2.shape).reshape(a.shape)
-    db = _sum_to(np, db, b2.shape).reshape(b.shape)
-    return da, db
-
-
-def _sum_to(np: Any, g: Any, shape: Shape) -> Any:
-    """g summed over the axes that broadcasting added or stretched, to `shape`."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    stretched = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
-    if stretched:
-        g = g.sum(axis=stretched, keepdims=True)
-    return g
+    return (da[..., 0, :] if a.ndim == 1 else da), (db[..., :, 0] if b.ndim == 1 else db)
 
 
 def _transpose_shape(names: Sequence[str], a: Shape) -> Shape:

@@ -42,8 +42,8 @@ from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS, TENSOR_OPS
 from .tensor import dependents, entry_text, forward, recompute
 from .verify import (
-    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED, VERIFIED,
-    _classify, _evaluate,
+    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED,
+    Check, _classify, _evaluate,
 )
 
 #: SymPy checks programs with at most this many input entries that have a
@@ -82,27 +82,11 @@ class TensorInputCheck:
 
 
 @dataclass(frozen=True)
-class TensorCheck:
-    method: str
-    inputs: tuple[TensorInputCheck, ...]
-    notes: tuple[str, ...]
-    rtol: float
-    atol: float
-    seconds: float
+class TensorCheck(Check):
+    """The verdict for a tensor program: `verify.Check` with one
+    `TensorInputCheck` per input."""
+
     tensor: bool = True  # tells it from the scalar programs' `verify.Check`
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.inputs)
-
-    @property
-    def verified(self) -> bool:
-        """Every gradient confirmed (the headline may say ✓)."""
-        return all(c.status in VERIFIED for c in self.inputs)
-
-    @property
-    def ill_conditioned(self) -> tuple:
-        return ()
 
 
 class _Perturbed:

@@ -198,3 +198,16 @@ def test_course_functions_apply_entry_by_entry():
     r = grad("sum(atan2(x, y))", x=x, y=y)  # d/dx atan2(x, y) = y/(x²+y²), d/dy = -x/(x²+y²)
     assert np.allclose(r.gradient["x"], y / (x * x + y * y), rtol=1e-15)
     assert np.allclose(r.gradient["y"], -x / (x * x + y * y), rtol=1e-15)
+
+
+def test_stacked_matmul_sums_the_broadcast_away():
+    A, B, x = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5)), RNG.standard_normal(4)
+    U = RNG.standard_normal((2, 3, 5))
+    r = grad("sum((A @ B) * U)", A=A, B=B, U=U)
+    assert np.allclose(r.gradient["A"], U @ B.T, rtol=1e-13)
+    assert np.allclose(r.gradient["B"], sum(A[k].T @ U[k] for k in range(2)), rtol=1e-13)
+    S = RNG.standard_normal((2, 4, 5))
+    V = RNG.standard_normal((2, 5))
+    r = grad("sum((x @ S) * V)", x=x, S=S, V=V)
+    assert np.allclose(r.gradient["x"], sum(S[k] @ V[k] for k in range(2)), rtol=1e-13)
+    assert np.allclose(r.gradient["S"], np.stack([np.outer(x, V[k]) for k in range(2)]), rtol=1e-13)
