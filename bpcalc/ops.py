@@ -440,9 +440,26 @@ def _hypot(a: float, b: float) -> float:
 
 
 def _hypot_partials(a: float, b: float, out: float) -> tuple[float, float]:
-    if out == 0.0 or not math.isfinite(out):
+    if out == 0.0 or out != out:
         return NAN, NAN  # 0/0 at the origin, as PyTorch
+    if math.isinf(out):
+        if math.isinf(a) != math.isinf(b):  # one side infinite: the slopes tend to its sign and 0
+            return (math.copysign(1.0, a), 0.0) if math.isinf(a) else (0.0, math.copysign(1.0, b))
+        if math.isinf(a):
+            return NAN, NAN  # both infinite: no limit
+        return a / math.hypot(a / 2, b / 2) / 2, b / math.hypot(a / 2, b / 2) / 2  # finite, overflowed
     return a / out, b / out
+
+
+def _np_hypot_partials(np: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    """`_hypot_partials` entry by entry."""
+    inf_a, inf_b = np.isinf(a), np.isinf(b)
+    one = inf_a != inf_b
+    half = np.hypot(a / 2, b / 2) * 2  # finite where the arguments are finite
+    scale = np.where(np.isinf(out) & ~inf_a & ~inf_b, half, out)
+    da = np.where(one, np.where(inf_a, np.sign(a), 0.0), a / scale)
+    db = np.where(one, np.where(inf_b, np.sign(b), 0.0), b / scale)
+    return da, db
 
 
 def _sign(a: float) -> float:
@@ -460,7 +477,9 @@ def _leaky_relu_kink(a: float, slope: float) -> str | None:
 
 
 def _elu(a: float, alpha: float) -> float:
-    return a if a > 0 and alpha == alpha else alpha * math.expm1(a)  # a nan alpha stays a nan
+    if alpha != alpha:
+        return NAN  # a nan alpha stays a nan
+    return a if a > 0 else alpha * math.expm1(a)
 
 
 def _elu_partials(a: float, alpha: float, out: float) -> tuple[float, float]:
@@ -917,7 +936,7 @@ _TABLE: tuple[Op, ...] = (
         ("\\frac{{{a}}}{{\\sqrt{{{a}^2 + {b}^2}}}}", "\\frac{{{b}}}{{\\sqrt{{{a}^2 + {b}^2}}}}"),
         "sqrt(a^2 + b^2), without overflow", latex="\\operatorname{{hypot}}({a}, {b})",
         kink=_origin_kink("hypot", "both partials are nan"), kink_doc="at (0, 0): both partials nan",
-        np_forward=lambda np, a, b: np.hypot(a, b), np_partials=lambda np, a, b, o: (a / o, b / o),
+        np_forward=lambda np, a, b: np.hypot(a, b), np_partials=_np_hypot_partials,
         np_kink=_np_origin,
     ),
     # -- activations (PyTorch's definitions) --

@@ -27,7 +27,18 @@ listing the programs:
   gives bpcalc's number (torch.sigmoid(-710) is 0, its slope 0 from 37 on);
 - `subnormal reciprocal`: bpcalc's partial 1/a overflows for a subnormal a
   (bpcalc says inf, with a warning, where PyTorch divides and has a number);
-- `overflow order`: both beyond 1e300, one overflowed in another order.
+- `overflow order`: both beyond 1e300, one overflowed in another order;
+- `limits and stable forms`: PyTorch with the course functions as bpcalc
+  computes them (softsign(±inf) = ±1, atan2 and hypot's slopes where one side
+  is infinite or x^2 + y^2 overflows or underflows, gelu and silu in stable
+  forms, expm1's slope e^a, asinh's and acosh's slopes without squaring,
+  leaky_relu and elu without 0 * inf on the side not taken) gives bpcalc's
+  number;
+- `infinite slope`: a value rounded onto a point of infinite slope (acos(c)
+  with c = -1 + 5e-47 rounded to -1): bpcalc's gradient is ±inf, with its
+  warning, where PyTorch's is nan; neither is the true (finite) gradient;
+- `subnormal precision`: a partial that is a subnormal number carries few
+  digits; the two differ within 1e-4 relative.
 
 Not run in CI (torch is an optional extra: `pip install -e '.[differential]'`);
 `BPCALC_DIFFERENTIAL=100000 python -m pytest tests/test_differential.py -s`
@@ -123,6 +134,116 @@ class _PositiveSqrt(torch.autograd.Function):
 
 
 STABLE = {**TORCH, "sigmoid": _StableSigmoid.apply, "softplus": _StableSoftplus.apply}
+
+
+class _LimitAtan2(torch.autograd.Function):
+    """atan2 whose slopes tend to 0 where one argument is infinite
+    (torch's y/(x^2 + y^2) gives inf/inf = nan there)."""
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, x: Any) -> Any:
+        ctx.save_for_backward(y, x)
+        return torch.atan2(y, x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        y, x = ctx.saved_tensors
+        h = torch.hypot(x, y)  # x/h/h: no overflow or underflow in x^2 + y^2
+        flat = torch.isinf(x) != torch.isinf(y)
+        return g * torch.where(flat, 0.0, x / h / h), g * torch.where(flat, 0.0, -y / h / h)
+
+
+class _LimitHypot(torch.autograd.Function):
+    """hypot whose slopes tend to (sign, 0) where one argument is infinite."""
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        out = torch.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b, out = ctx.saved_tensors
+        one = torch.isinf(a) != torch.isinf(b)
+        da = torch.where(one, torch.where(torch.isinf(a), torch.sign(a), 0.0), a / out)
+        db = torch.where(one, torch.where(torch.isinf(b), torch.sign(b), 0.0), b / out)
+        return g * da, g * db
+
+
+def _limit_softsign(a: Any) -> Any:
+    """softsign(±inf) = ±1 (torch: inf/inf = nan), slope 0 there."""
+    inf = torch.isinf(a)
+    safe = torch.where(inf, 0.0, a)
+    return torch.where(inf, torch.sign(a), safe / (1 + safe.abs()))
+
+
+def _limit_gelu(a: Any) -> Any:
+    """gelu in its erfc form, with gelu(-inf) = 0 (slope 0) and gelu(inf) = inf (slope 1)."""
+    inf = torch.isinf(a)
+    safe = torch.where(inf, 0.0, a)
+    return torch.where(a == math.inf, a, torch.where(inf, 0.0 * safe, 0.5 * safe * torch.special.erfc(-safe * math.sqrt(0.5))))
+
+
+class _StableExpm1(torch.autograd.Function):
+    """expm1 with slope e^a (torch's backward uses expm1(a) + 1, which cancels
+    for a < -36: the slope at log(1e-300) comes out 0)."""
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        ctx.save_for_backward(a)
+        return torch.expm1(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (a,) = ctx.saved_tensors
+        return g * torch.exp(a)
+
+
+class _StableAsinh(torch.autograd.Function):
+    """asinh with slope 1/hypot(a, 1) (torch's 1/sqrt(a^2 + 1) is 0 once a^2 overflows)."""
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        ctx.save_for_backward(a)
+        return torch.asinh(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (a,) = ctx.saved_tensors
+        return g / torch.hypot(a, torch.ones_like(a))
+
+
+class _StableAcosh(torch.autograd.Function):
+    """acosh with slope 1/sqrt((a - 1)(a + 1)), the root taken of each factor."""
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        ctx.save_for_backward(a)
+        return torch.acosh(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (a,) = ctx.saved_tensors
+        return g / torch.sqrt(a - 1) / torch.sqrt(a + 1)
+
+
+def _selected(a: Any, other: Any) -> Any:
+    """`other` where a <= 0, else 0: the left branch's factor, so that an
+    infinite slope on the unselected side does not make 0 * inf = nan."""
+    return torch.where(a > 0, torch.zeros_like(other), other)
+
+
+#: The course functions in stable forms and with their limits at ±inf, as
+#: bpcalc computes them, and leaky_relu / elu without torch.where's 0 * inf
+#: on the side not taken: the reference for the "limits and stable forms" class.
+LIMITS = {
+    **STABLE, "softsign": _limit_softsign, "atan2": _LimitAtan2.apply, "hypot": _LimitHypot.apply,
+    "silu": lambda a: a * _StableSigmoid.apply(a), "gelu": _limit_gelu,
+    "leaky_relu": lambda a, s: torch.where(a > 0, a, _selected(a, a) * _selected(a, s)),
+    "elu": lambda a, alpha: torch.where(a > 0, a, _selected(a, alpha) * _StableExpm1.apply(torch.clamp(a, max=0.0))),
+    "expm1": _StableExpm1.apply, "asinh": _StableAsinh.apply, "acosh": _StableAcosh.apply,
+}
 POSITIVE_ZERO = {**TORCH, "sqrt": _PositiveSqrt.apply}
 
 INPUTS = ("x", "y", "z")
@@ -350,9 +471,12 @@ def compare(program: Program, point: dict[str, float]) -> str:
     slack["value"] = value_slack
     stable = torch_answer(program, point, ops=STABLE)
     positive = torch_answer(program, point, ops=POSITIVE_ZERO)
+    limits = torch_answer(program, point, ops=LIMITS)
+    # a value rounded onto a point of infinite slope (acos(-1 + 5e-47) is acos(-1)): bpcalc warns
+    infinite_slope = any(w.kind == "kink" and "inf" in w.message for w in result.warnings)
     classes, unexplained = set(), []
     for k in ours:
-        kind = _explain(ours[k], k, answer, stable, positive, slack[k])
+        kind = _explain(ours[k], k, answer, stable, positive, limits, slack[k], infinite_slope)
         if kind is None:
             unexplained.append(f"{k}: bpcalc {ours[k]!r} torch {theirs[k]!r}")
         elif kind != "agree":
@@ -363,7 +487,7 @@ def compare(program: Program, point: dict[str, float]) -> str:
 
 
 def _explain(ours: float, key: str, answer: TorchAnswer, stable: TorchAnswer, positive: TorchAnswer,
-             slack: float) -> str | None:
+             limits: TorchAnswer, slack: float, infinite_slope: bool = False) -> str | None:
     """Which documented class explains bpcalc's `ours` against PyTorch's
     answer for `key` ('value' or an input), if any."""
     def get(a: TorchAnswer, rules: bool = False) -> float:
@@ -390,6 +514,12 @@ def _explain(ours: float, key: str, answer: TorchAnswer, stable: TorchAnswer, po
         return "overflow order"
     if agrees(stable):
         return "sigmoid tails"
+    if agrees(limits):
+        return "limits and stable forms"
+    if math.isinf(ours) and math.isnan(theirs) and infinite_slope:
+        return "infinite slope"
+    if (answer.subnormal or stable.subnormal) and math.isfinite(ours) and abs(ours - theirs) <= 1e-4 * abs(theirs):
+        return "subnormal precision"
     return None
 
 
