@@ -140,7 +140,7 @@ def _softplus(a: float) -> float:
 
 
 def _relu(a: float) -> float:
-    return 0.0 if a <= 0 else a  # relu(nan) = nan
+    return 0.0 if a < 0 else a  # relu(nan) = nan; relu(-0.0) = -0.0, as PyTorch
 
 
 def _step(a: float) -> float:
@@ -447,7 +447,8 @@ def _hypot_partials(a: float, b: float, out: float) -> tuple[float, float]:
             return (math.copysign(1.0, a), 0.0) if math.isinf(a) else (0.0, math.copysign(1.0, b))
         if math.isinf(a):
             return NAN, NAN  # both infinite: no limit
-        return a / math.hypot(a / 2, b / 2) / 2, b / math.hypot(a / 2, b / 2) / 2  # finite, overflowed
+        half = math.hypot(a / 2, b / 2)  # finite arguments whose hypot overflowed
+        return (a / half / 2, b / half / 2) if half else (NAN, NAN)
     return a / out, b / out
 
 
@@ -463,7 +464,7 @@ def _np_hypot_partials(np: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
 
 
 def _sign(a: float) -> float:
-    return 1.0 if a > 0 else (-1.0 if a < 0 else a)  # ±0 and nan stay
+    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else NAN))  # sign(-0.0) = 0.0, as PyTorch
 
 
 def _leaky_relu(a: float, slope: float) -> float:
@@ -802,7 +803,7 @@ _TABLE: tuple[Op, ...] = (
         latex="\\mathrm{{relu}}({a})",
         kink=_kink_at_zero("relu'(0) = 0 (PyTorch convention)"),
         kink_doc="relu'(0) = 0",
-        np_forward=lambda np, a: np.maximum(a, 0.0), np_partials=lambda np, a, o: (1.0 * (a > 0),),
+        np_forward=lambda np, a: np.where(a < 0, 0.0, a), np_partials=lambda np, a, o: (1.0 * (a > 0),),
         np_kink=_np_at_zero,
     ),
     Op(
@@ -927,7 +928,7 @@ _TABLE: tuple[Op, ...] = (
         latex="\\operatorname{{sign}}({a})",
         kink=_kink_at_zero("sign'(0) = 0, though sign jumps from -1 to 1 there (PyTorch convention)"),
         kink_doc="sign'(0) = 0 (a jump)",
-        np_forward=lambda np, a: np.sign(a), np_partials=lambda np, a, o: (np.where(a == a, 0.0, NAN),),
+        np_forward=lambda np, a: np.sign(a) + 0.0, np_partials=lambda np, a, o: (np.where(a == a, 0.0, NAN),),
         np_kink=_np_at_zero,
     ),
     Op(
