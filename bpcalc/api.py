@@ -395,8 +395,8 @@ def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: b
 
     if exact or derivative:
         what = "--exact" if exact else "--derivative"
-        raise BpcalcError("usage", f"{what} works on scalar programs; this one has vectors or matrices "
-                          "(its check is by finite differences)")
+        raise BpcalcError("usage", f"{what} works on scalar programs for now, and this one has vectors or "
+                          "matrices (its check is SymPy entry by entry, or finite differences)")
     if not check:
         return result
     warnings = list(result.warnings)
