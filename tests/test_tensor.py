@@ -211,3 +211,11 @@ def test_stacked_matmul_sums_the_broadcast_away():
     r = grad("sum((x @ S) * V)", x=x, S=S, V=V)
     assert np.allclose(r.gradient["x"], sum(S[k] @ V[k] for k in range(2)), rtol=1e-13)
     assert np.allclose(r.gradient["S"], np.stack([np.outer(x, V[k]) for k in range(2)]), rtol=1e-13)
+
+
+def test_axis_must_be_written_as_a_whole_number():
+    for program in ("sum(X, axis=max(a, b))", "sum(X, axis=0.5)", "sum(X, axis=a)"):
+        err = error(program, X=np.ones((2, 2)), a=1.0, b=0.0)
+        assert err.message == "axis= takes a whole number such as 0, 1 or -1", program
+    r = grad("sum(max(X, axis=0), axis=0)", X=[[1.0, 4.0], [3.0, 2.0]])  # keywords of nested calls
+    assert r.value == 7.0 and r.gradient["X"].tolist() == [[0.0, 1.0], [1.0, 0.0]]

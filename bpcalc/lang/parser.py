@@ -149,7 +149,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     count = 0  # statements yielded
     out: list[Item] = []
     emit = out.append
-    stack: list[list] = []  # [kind, op name, prec, start, end, argument count]
+    stack: list[list] = []  # [kind, op name, prec, start, end, argument count, keywords, in a keyword?]
     push = stack.append
     expect = True  # an operand is expected next
     depth = 0
@@ -164,7 +164,6 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
     prev_kind, prev_text, prev_start, prev_end = SEP, "", 0, 0
     pos = 0
     literal = None  # a LiteralReader while inside [...]
-    keyword: str | None = None  # the keyword of the call argument being read (axis=)
 
     def reduce_all(until_open: bool) -> list | None:
         """Pop operators to the output; stop at (and pop) an opener if asked."""
@@ -291,7 +290,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         op = FUNCTIONS.get(pending)
                         if op is None:
                             raise unknown_function(pending, pending_start, pending_end)
-                        push([_CALL, pending, 0, pending_start, end, 0, []])
+                        push([_CALL, pending, 0, pending_start, end, 0, [], False])
                         depth += 1
                         if depth > max_depth:
                             raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
@@ -306,8 +305,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         opener = stack[-1]
                         if pending in opener[6]:
                             raise fail(f"{opener[1]}() is given {pending}= twice", pending_start, end)
-                        keyword = pending
                         opener[6].append(pending)
+                        opener[7] = True  # the argument being read is a keyword's
                         pending = None
                         prev_kind = OP
                         prev_text = "="
@@ -347,7 +346,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                                     emit(("op", top[1], top[3], top[4]))
                             else:
                                 break
-                        push([_BIN, name, prec, start, end, 0, None])
+                        push([_BIN, name, prec, start, end, 0, None, False])
                         expect = True
                     elif piece == ")":
                         opener = reduce_all(True)
@@ -357,19 +356,18 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         if opener[0] == _PAREN:
                             emit(("group", None, opener[3], end))
                         else:
-                            if keyword is None and opener[6]:
+                            if opener[6] and not opener[7]:
                                 raise fail(f"a positional argument after {opener[6][-1]}=: "
                                            "keyword arguments come last", start, end)
                             emit(call_item(opener, start, end))
-                            keyword = None
                     elif piece == ",":
                         opener = reduce_all(True)
                         if opener is None or opener[0] != _CALL:
                             raise fail("',' outside a function call's parentheses", start, end)
-                        if keyword is None and opener[6]:
+                        if opener[6] and not opener[7]:
                             raise fail(f"a positional argument after {opener[6][-1]}=: "
                                        "keyword arguments come last", start, end)
-                        keyword = None
+                        opener[7] = False
                         opener[5] += 1
                         push(opener)
                         expect = True
@@ -388,7 +386,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         raise fail(f"missing operator before '(' (after '{prev_text}'); "
                                    f"write {prev_text}*(…) to multiply", start, end)
                 elif piece == "(":
-                    push([_PAREN, None, 0, start, end, 0, None])
+                    push([_PAREN, None, 0, start, end, 0, None, False])
                     depth += 1
                     if depth > max_depth:
                         raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
@@ -401,7 +399,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     literal = LiteralReader(source, start, end)
                     continue
                 elif piece == "-" or piece == "+":
-                    push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0, None])
+                    push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0, None, False])
                     if len(stack) > max_depth:
                         raise fail(f"more than {max_depth:,} operators waiting for an operand", start, end, "limit")
                 elif piece == ")":
