@@ -406,7 +406,8 @@ def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: b
         return replace(result, warnings=tuple(warnings))
     from .verify_tensor import check_tensor
 
-    kinks = [w.message for w in result.warnings if w.kind == "kink"]
-    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient, kinks,
-                           rtol=rtol, atol=atol, budget=budget)
+    kinks = [w for w in result.warnings if w.kind == "kink"]
+    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient,
+                           [w.message for w in kinks], rtol=rtol, atol=atol, budget=budget,
+                           kink_nodes=[w.node for w in kinks if w.node is not None])
     return replace(result, check=verdict)  # type: ignore[arg-type]

@@ -57,12 +57,6 @@ def _fail(graph: Graph, i: int, kind: str, message: str) -> BpcalcError:
     return BpcalcError(kind, message, graph.source, Span(graph.starts[i], graph.ends[i]))
 
 
-def is_tensor_program(graph: Graph, point: Mapping[str, Any]) -> bool:
-    """True when the tensor engine must run: a tensor op or literal, or an
-    input given as a vector or matrix."""
-    return graph.uses_tensors or any(not isinstance(v, float) for v in point.values())
-
-
 def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
            need_scalar: bool = True) -> tuple[list[Shape], list[Diagnostic]]:
     """The shape of every node, by the op table's shape rules, with warnings
@@ -342,6 +336,19 @@ def _all_finite(a: Any) -> bool:
         return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
+def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any) -> list[Any]:
+    """Node i's vector-Jacobian product with the upstream gradient `g`: one
+    array per argument, of that argument's shape (None for an argument with
+    no gradient, such as class indices). The op table's rule, then
+    broadcasting undone: the one place it is."""
+    op = graph.ops[i]
+    if op in TENSOR_OPS:
+        cots = TENSOR_OPS[op].vjp(np, g, *argv, out, **dict(graph.params.get(i, ())))
+    else:
+        cots = [_times_local(g, p) for p in OPS[op].np_partials(np, *argv, out)]
+    return [None if c is None else unbroadcast(np.asarray(c, dtype=float), np.shape(a)) for c, a in zip(cots, argv)]
+
+
 def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
     """Inputs used only as class indices (cross_entropy's target when it is
     indices): data, which has no gradient."""
@@ -361,7 +368,7 @@ def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagn
     that do not depend on any input, and for class-index data), plus a
     warning where a gradient is infinite or undefined."""
     n = len(graph)
-    active, ops, params = graph.active, graph.ops, graph.params
+    active, ops = graph.active, graph.ops
     data = data_inputs(graph, values)
     adj: list[Any] = [None] * n
     out = graph.output
@@ -373,15 +380,9 @@ def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagn
             if g is None or not active[i] or ops[i] == INPUT or ops[i] == CONST:
                 continue
             args = graph.args(i)
-            argv = [values[j] for j in args]
-            if ops[i] in TENSOR_OPS:
-                cots = TENSOR_OPS[ops[i]].vjp(np, g, *argv, values[i], **dict(params.get(i, ())))
-            else:
-                cots = [_times_local(g, p) for p in OPS[ops[i]].np_partials(np, *argv, values[i])]
-            for j, c in zip(args, cots):
+            for j, c in zip(args, node_vjp(graph, i, g, [values[j] for j in args], values[i])):
                 if c is None or not active[j] or j in data:
                     continue
-                c = unbroadcast(np.asarray(c, dtype=float), values[j].shape)
                 adj[j] = c if adj[j] is None else adj[j] + c
     result = [
         None if not active[i] or i in data else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))

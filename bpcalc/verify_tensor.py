@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
@@ -41,7 +41,7 @@ from .errors import BpcalcError
 from .graph import CONST, INPUT, Graph
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS, TENSOR_OPS
-from .tensor import dependents, entry_text, forward, recompute
+from .tensor import dependents, entry_text, forward, node_value, node_vjp, recompute
 from .verify import (
     FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED,
     Check, _classify, _evaluate,
@@ -103,6 +103,73 @@ class _Perturbed:
     def output(self, step: Any) -> float | None:
         v = float(recompute(self.graph, self.values, self.node, self.base + step, self.below))
         return v if np.isfinite(v) else None
+
+
+class _OneOp:
+    """<u, node i's op at its own arguments> as a function of argument k: the
+    op alone, for the local check."""
+
+    def __init__(self, graph: Graph, i: int, argv: Sequence[Any], k: int, u: Any) -> None:
+        self.graph, self.i, self.argv, self.k, self.u = graph, i, list(argv), k, u
+
+    def output(self, step: Any) -> float | None:
+        args = list(self.argv)
+        args[self.k] = self.argv[self.k] + step
+        with np.errstate(all="ignore"):
+            v = float(np.sum(self.u * node_value(self.graph, self.i, args)))
+        return v if np.isfinite(v) else None
+
+
+def local_check(graph: Graph, values: Sequence[Any], skip: Sequence[int] = ()) -> tuple[list[int], int]:
+    """Each operation's vector-Jacobian product (the engine's rule, with a
+    random upstream u) against finite differences of that operation alone at
+    its own arguments, along a random direction. Returns the nodes whose rule
+    disagrees and how many products were judged. Nodes in `skip` (at a kink)
+    are left out."""
+    rng = np.random.default_rng(1)
+    bad: list[int] = []
+    judged = 0
+    for i in range(graph.output + 1):
+        if not graph.active[i] or not graph.args(i) or i in skip:
+            continue
+        argv = [values[j] for j in graph.args(i)]
+        u = rng.standard_normal(np.shape(values[i]))
+        with np.errstate(all="ignore"):
+            cots = node_vjp(graph, i, u, argv, values[i])
+        for k, (j, c) in enumerate(zip(graph.args(i), cots)):
+            if c is None or not graph.active[j]:
+                continue
+            v = rng.standard_normal(np.shape(argv[k]))
+            engine = float(np.sum(c * v))
+            scale = float(np.max(np.abs(argv[k]))) if np.size(argv[k]) else 1.0
+            est = _estimate(_OneOp(graph, i, argv, k, u), v, FD_EPS * max(1.0, scale), engine)  # type: ignore[arg-type]
+            if est is None:
+                continue
+            judged += 1
+            if not _close(engine, est):
+                bad.append(i)
+                break
+    return bad, judged
+
+
+def _with_local_check(graph: Graph, point: Mapping[str, Any], found: TensorCheck,
+                      skip: Sequence[int]) -> TensorCheck:
+    """`found` (a finite-difference check) with the local check's verdict:
+    an operation whose rule disagrees makes a mismatch of every input below it."""
+    try:
+        values, _w = forward(graph, {n: np.asarray(v, dtype=float) for n, v in point.items()})
+    except BpcalcError:  # the engine has run at this point already: it cannot fail here
+        return found
+    bad, judged = local_check(graph, values, skip)
+    notes = [f"local check: {judged} vector-Jacobian products of single operations agree with finite "
+             "differences of the operation alone at its own arguments" if not bad else
+             f"local check: the rule of {graph.describe(bad[0])} disagrees with finite differences of that "
+             "operation alone at its own arguments"]
+    inputs = found.inputs
+    if bad:
+        below = graph.ancestors(bad)
+        inputs = tuple(replace(c, status=MISMATCH) if below[graph.input_id(c.name)] else c for c in inputs)
+    return replace(found, inputs=inputs, notes=(*found.notes, *notes))
 
 
 def _quotient(f: _Perturbed, direction: Any, h: float) -> float | None:
@@ -199,18 +266,19 @@ def _sympy_eligible(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) 
 
 def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, Any],
                  kinks: Sequence[str] = (), *, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
-                 budget: float = DEFAULT_BUDGET) -> TensorCheck:
-    """SymPy entry by entry where affordable, and finite differences, for
-    every input in `gradient` (class indices have none); `kinks` are the kink
-    warnings of the computation."""
+                 budget: float = DEFAULT_BUDGET, kink_nodes: Sequence[int] = ()) -> TensorCheck:
+    """SymPy entry by entry where affordable; else finite differences of the
+    whole output and the local check of each operation; for every input in
+    `gradient` (class indices have none). `kinks` are the kink warnings of the
+    computation, `kink_nodes` the nodes they are about."""
     started = time.perf_counter()
     wrt = [name for name, g in gradient.items() if g is not None]
     why_not = _sympy_eligible(graph, point, wrt)  # the engine's shape pass has run: this cannot fail
     if why_not or budget <= 0:
         fd_check = _finite_difference_check(graph, point, gradient, kinks)
-        note = f"checked with finite differences only: {why_not or 'the SymPy budget is 0'}"
-        return TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (note, *fd_check.notes), FD_RTOL, FD_ATOL,
-                           time.perf_counter() - started)
+        note = f"checked without SymPy: {why_not or 'the SymPy budget is 0'}"
+        found = TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (note, *fd_check.notes), FD_RTOL, FD_ATOL, 0.0)
+        return replace(_with_local_check(graph, point, found, kink_nodes), seconds=time.perf_counter() - started)
     from .budget import run_with_budget
 
     fd_box: list[TensorCheck] = []
@@ -220,9 +288,9 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
     if outcome.status != "ok":
         why = (f"SymPy ran out of its {budget:g} s budget" if outcome.status == "timeout"
                else f"SymPy could not check this program ({outcome.error})")
-        return TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (f"{why}; checked with finite differences",
-                                                                 *fd_check.notes), FD_RTOL, FD_ATOL,
-                           time.perf_counter() - started)
+        found = TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (f"{why}; checked with finite differences",
+                                                                  *fd_check.notes), FD_RTOL, FD_ATOL, 0.0)
+        return replace(_with_local_check(graph, point, found, kink_nodes), seconds=time.perf_counter() - started)
     inputs: list[TensorInputCheck] = []
     notes: list[str] = []
     for c in fd_check.inputs:

@@ -69,3 +69,18 @@ def test_class_indices_are_not_checked():
 def test_budget_zero_means_finite_differences(budget):
     r = bpcalc.grad("sum(x * x)", at={"x": [1.0, 2.0]}, budget=budget)
     assert r.check.method == FINITE_DIFFERENCES and r.check.ok
+
+
+def test_the_local_check_names_a_wrong_rule_in_a_large_program(monkeypatch):
+    rng = np.random.default_rng(5)
+    X, W = rng.standard_normal((20, 8)), rng.standard_normal((8, 3))
+    good = bpcalc.grad("s = X @ W; mean(tanh(s))", at={"X": X, "W": W})
+    assert good.check.ok and any(n.startswith("local check: 4 vector-Jacobian products") for n in good.check.notes)
+    table = dict(ops.TENSOR_OPS)
+    wrong = ops.TensorOp(**{**table["matmul"].__dict__,
+                            "vjp": lambda np_, g, a, b, out: (g @ b.T, 1.01 * (a.T @ g))})
+    monkeypatch.setitem(ops.TENSOR_OPS, "matmul", wrong)
+    r = bpcalc.grad("s = X @ W; mean(tanh(s))", at={"X": X, "W": W})
+    assert r.check.ok is False
+    assert "local check: the rule of s `X @ W` disagrees with finite differences" in r.check.notes[-1]
+    assert {c.name: c.status for c in r.check.inputs} == {"X": MISMATCH, "W": MISMATCH}
