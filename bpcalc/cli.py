@@ -110,12 +110,13 @@ def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int) -> dic
     return point
 
 
-def scalar_only(result: object, command: str) -> None:
-    """explain, graph and check write scalar steps; a tensor program is refused
-    with one line until they learn the matrix rules."""
-    if getattr(result, "tensor", False):
-        raise BpcalcError("usage", f"bpcalc {command} works on scalar programs for now, and this one has vectors "
-                          "or matrices: bpcalc grad computes and checks it")
+def scalar_only(result: object, command: str, exact: bool = False, derivative: bool = False) -> None:
+    """--exact and --derivative work on scalar programs; for a tensor program
+    they are refused with one line."""
+    if getattr(result, "tensor", False) and (exact or derivative):
+        option = "--exact" if exact else "--derivative"
+        raise BpcalcError("usage", f"bpcalc {command} {option} works on scalar programs for now, and this one has "
+                          f"vectors or matrices: leave out {option}")
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -352,6 +353,7 @@ def explain(
     budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Most nodes written out (0: no limit).")] = 300,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", help="Only the steps on the paths from this input: --wrt w5.")] = None,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
@@ -368,10 +370,15 @@ def explain(
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "explain")
+        scalar_only(result, "explain", exact=exact)
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         notation = write.Notation(latex=fmt != "text", digits=digits)
-        steps = write.explanation(result, notation, max_steps)
+        if result.tensor:
+            from .render.explain_tensor import explanation
+
+            steps = explanation(result, notation, max_steps, wrt)
+        else:
+            steps = write.explanation(result, notation, max_steps, wrt)
         if fmt == "text":
             write.render_text(steps, make_console())
         else:
