@@ -641,8 +641,13 @@ def _latex_text(text: str) -> str:
     """Prose for \\text{} / \\intertext{}: escape LaTeX's specials outside $…$."""
     parts = text.split("$")
     for k in range(0, len(parts), 2):
-        parts[k] = re.sub(r"([%&#_{}])", r"\\\1", parts[k]).replace("×", "$\\times$").replace("~", "\\~{}")
+        parts[k] = "".join(_TEXT_MATH.get(ch, ch) for ch in re.sub(r"([%&#_{}])", r"\\\1", parts[k]))
     return "$".join(parts)
+
+
+#: Characters that LaTeX's text mode lacks (or prints as something else), as math.
+_TEXT_MATH = {"×": "$\\times$", "~": "\\~{}", "^": "\\^{}", "→": "$\\to$", "−": "$-$", "Σ": "$\\Sigma$",
+              "·": "$\\cdot$", "ℓ": "$\\ell$", "✓": "$\\surd$", "✗": "$\\times$", "<": "$<$", ">": "$>$"}
 
 
 def latex_partial(top: str, bottom: str) -> str:

@@ -100,7 +100,7 @@ def _identifiers(graph: Graph) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _group(text: str) -> str:
-    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.T)?|[0-9.]+", text) else f"({text})"
+    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.T)?|[0-9.]+|\[[^()]*\]", text) else f"({text})"
 
 
 def _runs(text: str) -> bool:
@@ -382,7 +382,25 @@ def math_text(formula: str, notation: Notation) -> str:
         else:
             ch = m.group("op")
             out.append({"@": " ", "*": " \\odot ", "[": "[", "]": "]", " ": " "}.get(ch, ch))
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return _braced_powers(re.sub(r"\s+", " ", "".join(out)).strip())
+
+
+def _braced_powers(text: str) -> str:
+    """x^(2 - 1) -> x^{(2 - 1)}: a LaTeX exponent is one group."""
+    out, k = [], 0
+    while k < len(text):
+        if text.startswith("^(", k):
+            depth, end = 0, k + 1
+            for end in range(k + 1, len(text)):
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            out.append("^{" + text[k + 1:end + 1] + "}")
+            k = end + 1
+        else:
+            out.append(text[k])
+            k += 1
+    return "".join(out)
 
 
 def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT_MAX_STEPS,
@@ -435,8 +453,10 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         shown_v = "none: class indices are data, not a variable" if v is None else _value(v, notation)
         grad_lines.append(Line((notation.partial(out, name), shown_v),
                                shape_text(np.shape(v)) if v is not None else ""))
-    program = tuple(Line((), f"{s.target} = {s.formula}" if not s.literal else f"{s.target} = (the engine's numbers)")
-                    for s in steps.steps)
+    program = [Line((), f"{s.target} = {s.formula}" if not s.literal else f"{s.target} = (the engine's numbers)")
+               for s in steps.steps]
+    if steps.steps:
+        program.append(Line((), _agreement(result, steps)))
     title = "Backward pass: each step the op's rule with this program's names, shapes and numbers"
     if wrt is not None:
         title += f" (only the steps on the paths from {wrt})"
@@ -444,8 +464,52 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         Section("Forward pass: each node's shape and value, inputs first", tuple(forward)),
         Section(title, tuple(backward) or (Line((), "the output does not depend on any input"),)),
         Section("Gradient", tuple(grad_lines) or (Line((), "the program has no inputs"),)),
-        Section("The backward steps as a bpcalc program (inputs: the forward values)", program),
+        Section("The backward steps as a bpcalc program (inputs: the forward values)", tuple(program)),
     )
     notes = tuple(w.message for w in result.warnings)
     return Explanation(graph.source.text.strip(), graph.source.origin, program_title(graph.source),
                        point_text(result, notation.digits), sections, notes)
+
+
+def _agreement(result: GradResult, steps: TensorSteps) -> str:
+    """What running the steps through bpcalc showed, in one line."""
+    wrong = steps_agree(result, steps)
+    if wrong:
+        return f"✗ run through bpcalc, these steps differ from the engine's gradients: {', '.join(wrong)}"
+    literal = [s.target for s in steps.steps if s.literal]
+    ran = len(steps.steps) - len(literal)
+    note = f" ({', '.join(literal)}: the engine's numbers, not a formula)" if literal else ""
+    return f"✓ run through bpcalc, the {ran} formula steps give the engine's gradients{note}"
+
+
+def run_steps(steps: TensorSteps) -> dict[str, Any]:
+    """Run the backward steps through bpcalc (its parser and tensor engine,
+    inputs the forward values): every step's value by its name."""
+    from ..lang.lower import build
+    from ..limits import DEFAULT_LIMITS
+    from ..tensor import forward, shapes
+
+    graph, _warnings = build(Source(steps.program, "<backward steps>"))
+    point = {name: steps.forward_values[name] for name in graph.input_names}
+    shapes(graph, point, DEFAULT_LIMITS.max_entries, need_scalar=False)
+    values, _warnings = forward(graph, point)
+    ran = {name: values[i] for i, name in enumerate(graph.names) if name is not None}
+    for s in steps.steps:  # `dn3 = dn4` names the same node: no node of its own
+        if s.target not in ran and s.formula in ran:
+            ran[s.target] = ran[s.formula]
+    return ran
+
+
+def steps_agree(result: GradResult, steps: TensorSteps) -> list[str]:
+    """The steps whose value, run through bpcalc, differs from the engine's
+    (rtol 1e-9, atol 1e-12); [] when all agree."""
+    import numpy as np
+
+    ran = run_steps(steps)
+    wrong = []
+    for s in steps.steps:
+        got = ran.get(s.target)
+        if got is None or np.shape(got) != np.shape(s.value) or not np.allclose(
+                got, s.value, rtol=1e-9, atol=1e-12, equal_nan=True):
+            wrong.append(s.target)
+    return wrong
