@@ -110,15 +110,6 @@ def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int) -> dic
     return point
 
 
-def scalar_only(result: object, command: str, exact: bool = False, derivative: bool = False) -> None:
-    """--exact and --derivative work on scalar programs; for a tensor program
-    they are refused with one line."""
-    if getattr(result, "tensor", False) and (exact or derivative):
-        option = "--exact" if exact else "--derivative"
-        raise BpcalcError("usage", f"bpcalc {command} {option} works on scalar programs for now, and this one has "
-                          f"vectors or matrices: leave out {option}")
-
-
 def split_names(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -327,7 +318,6 @@ def check(
         claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
                                 expect_file or [], limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "check")
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
         if check and not (exact or derivative):
             checking_once(render=False)
@@ -370,7 +360,6 @@ def explain(
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "explain", exact=exact)
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         notation = write.Notation(latex=fmt != "text", digits=digits)
         if result.tensor:
@@ -417,7 +406,6 @@ def graph(
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "graph")
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         drawn = draw.drawing(result, digits, grads)
         for w in result.warnings:
