@@ -201,8 +201,9 @@ def tensor_steps(result: GradResult, wrt: str | None = None) -> TensorSteps:
 
 
 def _local(result: GradResult, u: int, position: int) -> Any:
-    """The contribution through user u to its argument at `position`, before
-    any broadcast is undone (upstream * local partial, entry by entry)."""
+    """The contribution through entrywise user u to its argument at
+    `position`, before any broadcast is undone (upstream * local partial,
+    entry by entry; a zero on either side passes nothing back)."""
     import numpy as np
 
     graph = result.graph
@@ -214,6 +215,31 @@ def _local(result: GradResult, u: int, position: int) -> Any:
         if not np.isfinite(r).all():
             r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
     return np.broadcast_to(r, np.shape(result.values[u]))
+
+
+def edge_flow(result: GradResult, u: int, position: int) -> Any:
+    """The gradient flowing from user u back to its argument at `position`,
+    in the argument's shape (None for class-index data): what the engine adds
+    into that argument's gradient along this edge."""
+    import numpy as np
+
+    from ..tensor import data_inputs, unbroadcast
+
+    graph, values = result.graph, result.values
+    args = graph.args(u)
+    j = args[position]
+    if result.adjoints[u] is None or j in data_inputs(graph, values):
+        return None
+    op = graph.ops[u]
+    if op in TENSOR_OPS:
+        with np.errstate(all="ignore"):
+            flow = TENSOR_OPS[op].vjp(np, result.adjoints[u], *[values[k] for k in args], values[u],
+                                      **dict(graph.params.get(u, ())))[position]
+        if flow is None:
+            return None
+    else:
+        flow = _local(result, u, position)
+    return unbroadcast(np.asarray(flow, dtype=float), np.shape(values[j]))
 
 
 def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str], u: int, position: int,
