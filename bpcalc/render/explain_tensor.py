@@ -539,3 +539,96 @@ def steps_agree(result: GradResult, steps: TensorSteps) -> list[str]:
                 got, s.value, rtol=1e-9, atol=1e-12, equal_nan=True):
             wrong.append(s.target)
     return wrong
+
+
+# --- one entry of a gradient (what `bpcalc check` shows under a wrong entry) ----
+
+
+@dataclass(frozen=True)
+class EntryTerm:
+    """One contribution to one entry of a node's gradient: through user
+    `user`, upstream × local for that entry (a sum of such products for a
+    matrix product or an undone broadcast)."""
+
+    user: int
+    formula: str  # how it is made, over names: "dY[0, 1] · X[0, 1]", "Σ_k dY[0, k] · W[1, k]"
+    numbers: str  # the same with numbers
+    contribution: float
+
+
+def entry_terms(result: GradResult, node: int, index: tuple[int, ...], digits: int = 6) -> list[EntryTerm]:
+    """The contributions that add up to entry `index` of d output / d `node`."""
+    import numpy as np
+
+    graph, values, adjoints = result.graph, result.values, result.adjoints
+    names, grads = _identifiers(graph)
+    users = users_of(graph)[node]
+    terms = []
+    for u, position in users:
+        flow = edge_flow(result, u, position)
+        if flow is None:
+            continue
+        c = float(np.asarray(flow)[index])
+        op = graph.ops[u]
+        args = graph.args(u)
+        g = np.broadcast_to(adjoints[u], np.shape(values[u]))
+        at = _entry_text(index)
+        if op == "matmul" and all(np.ndim(values[j]) == 2 for j in args):
+            i, j = index
+            a, b = (values[k] for k in args)
+            if position == 0:  # dA[i, j] = Σ_k dC[i, k] · B[j, k]
+                pairs = [(g[i, k], b[j, k]) for k in range(g.shape[1])]
+                formula = f"Σ_k {grads[u]}[{i}, k] · {names[args[1]]}[{j}, k]"
+            else:  # dB[i, j] = Σ_k A[k, i] · dC[k, j]
+                pairs = [(a[k, i], g[k, j]) for k in range(g.shape[0])]
+                formula = f"Σ_k {names[args[0]]}[k, {i}] · {grads[u]}[k, {j}]"
+            numbers = " + ".join(f"{_n(x, digits)} · {_n(y, digits)}" for x, y in pairs[:6])
+            numbers += " + …" if len(pairs) > 6 else ""
+        elif op in TENSOR_OPS:
+            rule = TENSOR_OPS[op].rule[min(position, len(TENSOR_OPS[op].rule) - 1)]
+            formula = f"{op}'s rule {rule.format(a=names[args[0]], b=names[args[-1]], out=names[u])}, entry {at}"
+            numbers = _n(c, digits)
+        elif np.shape(values[args[position]]) == np.shape(values[u]):
+            p = np.broadcast_to(OPS[op].np_partials(np, *[values[k] for k in args], values[u])[position],
+                                np.shape(values[u]))
+            local = OPS[op].rule[position].format(**dict(zip("ab", (names[k] for k in args))))
+            formula = f"{grads[u]}{at} · {_group(local)}{at}"
+            numbers = f"{_n(g[index], digits)} · {_n(p[index], digits)}"
+        else:
+            formula = (f"{grads[u]} · ∂{names[u]}/∂{names[node]} summed over the entries "
+                       f"{names[node]}{at} was broadcast to")
+            numbers = _n(c, digits)
+        terms.append(EntryTerm(u, formula, numbers, c))
+    return terms
+
+
+def _n(v: float, digits: int) -> str:
+    text = fmt(float(v), digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _entry_text(index: tuple[int, ...]) -> str:
+    from ..tensor import entry_text
+
+    return entry_text(index)
+
+
+def entry_lines(result: GradResult, node: int, index: tuple[int, ...], notation: Notation) -> list[Line]:
+    """Entry `index` of d output / d `node`, as upstream × local for that
+    entry through each user, and their sum."""
+    import numpy as np
+
+    graph = result.graph
+    names, grads = _identifiers(graph)
+    at = _entry_text(index)
+    terms = entry_terms(result, node, index, notation.digits)
+    lines = [Line((f"{grads[node]}{at}",), f"{names[node]} is {graph.labels[node]} in the grad table"
+                  if names[node] != graph.labels[node] else "")]
+    for t in terms:
+        lines.append(Line((f"from {names[t.user]}", t.formula, t.numbers, fmt(t.contribution, notation.digits)),
+                          "upstream × local for this entry", level=1))
+    total = np.asarray(result.adjoints[node])[index]
+    if len(terms) > 1:
+        lines.append(Line((f"{grads[node]}{at}", " + ".join(_n(t.contribution, notation.digits) for t in terms),
+                           fmt(float(total), notation.digits)), "the sum of the contributions", level=1))
+    return lines
