@@ -335,14 +335,23 @@ _JSON_NOTES = frozenset({"source", "tolerance"})
 
 
 def _json_literal(value: Any, key: str, source: Source) -> str:
-    """A JSON claim as bpcalc text: a number or string as written, nested
-    lists as a [...] literal."""
+    text = json_value_text(value)
+    if text is None:
+        raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers, strings or nested lists "
+                          f"of numbers, not {json.dumps(value)}")
+    return text
+
+
+def json_value_text(value: Any) -> str | None:
+    """A JSON value (numbers read as strings, as written) as bpcalc text: a
+    number or string as it is, nested lists as a [...] literal; None for
+    anything else."""
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value:
-        return "[" + ", ".join(_json_literal(v, key, source) for v in value) + "]"
-    raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers, strings or nested lists of "
-                      f"numbers, not {json.dumps(value)}")
+        items = [json_value_text(v) for v in value]
+        return None if None in items else "[" + ", ".join(items) + "]"  # type: ignore[arg-type]
+    return None
 
 
 def _json_object(entry: Any, key: str, source: Source) -> dict[str, Any]:
