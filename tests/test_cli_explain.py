@@ -97,10 +97,13 @@ def test_tensor_explanation_names_rules_shapes_and_numbers(cli):
     # forward: shape and value (Y = X @ W + b, by hand from the point file)
     assert "  Y = X @ W + b = [[0.05, -0.05, 0.265], [0.19, -0.38, 0.23]]  (2×3)" in out
     # backward: the op's rule with this program's names and shapes, and the numbers of expect.json
-    assert "  dW = X.T @ dn4 = [[0.0973657, 0.165565, -0.262931], [0.387659, -0.036557, -0.351102], " \
-           "[-0.294227, 0.0436323, 0.250595]]  ((3×2)(2×3) → (3×3); matmul's rule dW = X.T @ dn4)" in out
-    assert ("  db = sum(dY, axis=0) = [-0.149162, 0.252358, -0.103195]  ((2×3) → (3); b was added to each of "
-            "the 2 rows of Y, so db sums dY over the rows)") in out
+    assert ("  dW = X.T @ dn4  ((3×2)(2×3) → (3×3))\n"
+            "      matmul's rule dW = X.T @ dn4\n"
+            "      dW = [[0.0973657, 0.165565, -0.262931], [0.387659, -0.036557, -0.351102], "
+            "[-0.294227, 0.0436323, 0.250595]]\n") in out
+    assert ("  db = sum(dY, axis=0)  ((2×3) → (3))\n"
+            "      b was added to each of the 2 rows of Y, so db sums dY over the rows\n"
+            "      db = [-0.149162, 0.252358, -0.103195]\n") in out
     assert "comes to dL · (p − t)/2, p = softmax(Y)" in out
     assert "The backward steps as a bpcalc program (inputs: the forward values)\n  dL = 1\n" \
            "  dY = dL * (softmax(Y) - t) / 2\n" in out

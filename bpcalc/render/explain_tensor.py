@@ -266,7 +266,10 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
         filled = rule.replace("{a}", argnames[0]).replace("{out}", names[u]).replace("d" + names[u], g)
         if len(argnames) > 1:
             filled = filled.replace("{b}", argnames[1])
-        return Flow(formula, _tensor_shapes(op, position, shapes, gshape), f"{op}'s rule {filled}")
+        words = f"{op}'s rule {filled}"
+        if formula is not None and formula.startswith("outer("):
+            words += ": a column times a row, the outer product"
+        return Flow(formula, _tensor_shapes(op, position, shapes, gshape), words)
     spec = OPS[op]
     templates = spec.rule_program or spec.rule
     local = templates[position].format(**dict(zip("ab", [_group(a) for a in argnames])))
@@ -312,12 +315,17 @@ def _unbroadcast(name: str, grad: str, g: str, user: str, mine: tuple, full: tup
 def _tensor_shapes(op: str, position: int, shapes: Sequence[tuple], gshape: tuple) -> str:
     """The shapes a step multiplies: (3×2)(2×4) → (3×4)."""
     mine = shapes[position]
-    if op == "matmul" and all(len(s) == 2 for s in shapes):
+    if op == "matmul" and len(shapes[0]) <= 2 and len(shapes[1]) <= 2:
         a, b = shapes
-        pair = (gshape, b[::-1]) if position == 0 else (a[::-1], gshape)
+        if len(a) == 2 and len(b) == 2:
+            pair = (gshape, b[::-1]) if position == 0 else (a[::-1], gshape)
+        elif len(a) == 1 and len(b) == 2:  # g @ b.T, outer(a, g)
+            pair = (gshape, b[::-1]) if position == 0 else (a, gshape)
+        elif len(a) == 2:  # outer(g, b), a.T @ g
+            pair = (gshape, b) if position == 0 else (a[::-1], gshape)
+        else:  # g * b, g * a
+            pair = (gshape, b) if position == 0 else (gshape, a)
         return f"{_paren(pair[0])}{_paren(pair[1])} → {_paren(mine)}"
-    if op == "matmul" and len(shapes[0]) + len(shapes[1]) == 3:
-        return f"{_paren(gshape)} → {_paren(mine)}"
     return f"{_paren(gshape)} → {_paren(mine)}"
 
 
@@ -459,15 +467,15 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         forward.append(Line(tuple(chain), ", ".join(notes)))
     backward = []
     for s in steps.steps:
-        chain = [notation.name(s.target) if not s.target.startswith("onehot_") else math_text(s.target, notation)]
-        if s.literal:
-            chain.append(_value(s.value, notation))
-        else:
-            chain.append(math_text(s.formula, notation))
-            if not (s.formula == "1"):
-                chain.append(_value(s.value, notation))
-        note = "; ".join(p for p in (s.shapes if s.shapes != "scalar" else "", s.note) if p)
-        backward.append(Line(tuple(chain), note))
+        target = math_text(s.target, notation)
+        if s.literal or s.formula == "1":
+            backward.append(Line((target, _value(s.value, notation)), s.note))
+            continue
+        # the step and the shapes it multiplies; then why, in words; then its numbers
+        backward.append(Line((target, math_text(s.formula, notation)), s.shapes))
+        if s.note:
+            backward.append(Line((), s.note, level=1))
+        backward.append(Line((target, _value(s.value, notation)), level=1))
     dead = [graph.labels[i] for i in range(len(graph)) if graph.active[i] and not graph.reaches_output()[i]]
     if dead:
         backward.append(Line((), f"not on any path to the output, so their gradient is 0: {', '.join(dead)}"))
