@@ -1373,33 +1373,22 @@ def _last_axis(shape: Shape, axis: Any) -> bool:
     return len(shape) in (1, 2) and axis % len(shape) == len(shape) - 1
 
 
-def _softmax_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
-                     axis: Any = -1) -> tuple[str | None, ...]:
-    if not _last_axis(shapes[0], axis):
-        return (None,)
-    if len(shapes[0]) == 1:
-        return (f"{out} * ({g} - sum({g} * {out}))",)
-    return (f"{out} * ({g}.T - sum({g} * {out}, axis=1)).T",)
+def _last_axis_program(vector: str, matrix: str) -> Callable[..., tuple[str | None, ...]]:
+    """The program of an op over the last axis (softmax and its kin): one
+    template for a vector, one for the rows of a matrix, over {a}, {g}, {out}."""
+    def program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
+                axis: Any = -1) -> tuple[str | None, ...]:
+        if not _last_axis(shapes[0], axis):
+            return (None,)
+        return ((vector if len(shapes[0]) == 1 else matrix).format(a=names[0], g=g, out=out),)
+    return program
 
 
-def _log_softmax_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
-                         axis: Any = -1) -> tuple[str | None, ...]:
-    if not _last_axis(shapes[0], axis):
-        return (None,)
-    a = names[0]
-    if len(shapes[0]) == 1:
-        return (f"{g} - softmax({a}) * sum({g})",)
-    return (f"{g} - (softmax({a}).T * sum({g}, axis=1)).T",)
-
-
-def _logsumexp_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
-                       axis: Any = -1) -> tuple[str | None, ...]:
-    if not _last_axis(shapes[0], axis):
-        return (None,)
-    a = names[0]
-    if len(shapes[0]) == 1:
-        return (f"{g} * softmax({a})",)
-    return (f"(softmax({a}).T * {g}).T",)
+_softmax_program = _last_axis_program("{out} * ({g} - sum({g} * {out}))",
+                                      "{out} * ({g}.T - sum({g} * {out}, axis=1)).T")
+_log_softmax_program = _last_axis_program("{g} - softmax({a}) * sum({g})",
+                                          "{g} - (softmax({a}).T * sum({g}, axis=1)).T")
+_logsumexp_program = _last_axis_program("{g} * softmax({a})", "(softmax({a}).T * {g}).T")
 
 
 def _ce_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape]) -> tuple[str | None, ...]:

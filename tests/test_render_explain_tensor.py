@@ -106,3 +106,19 @@ def test_latex_writes_transposes_products_and_matrices():
     gradient = {line.chain[0]: line.chain[1] for line in expl.sections[2].lines}
     assert gradient["\\frac{\\partial f}{\\partial W}"] == \
         "\\begin{bmatrix}4 & -2 & -7 \\\\ -2 & 3 & 12.5\\end{bmatrix}"
+
+
+from conftest import run_cli  # noqa: E402
+from test_render_explain import compile_latex, needs_latex  # noqa: E402
+
+
+@needs_latex
+@pytest.mark.parametrize("stem", MATRIX)
+def test_every_matrix_sample_compiles_and_has_its_gradients_in_the_pdf(tmp_path, stem):
+    bp, point = SAMPLES / "matrix" / f"{stem}.bp", SAMPLES / "matrix" / f"{stem}.point.json"
+    run = run_cli("explain", "-f", str(bp), "--at-file", str(point), "--format", "latex")
+    assert run.code == 0, run.err
+    _log, text = compile_latex(tmp_path, run.out)
+    gradient = text[text.rindex("Gradient"):text.rindex("The backward steps")]
+    for name in json.loads((SAMPLES / "matrix" / f"{stem}.expect.json").read_text())["gradient"]:
+        assert f"∂{name}" in gradient.replace("\n", ""), (name, gradient)

@@ -581,17 +581,9 @@ def entry_terms(result: GradResult, node: int, index: tuple[int, ...], digits: i
         args = graph.args(u)
         g = np.broadcast_to(adjoints[u], np.shape(values[u]))
         at = _entry_text(index)
-        if op == "matmul" and all(np.ndim(values[j]) == 2 for j in args):
-            i, j = index
-            a, b = (values[k] for k in args)
-            if position == 0:  # dA[i, j] = Σ_k dC[i, k] · B[j, k]
-                pairs = [(g[i, k], b[j, k]) for k in range(g.shape[1])]
-                formula = f"Σ_k {grads[u]}[{i}, k] · {names[args[1]]}[{j}, k]"
-            else:  # dB[i, j] = Σ_k A[k, i] · dC[k, j]
-                pairs = [(a[k, i], g[k, j]) for k in range(g.shape[0])]
-                formula = f"Σ_k {names[args[0]]}[k, {i}] · {grads[u]}[k, {j}]"
-            numbers = " + ".join(f"{_n(x, digits)} · {_n(y, digits)}" for x, y in pairs[:6])
-            numbers += " + …" if len(pairs) > 6 else ""
+        if op == "matmul" and all(np.ndim(values[j]) <= 2 for j in args):
+            formula, numbers = _matmul_entry(values[args[0]], values[args[1]], adjoints[u], position, index,
+                                             (names[args[0]], names[args[1]], grads[u]), digits)
         elif op in TENSOR_OPS:
             rule = TENSOR_OPS[op].rule[min(position, len(TENSOR_OPS[op].rule) - 1)]
             formula = f"{op}'s rule {rule.format(a=names[args[0]], b=names[args[-1]], out=names[u])}, entry {at}"
@@ -608,6 +600,40 @@ def entry_terms(result: GradResult, node: int, index: tuple[int, ...], digits: i
             numbers = _n(c, digits)
         terms.append(EntryTerm(u, formula, numbers, c))
     return terms
+
+
+def _matmul_entry(a: Any, b: Any, g: Any, position: int, index: tuple[int, ...], names: Sequence[str],
+                  digits: int) -> tuple[str, str]:
+    """One entry of dA = dC @ B.T or dB = A.T @ dC as its sum of products,
+    over names and with numbers. A vector is a row on the left and a column
+    on the right (NumPy's matmul), so it is read as a 1-row or 1-column matrix."""
+    import numpy as np
+
+    a_vec, b_vec = np.ndim(a) == 1, np.ndim(b) == 1
+    a2 = np.reshape(a, (1, -1)) if a_vec else a
+    b2 = np.reshape(b, (-1, 1)) if b_vec else b
+    g2 = np.reshape(g, (a2.shape[0], b2.shape[1]))
+    drop = {"a": 0 if a_vec else None, "b": 1 if b_vec else None,
+            "g": tuple(k for k, gone in ((0, a_vec), (1, b_vec)) if gone)}
+    if position == 0:
+        i, j = (0, index[0]) if a_vec else index
+        pairs = [(g2[i, k], b2[j, k]) for k in range(g2.shape[1])]
+        left, right = _at(names[2], (i, "k"), drop["g"]), _at(names[1], (j, "k"), (drop["b"],))
+    else:
+        i, j = (index[0], 0) if b_vec else index
+        pairs = [(a2[k, i], g2[k, j]) for k in range(g2.shape[0])]
+        left, right = _at(names[0], ("k", i), (drop["a"],)), _at(names[2], ("k", j), drop["g"])
+    total = "Σ_k " if len(pairs) > 1 else ""
+    if len(pairs) == 1:
+        left, right = left.replace("k", "0"), right.replace("k", "0")
+    numbers = " + ".join(f"{_n(x, digits)} · {_n(y, digits)}" for x, y in pairs[:6])
+    return f"{total}{left} · {right}", numbers + (" + …" if len(pairs) > 6 else "")
+
+
+def _at(name: str, index: tuple, dropped: tuple) -> str:
+    """name[i, k] without the axes a vector does not have."""
+    kept = [str(x) for k, x in enumerate(index) if k not in dropped]
+    return f"{name}[{', '.join(kept)}]" if kept else name
 
 
 def _n(v: float, digits: int) -> str:
