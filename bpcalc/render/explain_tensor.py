@@ -179,12 +179,13 @@ def tensor_steps(result: GradResult, wrt: str | None = None) -> TensorSteps:
                 steps.append(Step(grads[j], flow.undo.replace("{}", inner), j,
                                   f"{_paren(np.shape(values[u]))} → {whole}", value, flow.undo_words))
             continue
-        feeders = list(dict.fromkeys(names[u] for u, _ in edges))
+        uses = [names[u] for u, _ in edges]
+        feeders = [f"{f} (both arguments)" if uses.count(f) > 1 else f for f in dict.fromkeys(uses)]
         if len(feeders) > 1:
             how = (f"{names[j]} feeds {', '.join(feeders[:-1])} and {feeders[-1]}: "
                    "its gradient is the sum of their contributions")
         else:
-            how = f"{names[j]} is both arguments of {feeders[0]}: its gradient is the sum of both contributions"
+            how = f"{names[j]} is both arguments of {uses[0]}: its gradient is the sum of both contributions"
         note = "; ".join([how, *(f.undo_words for f in flows if f.undo_words)])
         parts = [f.whole() for f in flows]
         if any(p is None for p in parts):
@@ -269,6 +270,8 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
         words = f"{op}'s rule {filled}"
         if formula is not None and formula.startswith("outer("):
             words += ": a column times a row, the outer product"
+        if formula is not None and " + 0 * " in formula:
+            words += f" (adding 0 * {argnames[0]} gives it {argnames[0]}'s shape)"
         return Flow(formula, _tensor_shapes(op, position, shapes, gshape), words)
     spec = OPS[op]
     templates = spec.rule_program or spec.rule
@@ -468,7 +471,7 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     backward = []
     for s in steps.steps:
         target = math_text(s.target, notation)
-        if s.literal or s.formula == "1":
+        if s.literal or s.formula == "1" or s.formula.startswith("["):
             backward.append(Line((target, _value(s.value, notation)), s.note))
             continue
         # the step and the shapes it multiplies; then why, in words; then its numbers
