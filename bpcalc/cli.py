@@ -281,7 +281,7 @@ def check(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4 (repeatable).")] = None,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4; for a matrix W=[[0.5,-1.35],[2,0]] or one entry W[0,1]=-1.35 (0-based; repeatable).")] = None,
     expect_value: Annotated[Optional[str], typer.Option("--expect-value", help="Claimed value of the output.")] = None,
     expect_node: Annotated[Optional[list[str]], typer.Option("--expect-node", help="Claimed values of named nodes: q=3 (names as in the grad table: q, q@2, %3; repeatable).")] = None,
     expect_node_grad: Annotated[Optional[list[str]], typer.Option("--expect-node-grad", help="Claimed gradients d output / d node: q=-4 (repeatable).")] = None,

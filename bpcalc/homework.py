@@ -12,6 +12,14 @@ binding), `name@k` for the k-th of several bindings of one name, `%n` for an
 unnamed node. Claimed values are numbers or constant expressions (`1/3`,
 `-0.197`, `pi/4`), read by bpcalc's own parser (`point.constant_value`).
 
+For vectors and matrices a claim is about the whole tensor (`W=[[0.5,
+-1.35], [2, 0]]`: one claim per entry, each judged as written to its own
+digits) or one entry (`W[0,1]=-1.35`, 0-based, NumPy order); a claim whose
+shape or index does not fit the node is an error pointing at it. In a JSON
+answer file values may be nested lists, and the samples' reference files
+(keys "gradient", "value", with "source" and "tolerance" as notes; null for
+class indices, which have no gradient) are answer files too.
+
 How a claim is judged (`Judging`), in this order:
 
 1. `--decimals N`: right when |claimed - correct| <= half a unit in the N-th
