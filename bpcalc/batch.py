@@ -526,10 +526,14 @@ def _pairs_text(entry: Any, key: str, origin: str, number: int) -> str:
     if isinstance(entry, str):
         return entry
     if isinstance(entry, dict) and key != "expect-value":
-        for name, value in entry.items():
-            if not isinstance(value, str):
-                raise line_error(origin, number, f"\"{key}\": the value of {name} must be a number or a string")
-        return ",".join(f"{name}={value}" for name, value in entry.items())
+        from .homework import json_value_text
+
+        texts = {name: json_value_text(value) for name, value in entry.items()}
+        for name, text in texts.items():
+            if text is None:
+                raise line_error(origin, number, f"\"{key}\": the value of {name} must be a number, a string "
+                                 "or nested lists of numbers")
+        return ",".join(f"{name}={text}" for name, text in texts.items())
     shape = "a number" if key == "expect-value" else "an object of name: number pairs"
     raise line_error(origin, number, f"\"{key}\" must be {shape}")
 
@@ -563,9 +567,6 @@ def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
             "check": check_to_dict(result.check),
             "warnings": [w.message for w in result.warnings],
         }
-        if item.claims and result.tensor:
-            raise BpcalcError("usage", "claims about programs with vectors or matrices are not judged yet: "
-                              "give the line without expect keys to get its value and gradient")
         if item.claims:
             from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, judge_claims, parse_claims
             from .render.check import check_document

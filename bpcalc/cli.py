@@ -110,14 +110,6 @@ def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int) -> dic
     return point
 
 
-def scalar_only(result: object, command: str) -> None:
-    """explain, graph and check write scalar steps; a tensor program is refused
-    with one line until they learn the matrix rules."""
-    if getattr(result, "tensor", False):
-        raise BpcalcError("usage", f"bpcalc {command} works on scalar programs for now, and this one has vectors "
-                          "or matrices: bpcalc grad computes and checks it")
-
-
 def split_names(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -289,7 +281,7 @@ def check(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4 (repeatable).")] = None,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="Claimed gradients d output / d input: x=-4,y=-4; for a matrix W=[[0.5,-1.35],[2,0]] or one entry W[0,1]=-1.35 (0-based; repeatable).")] = None,
     expect_value: Annotated[Optional[str], typer.Option("--expect-value", help="Claimed value of the output.")] = None,
     expect_node: Annotated[Optional[list[str]], typer.Option("--expect-node", help="Claimed values of named nodes: q=3 (names as in the grad table: q, q@2, %3; repeatable).")] = None,
     expect_node_grad: Annotated[Optional[list[str]], typer.Option("--expect-node-grad", help="Claimed gradients d output / d node: q=-4 (repeatable).")] = None,
@@ -326,7 +318,6 @@ def check(
         claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
                                 expect_file or [], limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "check")
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
         if check and not (exact or derivative):
             checking_once(render=False)
@@ -352,6 +343,7 @@ def explain(
     budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Most nodes written out (0: no limit).")] = 300,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", help="Only the steps on the paths from this input: --wrt w5.")] = None,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
@@ -368,10 +360,14 @@ def explain(
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "explain")
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         notation = write.Notation(latex=fmt != "text", digits=digits)
-        steps = write.explanation(result, notation, max_steps)
+        if result.tensor:
+            from .render.explain_tensor import explanation
+
+            steps = explanation(result, notation, max_steps, wrt)
+        else:
+            steps = write.explanation(result, notation, max_steps, wrt)
         if fmt == "text":
             write.render_text(steps, make_console())
         else:
@@ -410,7 +406,6 @@ def graph(
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
-        scalar_only(result, "graph")
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         drawn = draw.drawing(result, digits, grads)
         for w in result.warnings:

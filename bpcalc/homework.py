@@ -12,6 +12,14 @@ binding), `name@k` for the k-th of several bindings of one name, `%n` for an
 unnamed node. Claimed values are numbers or constant expressions (`1/3`,
 `-0.197`, `pi/4`), read by bpcalc's own parser (`point.constant_value`).
 
+For vectors and matrices a claim is about the whole tensor (`W=[[0.5,
+-1.35], [2, 0]]`: one claim per entry, each judged as written to its own
+digits) or one entry (`W[0,1]=-1.35`, 0-based, NumPy order); a claim whose
+shape or index does not fit the node is an error pointing at it. In a JSON
+answer file values may be nested lists, and the samples' reference files
+(keys "gradient", "value", with "source" and "tolerance" as notes; null for
+class indices, which have no gradient) are answer files too.
+
 How a claim is judged (`Judging`), in this order:
 
 1. `--decimals N`: right when |claimed - correct| <= half a unit in the N-th
@@ -61,6 +69,8 @@ OPTIONS = {
 }
 
 _LABEL = re.compile(r"[^\W\d]\w*(?:@[0-9]+)?|%[0-9]+")
+#: A name with an entry: W[0,1] (0-based, NumPy order).
+_ENTRY = re.compile(r"(?P<name>.*?)\s*\[(?P<index>\s*[0-9]+(?:\s*,\s*[0-9]+)*\s*)\]")
 _ASSIGNMENT = re.compile(r"\s*(?P<name>[^=]*?)\s*=(?P<value>.*)\Z", re.S)
 
 
@@ -74,10 +84,24 @@ class Claim:
     source: Source
     span: Span  # the whole claim, e.g. `x=-4`
     place: int | None  # decimal exponent of the last written digit (0.39 -> -2), if written with a point
+    #: One entry of a vector or matrix (0-based, NumPy order): W[0,1]=-1.35,
+    #: or an entry of a whole-tensor claim W=[[...]]; None for a number.
+    index: tuple[int, ...] | None = None
+    #: The shape of the whole tensor claimed (W=[[...]]); None for W[0,1]=… and numbers.
+    shape: tuple[int, ...] | None = None
+    #: A claim that the input has no gradient (JSON null: class indices are data).
+    no_gradient: bool = False
 
     @property
     def text(self) -> str:
         return self.number.text
+
+    @property
+    def label(self) -> str:
+        """The name with its entry: W[0, 1]."""
+        from .tensor import entry_text
+
+        return (self.name or "") + (entry_text(self.index) if self.index is not None else "")
 
 
 @dataclass(frozen=True)
@@ -105,7 +129,7 @@ class Verdict:
 
     @property
     def difference(self) -> float:
-        return self.claim.number.value - self.correct
+        return self.claim.number.value - self.correct if not self.claim.no_gradient else math.nan
 
 
 @dataclass(frozen=True)
@@ -132,7 +156,7 @@ def parse_claims(kind: str, text: str, source: Source | None = None, start: int 
     """
     source = source or Source(text, OPTIONS[kind])
     if kind == VALUE:
-        return [_claim(kind, None, source, Span(start, start + len(text)), start)]
+        return _claim(kind, None, source, Span(start, start + len(text)), start)
     claims = []
     for a, b in split_top_level(text):
         piece = text[a:b]
@@ -144,15 +168,22 @@ def parse_claims(kind: str, text: str, source: Source | None = None, start: int 
         if match is None:
             raise BpcalcError("value", f"'{piece.strip()}' has no value; write name=<number>", source, span)
         name = match.group("name")
+        index = None
+        entry = _ENTRY.fullmatch(name)
+        if entry is not None:
+            name, index = entry.group("name"), tuple(int(k) for k in entry.group("index").split(","))
         if not _LABEL.fullmatch(name):
             what = f"'{name}' is not a node name" if name else "missing name before '='"
-            raise BpcalcError("value", f"{what} (name a node as in the grad table: q, q@2, %3)", source, span)
-        claims.append(_claim(kind, name, source, span, start + a + match.start("value")))
+            raise BpcalcError("value", f"{what} (name a node as in the grad table: q, q@2, %3; "
+                              "an entry as W[0,1])", source, span)
+        claims.extend(_claim(kind, name, source, span, start + a + match.start("value"), index))
     return claims
 
 
-def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: int) -> Claim:
-    """The claim written at `span`, whose value is source.text[value_at:span.end]."""
+def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: int,
+           index: tuple[int, ...] | None = None) -> list[Claim]:
+    """The claim written at `span`, whose value is source.text[value_at:span.end];
+    a claimed vector or matrix is one claim per entry, each judged as written."""
     text = source.text[value_at:span.end]
     shown = name or OPTIONS[VALUE]
     if not text.strip():
@@ -163,7 +194,49 @@ def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: in
     except BpcalcError as err:  # point it at the claim as written
         span = err.span or Span(0, len(text))
         raise BpcalcError(err.kind, err.message, source, Span(value_at + span.start, value_at + span.end)) from None
-    return Claim(kind, name, number, source, span, _written_place(number))
+    if not isinstance(number.value, float):
+        if index is not None:
+            raise BpcalcError("value", f"{shown}{_index_text(index)} is one entry: claim one number", source, span)
+        return _entry_claims(kind, shown, number, source, span, text)
+    return [Claim(kind, name, number, source, span, _written_place(number), index)]
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    from .tensor import entry_text
+
+    return entry_text(index)
+
+
+def _entry_claims(kind: str, name: str, number: AtValue, source: Source, span: Span, text: str) -> list[Claim]:
+    """A claimed vector or matrix as one claim per entry. Written as a [...]
+    literal, each entry keeps its own digits (0.39 is judged to 2 decimals);
+    a claim computed from an expression ([1, 2] / 3) is judged to the tolerance."""
+    import numpy as np
+
+    from .lang.tokens import NUM, tokenize
+
+    array = np.asarray(number.value, dtype=float)
+    tokens = tokenize(Source(text, "claim"))
+    literal = text.strip().startswith("[") and all(t.kind == NUM or t.text in "[],-+" for t in tokens)
+    entries = []
+    sign = ""
+    for t in tokens if literal else ():
+        if t.text in "-+":
+            sign = t.text if t.text == "-" else ""
+        elif t.kind == NUM:
+            entries.append(sign + t.text)
+            sign = ""
+    if len(entries) != array.size:
+        entries = []
+    claims = []
+    for k, index in enumerate(np.ndindex(*array.shape)):
+        value = float(array[index])
+        written = entries[k] if entries else repr(value)
+        shown = AtValue(f"{name}{_index_text(index)}", value, written, None)
+        place = _literal_place(written) if entries else None
+        claims.append(Claim(kind, None if kind == VALUE else name, shown, source, span, place, index,
+                            tuple(array.shape)))
+    return claims
 
 
 def _written_place(number: AtValue) -> int | None:
@@ -172,7 +245,12 @@ def _written_place(number: AtValue) -> int | None:
     graph = number.graph
     if graph is None or len(graph) != 1 or graph.ops[0] != CONST:
         return None
-    literal = graph.consts[0][1].lstrip("-")
+    return _literal_place(graph.consts[0][1])
+
+
+def _literal_place(literal: str) -> int | None:
+    """-2 for '0.39' (or '-0.39', '3.90e-1'); None for a number written without a point."""
+    literal = literal.lstrip("-")
     if "." not in literal or literal in CONSTANTS:
         return None
     return int(Decimal(literal).as_tuple().exponent)  # a literal our tokenizer accepted
@@ -234,18 +312,54 @@ def _json_claims(source: Source) -> list[Claim]:
         raise BpcalcError("value", "an answer file in JSON must be an object such as {\"expect\": {\"x\": -4}}", source)
     claims: list[Claim] = []
     for key, entry in doc.items():
-        kind = _KEYS.get(key)
+        if key in _JSON_NOTES:
+            continue
+        kind = _KEYS.get(key) or _JSON_KEYS.get(key)
         if kind is None:
             from .lang.parser import suggest
 
-            raise BpcalcError("value", f"{source.origin}: unknown key \"{key}\" (keys: {', '.join(_KEYS)}){suggest(key, tuple(_KEYS))}")
+            keys = (*_KEYS, *_JSON_KEYS)
+            raise BpcalcError("value", f"{source.origin}: unknown key \"{key}\" (keys: {', '.join(keys)})"
+                              f"{suggest(key, keys)}")
         pairs = [(None, entry)] if kind == VALUE else list(_json_object(entry, key, source).items())
         for name, value in pairs:
-            if not isinstance(value, str):
-                raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers or strings, not {json.dumps(value)}")
+            if value is None and kind == GRADIENT and name is not None:
+                text = f"{name}=null"
+                claims.append(Claim(kind, name, AtValue(name, math.nan, "none"), Source(text, source.origin),
+                                    Span(0, len(text)), None, no_gradient=True))
+                continue
+            value = _json_literal(value, key, source)
             text = value if name is None else f"{name}={value}"
             claims.extend(parse_claims(kind, text, Source(text, f"{source.origin}: \"{key}\"")))
     return claims
+
+
+#: The keys of the samples' reference files (samples/matrix/*.expect.json):
+#: "gradient" and "value" claim as "expect" and "expect-value" do; "source"
+#: (where the numbers come from) and "tolerance" (the reference's own
+#: accuracy: claims are judged as written and by --rtol/--atol) are notes.
+_JSON_KEYS = {"gradient": GRADIENT, "value": VALUE}
+_JSON_NOTES = frozenset({"source", "tolerance"})
+
+
+def _json_literal(value: Any, key: str, source: Source) -> str:
+    text = json_value_text(value)
+    if text is None:
+        raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers, strings or nested lists "
+                          f"of numbers, not {json.dumps(value)}")
+    return text
+
+
+def json_value_text(value: Any) -> str | None:
+    """A JSON value (numbers read as strings, as written) as bpcalc text: a
+    number or string as it is, nested lists as a [...] literal; None for
+    anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        items = [json_value_text(v) for v in value]
+        return None if None in items else "[" + ", ".join(items) + "]"  # type: ignore[arg-type]
+    return None
 
 
 def _json_object(entry: Any, key: str, source: Source) -> dict[str, Any]:
@@ -315,9 +429,10 @@ def resolve_claims(graph: Graph, claims: Sequence[Claim]) -> tuple[int, ...]:
     for claim in claims:
         node = resolve_claim(graph, claim)
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
-        key = (gradient, node)
+        key = (gradient, node, claim.index)
         if key in seen:
-            what = f"the {'gradient' if gradient else 'value'} of {graph.labels[node]}"
+            entry = _index_text(claim.index) if claim.index is not None else ""
+            what = f"the {'gradient' if gradient else 'value'} of {graph.labels[node]}{entry}"
             raise BpcalcError("value", f"{what} is claimed twice ({seen[key].text} and {claim.text})",
                               claim.source, claim.span)
         seen[key] = claim
@@ -331,15 +446,70 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
     verdicts = []
     for claim, node in zip(claims, resolve_claims(result.graph, claims)):
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
+        if claim.no_gradient:
+            verdicts.append(_no_gradient(result, claim, node))
+            continue
         if exact is not None:
             floats, texts = (exact.adjoint_floats, exact.adjoints) if gradient else (exact.value_floats, exact.values)
             correct, exact_text = floats[node], texts[node]
         else:
             correct, exact_text = (result.adjoints if gradient else result.values)[node], None
+        if result.tensor:
+            correct = _entry(result, claim, node, correct, gradient)
         if correct is None:  # an input or node the output does not depend on
             correct = 0.0
         verdicts.append(judge(claim, node, correct, exact_text, judging))
     return Report(result, tuple(verdicts), judging)
+
+
+def _no_gradient(result: GradResult, claim: Claim, node: int) -> Verdict:
+    """The claim that an input has no gradient: right for class indices (data)."""
+    from .tensor import data_inputs
+
+    data = result.tensor and node in data_inputs(result.graph, result.values)
+    how = ("class indices are data, with no gradient" if data else
+           "it is a variable, with a gradient: claim its value")
+    return Verdict(claim, node, math.nan, None, data, "data", None, None, how)
+
+
+def _entry(result: GradResult, claim: Claim, node: int, correct: Any, gradient: bool) -> float | None:
+    """The number a claim on a tensor program is about: the node's value or
+    gradient, or one entry of it; BpcalcError (pointing at the claim) when
+    the claim's shape or index does not fit the node."""
+    import numpy as np
+
+    from .tensor import data_inputs
+
+    shape = result.shape(node)
+    what = claim.name or result.output_label
+    if gradient and correct is None and node in data_inputs(result.graph, result.values):
+        raise BpcalcError("value", f"{what} holds class indices: data, which has no gradient to claim",
+                          claim.source, claim.span)
+    if claim.index is None and shape:
+        raise BpcalcError("value", f"{what} is {_shape_words(shape)}: claim it whole ({what}=[…]) or one entry "
+                          f"({what}{_index_text((0,) * len(shape))}=…)", claim.source, claim.span)
+    if claim.shape is not None and claim.shape != shape:
+        raise BpcalcError("value", f"the claim is {_shape_words(claim.shape)}, and {what} is "
+                          f"{_shape_words(shape)}", claim.source, claim.span)
+    if claim.index is not None and (len(claim.index) != len(shape) or any(
+            k >= n for k, n in zip(claim.index, shape))):
+        raise BpcalcError("value", f"{what}{_index_text(claim.index)}: {what} is {_shape_words(shape)}, so its "
+                          f"entries are {_index_text(tuple(0 for _ in shape))} to "
+                          f"{_index_text(tuple(n - 1 for n in shape))}" if shape else
+                          f"{what}{_index_text(claim.index)}: {what} is one number, with no entries",
+                          claim.source, claim.span)
+    if correct is None:
+        return None
+    return float(np.asarray(correct)[claim.index] if claim.index is not None else correct)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    from .ops import shape_text
+
+    if len(shape) < 3:
+        return ("a number", f"a vector of {shape[0] if shape else 0} entries",
+                f"a {shape_text(shape)} matrix")[len(shape)]
+    return f"a tensor of shape {shape_text(shape)}"
 
 
 def describe_claim(result: GradResult, claim: Claim) -> str:
@@ -348,8 +518,8 @@ def describe_claim(result: GradResult, claim: Claim) -> str:
     if claim.kind == VALUE:
         return out
     if claim.kind in (GRADIENT, NODE_GRAD):
-        return f"∂{out}/∂{claim.name}"
-    return claim.name or ""
+        return f"∂{out}/∂{claim.label}"
+    return claim.label
 
 
 def judge(claim: Claim, node: int, correct: float, exact: str | None, judging: Judging) -> Verdict:

@@ -629,6 +629,10 @@ class Op:
     np_forward: Callable[..., Any] = field(kw_only=True)
     np_partials: Callable[..., tuple[Any, ...]] = field(kw_only=True)
     np_kink: Callable[..., Any] | None = field(default=None, kw_only=True)
+    #: The local partials as bpcalc programs over {a}, {b} where `rule` is
+    #: prose (relu's "1 if a > 0 else 0"): what `explain` runs for a tensor
+    #: program's backward steps. Empty: `rule` itself is a program.
+    rule_program: tuple[str, ...] = field(default=(), kw_only=True)
 
     @property
     def is_function(self) -> bool:
@@ -804,7 +808,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_kink_at_zero("relu'(0) = 0 (PyTorch convention)"),
         kink_doc="relu'(0) = 0",
         np_forward=lambda np, a: np.where(a < 0, 0.0, a), np_partials=lambda np, a, o: (1.0 * (a > 0),),
-        np_kink=_np_at_zero,
+        np_kink=_np_at_zero, rule_program=("sign(relu({a}))",),
     ),
     Op(
         "softplus", 1, _softplus, lambda a, o: (_sigmoid(a),),
@@ -1315,6 +1319,95 @@ def _ce_sympy(sp: Any, np: Any, x: Any, t: Any) -> Any:
     return np.array(np.sum(per) / x.shape[0] if x.ndim == 2 else per, dtype=object)
 
 
+# The backward steps as bpcalc programs (`TensorOp.program`): each argument's
+# vector-Jacobian product written with the language's own operations, over
+# the arguments' names, the upstream gradient `g` and the result `out`, for
+# the shapes at hand; None where the language cannot say it (a tie mask,
+# stacked matrices, a reduction over a chosen axis of a 3-d tensor). A sum
+# along an axis keeps no axis of size 1, so a result that must spread over
+# the rows of a matrix is spread over the columns of its transpose:
+# (Z.T + s).T adds s[i] to row i of Z.
+
+def _matmul_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
+                    **_params: Any) -> tuple[str | None, ...]:
+    a, b = names
+    sa, sb = shapes
+    if len(sa) == 2 and len(sb) == 2:
+        return f"{g} @ {_transposed(b)}", f"{_transposed(a)} @ {g}"
+    if len(sa) == 1 and len(sb) == 2:
+        return f"{g} @ {_transposed(b)}", f"outer({a}, {g})"
+    if len(sa) == 2 and len(sb) == 1:
+        return f"outer({g}, {b})", f"{_transposed(a)} @ {g}"
+    if len(sa) == 1 and len(sb) == 1:
+        return f"{g} * {_group(b)}", f"{g} * {_group(a)}"
+    return None, None
+
+
+def _group(text: str) -> str:
+    return text if text.replace("_", "").replace(".", "").isalnum() else f"({text})"
+
+
+def _spread(names: Sequence[str], g: str, shapes: Sequence[Shape], axis: Any, scale: str) -> str | None:
+    """g copied back over the entries a reduction of `names[0]` took in."""
+    a, shape = names[0], shapes[0]
+    ax = None if axis is None else axis % max(len(shape), 1)
+    if len(shape) <= 1 or ax is None:
+        return f"{g}{scale} + 0 * {_group(a)}"
+    if len(shape) == 2 and ax == 0:
+        return f"{g}{scale} + 0 * {_group(a)}"
+    if len(shape) == 2 and ax == 1:
+        return f"({g}{scale} + 0 * {_transposed(a)}).T"
+    return None
+
+
+def _sum_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
+                 axis: Any = None) -> tuple[str | None, ...]:
+    return (_spread(names, g, shapes, axis, ""),)
+
+
+def _mean_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
+                  axis: Any = None) -> tuple[str | None, ...]:
+    return (_spread(names, g, shapes, axis, f" / {_count(shapes[0], axis)}"),)
+
+
+def _last_axis(shape: Shape, axis: Any) -> bool:
+    return len(shape) in (1, 2) and axis % len(shape) == len(shape) - 1
+
+
+def _last_axis_program(vector: str, matrix: str) -> Callable[..., tuple[str | None, ...]]:
+    """The program of an op over the last axis (softmax and its kin): one
+    template for a vector, one for the rows of a matrix, over {a}, {g}, {out}."""
+    def program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape],
+                axis: Any = -1) -> tuple[str | None, ...]:
+        if not _last_axis(shapes[0], axis):
+            return (None,)
+        return ((vector if len(shapes[0]) == 1 else matrix).format(a=names[0], g=g, out=out),)
+    return program
+
+
+_softmax_program = _last_axis_program("{out} * ({g} - sum({g} * {out}))",
+                                      "{out} * ({g}.T - sum({g} * {out}, axis=1)).T")
+_log_softmax_program = _last_axis_program("{g} - softmax({a}) * sum({g})",
+                                          "{g} - (softmax({a}).T * sum({g}, axis=1)).T")
+_logsumexp_program = _last_axis_program("{g} * softmax({a})", "(softmax({a}).T * {g}).T")
+
+
+def _ce_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape]) -> tuple[str | None, ...]:
+    """`names[1]` is the target as probabilities or one-hot rows (explain
+    writes class indices out as one-hot rows first)."""
+    a, t = names
+    n = shapes[0][0] if len(shapes[0]) == 2 else 1
+    per = f" / {n}" if n != 1 else ""
+    return f"{g} * (softmax({a}) - {_group(t)}){per}", f"-{g} * log_softmax({a}){per}"
+
+
+def _outer_shape(names: Sequence[str], a: Shape, b: Shape) -> Shape:
+    for name, shape in zip(names, (a, b)):
+        if len(shape) != 1:
+            raise ShapeError(f"{described(name, shape)}: outer takes two vectors")
+    return a + b
+
+
 @dataclass(frozen=True)
 class TensorOp:
     """An operation that exists only for tensors (matmul, transpose,
@@ -1343,6 +1436,9 @@ class TensorOp:
     prec: int = PREC_ATOM
     postfix: bool = False
     kink_doc: str = ""
+    #: The vector-Jacobian products as bpcalc programs (see `_matmul_program`):
+    #: `program(names, g, out, shapes, **params)`, None where it cannot.
+    program: Callable[..., tuple[str | None, ...]] | None = None
 
     def arguments(self) -> str:
         """How many arguments a call takes, in words (keywords aside)."""
@@ -1355,25 +1451,32 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         lambda sp, np, a, b: np.array(a @ b, dtype=object),
         ("d{a} = d{out} @ {b}.T", "d{b} = {a}.T @ d{out}"),
         "matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)",
-        infix="@", prec=PREC_MUL,
+        infix="@", prec=PREC_MUL, program=_matmul_program,
+    ),
+    TensorOp(
+        "outer", 2, lambda np, a, b: np.outer(a, b), lambda np, g, a, b, out: (g @ b, a @ g), _outer_shape,
+        lambda sp, np, a, b: np.outer(a, b).astype(object),
+        ("d{a} = d{out} @ {b}", "d{b} = {a} @ d{out}"),
+        "outer product of two vectors: outer(u, v)[i, j] = u[i] * v[j] (a column times a row)",
+        program=lambda names, g, out, shapes: (f"{g} @ {_group(names[1])}", f"{_group(names[0])} @ {g}"),
     ),
     TensorOp(
         "transpose", 1, lambda np, a: np.transpose(a), lambda np, g, a, out: (np.transpose(g),),
         _transpose_shape, lambda sp, np, a: np.transpose(a),
         ("d{a} = d{out}.T",), "transpose a.T (also transpose(a)); a vector stays as it is", postfix=True,
-        infix=".T",
+        infix=".T", program=lambda names, g, out, shapes: (f"{g}.T",),
     ),
     TensorOp(
         "sum", 1, _t_sum, _reduce_vjp(lambda shape, axis: 1.0), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis), dtype=object),
         ("d{a} = d{out} copied to every entry summed",), "sum of the entries (sum(X, axis=0): down each column)",
-        params=(("axis", None),),
+        params=(("axis", None),), program=_sum_program,
     ),
     TensorOp(
         "mean", 1, _t_mean, _reduce_vjp(lambda shape, axis: 1.0 / _count(shape, axis)), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis) / _count(x.shape, axis), dtype=object),
         ("d{a} = d{out} / n copied to every entry averaged",), "mean of the entries (mean(X, axis=1): of each row)",
-        params=(("axis", None),),
+        params=(("axis", None),), program=_mean_program,
     ),
     TensorOp(
         "amax", 1, _reduce_extreme(True), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(True),
@@ -1391,17 +1494,19 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         "softmax", 1, _softmax, _softmax_vjp, _last_axis_shape, _sympy_softmax,
         ("d{a} = {out} * (d{out} - sum(d{out} * {out}, axis))",),
         "softmax exp(x) / sum(exp(x)) over the last axis (each row of a matrix), computed stably",
-        params=(("axis", -1),),
+        params=(("axis", -1),), program=_softmax_program,
     ),
     TensorOp(
         "log_softmax", 1, _log_softmax, _log_softmax_vjp, _last_axis_shape, _sympy_log_softmax,
         ("d{a} = d{out} - softmax({a}) * sum(d{out}, axis)",),
         "log of softmax over the last axis, computed stably", params=(("axis", -1),),
+        program=_log_softmax_program,
     ),
     TensorOp(
         "logsumexp", 1, _logsumexp, _logsumexp_vjp, _reduce_shape, _sympy_logsumexp,
         ("d{a} = d{out} * softmax({a})",),
         "log(sum(exp(x))) over the last axis, computed stably", params=(("axis", -1),),
+        program=_logsumexp_program,
     ),
     TensorOp(
         "cross_entropy", 2, _ce_forward, _ce_vjp, _ce_shape, _ce_sympy,
@@ -1409,6 +1514,7 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
          "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)"),
         "cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
         "indices (N,) or probabilities (N, C); the mean over the batch",
+        program=_ce_program,
     ),
 )
 

@@ -260,3 +260,20 @@ def test_an_ill_conditioned_point_gets_grads_numbers_and_says_so() -> None:
     assert (float(sensitive["value"]), float(sensitive["grad_y"])) == (grad["value"], grad["gradient"]["y"])
     assert sensitive["warnings"] == batch.ILL_CONDITIONED
     assert regular["warnings"] == ""
+
+
+def test_program_lines_carry_tensor_values_and_claims() -> None:
+    # f = sum(W @ x): dW[i, j] = x[j], dx = W.T @ [1, 1] = column sums of W (by hand)
+    lines = [
+        {"program": "sum(W @ x)", "at": {"W": [[1, 2], [3, 4]], "x": [1, -1]},
+         "expect": {"W": [[1, -1], [1, -1]], "x[1]": 6}},
+        {"program": "sum(W @ x)", "at": {"W": [[1, 2], [3, 4]], "x": [1, -1]}, "expect": {"W[0,1]": 1}},
+        {"program": "sum(W @ x)", "at": {"W": [[1, 2], [3, 4]], "x": [1, -1]}, "expect": {"W": [1, 2]}},
+    ]
+    r = run_cli("batch", "--programs", "-", "--no-check", stdin="\n".join(json.dumps(x) for x in lines))
+    assert r.code == 1
+    rows = [json.loads(line) for line in r.out.splitlines()]
+    assert [row["ok"] for row in rows[:2]] == [True, False]
+    assert [(c["what"], c["correct"], c["ok"]) for c in rows[1]["claims"]] == [("∂f/∂W[0, 1]", -1.0, False)]
+    assert [c["index"] for c in rows[0]["claims"]] == [[0, 0], [0, 1], [1, 0], [1, 1], [1]]
+    assert "the claim is a vector of 2 entries, and W is a 2×2 matrix" in rows[2]["error"]["message"]

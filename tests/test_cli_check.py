@@ -132,3 +132,42 @@ def test_a_claim_with_no_significant_digit_is_wrong(cli):
     assert run.code == 1
     assert ("∂f/∂x       0.0    0.0177      -0.0177   ✗   no significant digit written, and the value is not 0: "
             "to 1 significant figure 0.02") in run.out.splitlines()
+
+
+MATRIX = SAMPLES / "matrix"
+DLFS = ("check", "-f", str(MATRIX / "dlfs_affine_softmax.bp"), "--at-file",
+        str(MATRIX / "dlfs_affine_softmax.point.json"), "--no-check")
+
+
+def test_every_matrix_sample_holds_against_its_reference_file(cli):
+    for bp in sorted(MATRIX.glob("*.bp")):
+        stem = bp.with_suffix("")
+        run = cli("check", "-f", str(bp), "--at-file", f"{stem}.point.json", "--expect-file", f"{stem}.expect.json")
+        assert run.code == 0, (bp.name, run.out, run.err)
+        assert "✗" not in run.out and "claims hold" in run.out
+        assert run.out.rstrip().endswith("bpcalc's own gradient agrees with SymPy ✓")
+
+
+def test_a_wrong_entry_exits_1_and_shows_upstream_times_local_for_that_entry(cli):
+    # dL/dX = dY @ W.T with dY = (softmax(Y) - t)/2 (dlfs_affine_softmax.expect.json: X[0, 0] = -0.103733)
+    run = cli(*DLFS, "--expect", "X[0,0]=0.10", "--expect", "b=[-0.15, 0.25, -0.10]")
+    assert run.code == 1
+    rows = {line.split()[0]: line.split() for line in run.out.splitlines() if line.startswith("∂L/∂") and "you wrote" not in line}
+    assert rows["∂L/∂X[0,"][3:6] == ["-0.103733", "0.203733", "✗"]
+    assert rows["∂L/∂b[0]"][4] == "✓" and rows["∂L/∂b[1]"][4] == "✓" and rows["∂L/∂b[2]"][4] == "✓"
+    assert "✗ 1 of 4 claims is wrong" in run.out
+    assert ("∂L/∂X[0, 0]: you wrote 0.10; the correct step is\n"
+            "  dX[0, 0]\n"
+            "      from n4 = Σ_k dn4[0, k] · W[0, k] = 0.158998 · 0.1 + 0.143867 · (-0.2) + (-0.302865) · 0.3 "
+            "= -0.103733  (upstream × local for this entry)\n") in run.out
+
+
+def test_tensor_claims_in_json_and_bad_claims(cli):
+    run = cli(*DLFS, "--expect", "W[2,1]=0.0436", "--json")
+    assert run.code == 0
+    (claim,) = run.json()["claims"]
+    assert (claim["what"], claim["index"], claim["ok"]) == ("∂L/∂W[2, 1]", [2, 1], True)
+    bad = cli(*DLFS, "--expect", "W[3,0]=1", "--json")
+    assert bad.code == 2 and bad.json()["error"]["kind"] == "value"
+    assert bad.err == ("error: --expect: line 1, column 1: W[3, 0]: W is a 3×3 matrix, so its entries are "
+                       "[0, 0] to [2, 2]\n  W[3,0]=1\n  ^^^^^^^^\n")

@@ -84,3 +84,56 @@ def test_bad_input(cli):
     assert run.code == 2
     assert run.err == ("error: explain writes out every node, and this program has 19 (more than 5); "
                        "raise the limit with --max-steps, or use `bpcalc grad` for the table\n")
+
+
+MATRIX = ROOT / "samples" / "matrix"
+
+
+def test_tensor_explanation_names_rules_shapes_and_numbers(cli):
+    run = cli("explain", "-f", str(MATRIX / "dlfs_affine_softmax.bp"),
+              "--at-file", str(MATRIX / "dlfs_affine_softmax.point.json"))
+    assert run.code == 0, run.err
+    out = run.out
+    # forward: shape and value (Y = X @ W + b, by hand from the point file)
+    assert "  Y = X @ W + b = [[0.05, -0.05, 0.265], [0.19, -0.38, 0.23]]  (2×3)" in out
+    # backward: the op's rule with this program's names and shapes, and the numbers of expect.json
+    assert ("  dW = X.T @ dn4  ((3×2)(2×3) → (3×3))\n"
+            "      matmul's rule dW = X.T @ dn4\n"
+            "      dW = [[0.0973657, 0.165565, -0.262931], [0.387659, -0.036557, -0.351102], "
+            "[-0.294227, 0.0436323, 0.250595]]\n") in out
+    assert ("  db = sum(dY, axis=0)  ((2×3) → (3))\n"
+            "      b was added to each of the 2 rows of Y, so db sums dY over the rows\n"
+            "      db = [-0.149162, 0.252358, -0.103195]\n") in out
+    assert "comes to dL · (p − t)/2, p = softmax(Y)" in out
+    assert "The backward steps as a bpcalc program (inputs: the forward values)\n  dL = 1\n" \
+           "  dY = dL * (softmax(Y) - t) / 2\n" in out
+    assert out.rstrip().endswith("✓ run through bpcalc, the 7 formula steps give the engine's gradients")
+
+
+def test_tensor_explanation_markdown_and_latex_write_matrices_out(cli):
+    args = ("-f", str(MATRIX / "cs231n_dwx.bp"), "--at-file", str(MATRIX / "cs231n_dwx.point.json"))
+    md = cli("explain", *args, "--format", "markdown")
+    assert md.code == 0
+    # dW = C X^T by hand (cs231n_dwx.expect.json)
+    assert "- $\\frac{\\partial f}{\\partial W} = \\begin{bmatrix}4 & -2 & -7 \\\\ -2 & 3 & 12.5\\end{bmatrix}$ (2×3)" \
+        in md.out
+    tex = cli("explain", *args, "--format", "latex")
+    assert tex.code == 0 and "\\mathit{dW} &= \\mathit{dD} X^{\\top}" in tex.out and "\\begin{align*}" in tex.out
+
+
+def test_wrt_keeps_only_the_paths_from_one_input(cli):
+    at = ("--at", "i1=0.05,i2=0.10,w1=0.15,w2=0.20,w3=0.25,w4=0.30,b1=0.35",
+          "--at", "w5=0.40,w6=0.45,w7=0.50,w8=0.55,b2=0.60,t1=0.01,t2=0.99")
+    whole = cli("explain", "-f", str(ROOT / "samples" / "two_layer_network.bp"), *at)
+    run = cli("explain", "-f", str(ROOT / "samples" / "two_layer_network.bp"), *at, "--wrt", "w5")
+    assert run.code == 0
+    assert len(run.out.splitlines()) < len(whole.out.splitlines()) / 3
+    # Mazur's published dE/dw5 = 0.082167041
+    assert "      ∂E/∂w5 = ∂E/∂%24 · out_h1 = 0.138499 · 0.59327 = 0.082167" in run.out
+    assert run.out.rstrip().endswith("Gradient\n  ∂E/∂w5 = 0.082167")
+    assert "w1" not in run.out.split("Backward pass")[1]
+    tensor = cli("explain", "-f", str(MATRIX / "cs231n_two_layer.bp"), "--at-file",
+                 str(MATRIX / "cs231n_two_layer.point.json"), "--wrt", "b2")
+    assert tensor.code == 0 and "  db2 = sum(ds, axis=0)" in tensor.out and "dW1 =" not in tensor.out
+    bad = cli("explain", "-f", str(ROOT / "samples" / "two_layer_network.bp"), *at, "--wrt", "w9")
+    assert bad.code == 2 and bad.err.startswith("error: --wrt w9: the program has no input called that")

@@ -202,3 +202,47 @@ def test_unicode_names_and_program_from_stdin():
     run = run_cli("graph", "-", "--at", "θ=2,w₁=3", "--format", "mermaid", stdin="θ*w₁ # product\n")
     assert run.code == 0
     assert '  n0["θ"]:::input' in run.out and '  n0 -->|"2<br/>∇ 3"| n2' in run.out
+
+
+MATRIX_SAMPLES = sorted((SAMPLES / "matrix").glob("*.bp"))
+TWO_LAYER_PICTURE = ROOT / "docs" / "cs231n_two_layer.svg"
+
+
+def _json_point(path: Path) -> dict:
+    import json
+
+    return json.loads(path.with_suffix(".point.json").read_text(encoding="utf-8"))
+
+
+@needs_dot
+@pytest.mark.parametrize("path", MATRIX_SAMPLES, ids=lambda p: p.stem)
+def test_every_matrix_sample_draws_in_every_format(path: Path, tmp_path):
+    at_file = str(path.with_suffix(".point.json"))
+    out = tmp_path / f"{path.stem}.svg"
+    run = run_cli("graph", "-f", str(path), "--at-file", at_file, "-o", str(out))
+    assert run.code == 0, run.err
+    assert_shows_every_number(out.read_bytes(), Source(path.read_text(encoding="utf-8")), _json_point(path))
+    for fmt in ("text", "mermaid", "dot"):
+        shown = run_cli("graph", "-f", str(path), "--at-file", at_file, "--format", fmt)
+        assert shown.code == 0 and shown.err == "", (fmt, shown.err)
+
+
+def test_matrix_text_view_shows_shapes_values_and_gradients():
+    path = SAMPLES / "matrix" / "dlfs_affine_softmax.bp"
+    run = run_cli("graph", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")))
+    assert run.code == 0
+    b_row = next(line for line in run.out.splitlines() if line.startswith("b "))
+    # b's value from the point file; its gradient, the column sums of dY (expect.json), to 4 digits
+    assert "3 [0.01, -0.02, 0.03]" in b_row and "3 [-0.1492, 0.2524, -0.1032]" in b_row and "Y (+)" in b_row
+    w_row = next(line for line in run.out.splitlines() if line.startswith("W "))
+    assert "3×3, norm 0.6021" in w_row
+
+
+def test_readme_two_layer_picture_is_the_current_drawing():
+    path = SAMPLES / "matrix" / "cs231n_two_layer.bp"
+    command = ("bpcalc graph -f samples/matrix/cs231n_two_layer.bp --at-file "
+               "samples/matrix/cs231n_two_layer.point.json -o docs/cs231n_two_layer.svg")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert command in readme and "docs/cs231n_two_layer.svg" in readme
+    assert_shows_every_number(TWO_LAYER_PICTURE.read_bytes(), Source(path.read_text(encoding="utf-8")),
+                              _json_point(path))

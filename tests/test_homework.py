@@ -112,7 +112,10 @@ def test_answer_file_json(tmp_path):
     ('{"expect": {"x": }', "invalid JSON: Expecting value"),
     ('{"expected": {"x": 1}}', 'unknown key "expected"'),
     ('{"expect": [1]}', '"expect" must be an object of name: value pairs'),
-    ('{"expect": {"x": null}}', '"expect" values must be numbers or strings, not null'),
+    ('{"expect": {"x": true}}', '"expect" values must be numbers, strings or nested lists of numbers, not true'),
+    ('{"expect": {"x": [1, [2]]}}', 'a [...] literal mixes numbers and rows at the same level'),
+    ('{"expect": {"x": []}}', '"expect" values must be numbers, strings or nested lists of numbers, not []'),
+    ('{"expect-value": null}', '"expect-value" values must be numbers, strings or nested lists of numbers'),
     ('{"expect": {"x": NaN}}', "invalid JSON"),
 ])
 def test_answer_file_json_errors(tmp_path, text, message):
@@ -259,3 +262,59 @@ def test_exact_mode_judges_against_the_exact_value():
     report = judge_claims(r, parse_claims(GRADIENT, "apple=11/5"))
     (v,) = report.verdicts
     assert v.ok and v.exact == "11/5" and v.correct == 2.2
+
+
+# --- vectors and matrices --------------------------------------------------------
+
+DWX = "D = W @ X\nf = sum(D * C)"
+DWX_AT = {"W": [[1, 2, 0], [-1, 0.5, 3]], "X": [[2, -1], [0, 1], [1, 4]], "C": [[1, -2], [0.5, 3]]}
+# by hand (samples/matrix/cs231n_dwx.expect.json): dW = C X^T, dX = W^T C
+DW = [[4, -2, -7], [-2, 3, 12.5]]
+
+
+def test_a_whole_tensor_claim_is_one_claim_per_entry_each_as_written():
+    claims = parse_claims(GRADIENT, "W=[[4, -2.0, -7], [-2, 3, 12.50]]")
+    assert [(c.name, c.index, c.text, c.place, c.shape) for c in claims] == [
+        ("W", (0, 0), "4", None, (2, 3)), ("W", (0, 1), "-2.0", -1, (2, 3)), ("W", (0, 2), "-7", None, (2, 3)),
+        ("W", (1, 0), "-2", None, (2, 3)), ("W", (1, 1), "3", None, (2, 3)), ("W", (1, 2), "12.50", -2, (2, 3)),
+    ]
+    (entry,) = parse_claims(GRADIENT, "W[1, 2]=12.5")
+    assert (entry.name, entry.index, entry.shape, entry.place, entry.label) == ("W", (1, 2), None, -1, "W[1, 2]")
+    computed = parse_claims(GRADIENT, "x=[1, 2] / 4")  # an expression: the tolerance alone
+    assert [(c.number.value, c.place) for c in computed] == [(0.25, None), (0.5, None)]
+
+
+def test_tensor_claims_are_judged_entry_by_entry():
+    r = result(DWX, DWX_AT)
+    claims = parse_claims(GRADIENT, "W=[[4, -2, -7], [-2, 3.1, 12.5]]") + parse_claims(GRADIENT, "X[1,0]=2.25")
+    report = judge_claims(r, claims)
+    assert [v.ok for v in report.verdicts] == [True, True, True, True, False, True, True]
+    assert [v.correct for v in report.verdicts] == [x for row in DW for x in row] + [2.25]
+    assert describe_claim(r, claims[4]) == "∂f/∂W[1, 1]"
+    value = judge_claims(r, parse_claims(NODE_VALUE, "D[1,1]=13.5"))  # D = W X by hand
+    assert value.ok
+
+
+@pytest.mark.parametrize("text, message", [
+    ("W=[[4, -2], [1, 2]]", "the claim is a 2×2 matrix, and W is a 2×3 matrix"),
+    ("W[2,0]=1", "W[2, 0]: W is a 2×3 matrix, so its entries are [0, 0] to [1, 2]"),
+    ("W[0]=1", "W[0]: W is a 2×3 matrix, so its entries are [0, 0] to [1, 2]"),
+    ("W=4", "W is a 2×3 matrix: claim it whole (W=[…]) or one entry (W[0, 0]=…)"),
+    ("W[0,0]=[1, 2]", "W[0, 0] is one entry: claim one number"),
+])
+def test_tensor_claims_that_do_not_fit_point_at_the_claim(text, message):
+    err = error(lambda: judge_claims(result(DWX, DWX_AT), parse_claims(GRADIENT, text)))
+    assert err.message == message and err.span == Span(0, len(text))
+
+
+def test_class_indices_have_no_gradient_to_claim(tmp_path):
+    at = {"s": [[1.0, 2.0], [0.5, -1.0]], "y": [1, 0]}
+    err = error(lambda: judge_claims(result("cross_entropy(s, y)", at), parse_claims(GRADIENT, "y=[0, 0]")))
+    assert err.message == "y holds class indices: data, which has no gradient to claim"
+    path = tmp_path / "a.json"
+    path.write_text('{"gradient": {"y": null, "s": [[0.1345, -0.1345], [-0.0912, 0.0912]]}, "source": "by hand"}')
+    report = judge_claims(result("cross_entropy(s, y)", at), read_claims_file(path))
+    # ds = (softmax(s) - onehot(y)) / 2, by hand: softmax([1, 2]) = [0.2689, 0.7311], softmax([0.5, -1]) = [0.8176, 0.1824],
+    # y = [1, 0]: ds = [[0.2689, -0.2689], [-0.1824, 0.1824]] / 2
+    assert [(v.claim.label, v.ok) for v in report.verdicts] == [
+        ("y", True), ("s[0, 0]", True), ("s[0, 1]", True), ("s[1, 0]", True), ("s[1, 1]", True)]

@@ -419,3 +419,38 @@ def test_atan2_slopes_vanish_when_one_side_is_infinite() -> None:
     with np.errstate(all="ignore"):  # as the engines call it
         got = OPS["atan2"].np_partials(np, np.array([-math.inf, 1.0]), np.array([0.5, 2.0]), None)
     assert got[0].tolist() == [0.0, 2.0 / 5.0] and got[1].tolist() == [0.0, -1.0 / 5.0]
+
+
+# --- tensor ops: outer, and the backward steps as programs ----------------------------
+
+from bpcalc.ops import TENSOR_OPS  # noqa: E402
+
+
+def test_outer_is_a_column_times_a_row_with_its_vjp():
+    u, v = np.array([1.0, -2.0]), np.array([3.0, 0.5, 4.0])
+    op = TENSOR_OPS["outer"]
+    np.testing.assert_array_equal(op.forward(np, u, v), [[3.0, 0.5, 4.0], [-6.0, -1.0, -8.0]])
+    g = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    du, dv = op.vjp(np, g, u, v, None)
+    # d/du_i sum_j g_ij u_i v_j = sum_j g_ij v_j; d/dv_j = sum_i g_ij u_i
+    np.testing.assert_array_equal(du, [3 + 1 + 12, 12 + 2.5 + 24])
+    np.testing.assert_array_equal(dv, [1 - 8, 2 - 10, 3 - 12])
+    assert op.shape(["u", "v"], (2,), (3,)) == (2, 3)
+
+
+@pytest.mark.parametrize("shapes, expected", [
+    (((2, 3), (3, 4)), ("dC @ B.T", "A.T @ dC")),
+    (((3,), (3, 4)), ("dC @ B.T", "outer(A, dC)")),
+    (((2, 3), (3,)), ("outer(dC, B)", "A.T @ dC")),
+    (((3,), (3,)), ("dC * B", "dC * A")),
+    (((5, 2, 3), (3, 4)), (None, None)),
+])
+def test_matmul_program_for_each_pair_of_shapes(shapes, expected):
+    assert TENSOR_OPS["matmul"].program(["A", "B"], "dC", "C", shapes) == expected
+
+
+def test_every_tensor_op_has_a_program():
+    assert all(op.program is not None for op in TENSOR_OPS.values() if op.name not in ("amax", "amin"))
+    assert TENSOR_OPS["sum"].program(["X"], "ds", "s", [(2, 3)], axis=1) == ("(ds + 0 * X.T).T",)
+    assert TENSOR_OPS["mean"].program(["X"], "dm", "m", [(2, 3)]) == ("dm / 6 + 0 * X",)
+    assert TENSOR_OPS["softmax"].program(["X"], "dp", "p", [(2, 3)], axis=0) == (None,)

@@ -82,3 +82,17 @@ def test_json_in_exact_mode_carries_exact_strings():
     doc = check_document(report({GRADIENT: "z=3"}, exact=True))
     assert doc["claims"][0]["exact"] == "3"
     assert doc["result"]["exact"]["gradient"] == {"x": "-4", "y": "-4", "z": "3"}
+
+
+def test_a_wrong_tensor_entry_in_json_and_where_it_went_wrong():
+    # f = sum(W @ x * c): dW[i, j] = c[i] x[j], dx = W.T @ c (by hand)
+    result = bpcalc.grad("sum(W @ x * c)", at={"W": [[1, 2], [3, 4]], "x": [5, -1], "c": [2, -3]}, check=False)
+    rep = judge_claims(result, parse_claims(GRADIENT, "W[1,0]=15") + parse_claims(GRADIENT, "x=[-7, -8]"))
+    assert [v.ok for v in rep.verdicts] == [False, True, True]
+    doc = check_document(rep)
+    first = doc["claims"][0]
+    assert (first["what"], first["index"], first["correct"]) == ("∂f/∂W[1, 0]", [1, 0], -15.0)
+    assert [t["contribution"] for t in first["terms"]] == [-15.0]
+    (line,) = [line for line in where_wrong(rep, rep.verdicts[0], Notation(latex=False)) if line.level == 1]
+    # dW[1, 0] = d(W @ x)[1] · x[0] = c[1] · x[0]
+    assert line.chain == ("from n3", "dn3[1] · x[0]", "(-3) · 5", "-15")

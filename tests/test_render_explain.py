@@ -257,3 +257,19 @@ def test_a_zero_local_derivative_is_explained_as_passing_nothing_back():
     last = node_lines(r, r.graph.input_id("x"), TEXT)[-1]
     assert last.chain[-2:] == ("inf · 0", "0")
     assert last.note == "a zero local derivative passes nothing back, not inf · 0 = nan"
+
+
+def test_wrt_keeps_the_nodes_on_the_paths_from_one_input():
+    from bpcalc.render.explain import on_path_from
+
+    r = grad(FAN_OUT, FAN_OUT_AT)
+    path = on_path_from(r.graph, "w3")
+    on = {r.graph.labels[i] for i, hit in enumerate(path) if hit}
+    assert {"w3", "z1", "C"} <= on and not on & {"w4", "a", "y", "z2"}
+    expl = explanation(r, TEXT, wrt="w3")
+    gradient = [line.chain for line in expl.sections[2].lines]
+    assert gradient == [("∂C/∂w3", "-0.25")]  # dC/dw3 = (z1 + z2 - y) * a = (1 - 0.5 - 1) * 0.5, by hand
+    backward = " ".join(" ".join(line.chain) for line in expl.sections[1].lines)
+    assert "∂C/∂w4" not in backward and "∂C/∂a" not in backward and "∂C/∂w3" in backward
+    with pytest.raises(BpcalcError, match="--wrt q: the program has no input called that"):
+        explanation(r, TEXT, wrt="q")

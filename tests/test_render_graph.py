@@ -202,3 +202,46 @@ def test_picture_and_write_picture(tmp_path):
         write_picture(tmp_path, b"x")
     with pytest.raises(BpcalcError, match="cannot write .*No such file or directory"):
         write_picture(tmp_path / "missing" / "a.dot", b"x")
+
+
+# --- vectors and matrices ------------------------------------------------------
+
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bpcalc.render.graph import edge_text  # noqa: E402
+
+MATRIX = SAMPLES / "matrix"
+
+
+def _matrix_sample(stem: str):
+    point = json.loads((MATRIX / f"{stem}.point.json").read_text())
+    expect = json.loads((MATRIX / f"{stem}.expect.json").read_text())
+    return bpcalc.grad((MATRIX / f"{stem}.bp").read_text(), at=point, check=False), point, expect
+
+
+def test_tensor_edges_carry_each_use_and_sum_to_the_reference_gradient():
+    result, point, expect = _matrix_sample("cs231n_two_layer")
+    w1 = result.graph.input_id("W1")
+    flows = [f for a, _u, f in edge_gradients(result) if a == w1]
+    assert len(flows) == 3  # X @ W1, and both arguments of W1*W1
+    reg_part = point["reg"] * np.asarray(point["W1"])  # d(reg * sum(W1*W1)) / d(one factor)
+    np.testing.assert_allclose(flows[1], reg_part, rtol=1e-12)
+    np.testing.assert_allclose(flows[2], reg_part, rtol=1e-12)
+    np.testing.assert_allclose(sum(flows), expect["gradient"]["W1"], rtol=1e-9, atol=1e-12)
+    y = result.graph.input_id("y")
+    assert [f for a, _u, f in edge_gradients(result) if a == y] == [None]  # class indices: data
+
+
+def test_tensor_edges_show_shape_and_small_values_and_summarise_large_ones():
+    result, _point, _expect = _matrix_sample("dlfs_affine_softmax")
+    d = drawing(result)
+    b = next(n for n in d.nodes if n.label == "b")
+    # db: the column sums of dY = (softmax(Y) - t)/2 (dlfs_affine_softmax.expect.json, 4 digits)
+    assert (b.value, b.grad) == ("3 [0.01, -0.02, 0.03]", "3 [-0.1492, 0.2524, -0.1032]")
+    w = next(n for n in d.nodes if n.label == "W")
+    norm = np.linalg.norm(np.asarray(json.loads((MATRIX / "dlfs_affine_softmax.point.json").read_text())["W"]))
+    assert w.value == f"3×3, norm {norm:.4g}"
+    assert next(n for n in d.nodes if n.label == "%4").symbol == "@"
+    assert edge_text(np.array([[1.0, 2.0], [3.0, 4.0]]), 4) == "2×2 [[1, 2], [3, 4]]"

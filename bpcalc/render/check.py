@@ -47,8 +47,11 @@ def render_report(report: Report, console: "Console", digits: int) -> None:
         mark = Text("✓", style="green") if v.ok else Text("✗", style="bold red")
         exact = v.exact if v.exact is None or len(v.exact) <= MAX_EXACT_IN_TABLE else None
         long_exact |= exact != v.exact
-        table.add_row(describe_claim(result, v.claim), v.claim.text, exact_and_decimal(exact, fmt(v.correct, digits)),
-                      fmt(v.difference, digits), mark, v.how)
+        if v.claim.no_gradient:
+            correct, difference = ("none" if v.ok else "a gradient"), "—"
+        else:
+            correct, difference = exact_and_decimal(exact, fmt(v.correct, digits)), fmt(v.difference, digits)
+        table.add_row(describe_claim(result, v.claim), v.claim.text, correct, difference, mark, v.how)
     console.print(table)
     if long_exact:
         console.print(Text(f"(exact forms longer than {MAX_EXACT_IN_TABLE} characters: see --json)", style="dim"))
@@ -83,8 +86,14 @@ def where_wrong(report: Report, verdict: Verdict, notation: Notation) -> list[Li
     gradient, the upstream gradients and local derivatives that make it; for
     a value, the forward step."""
     result = report.result
-    exact = exact_texts(result, notation)
     node = verdict.node
+    if result.tensor:
+        from .explain_tensor import entry_lines
+
+        if verdict.claim.kind in (GRADIENT, NODE_GRAD) and verdict.claim.index is not None:
+            return entry_lines(result, node, verdict.claim.index, notation)
+        return []
+    exact = exact_texts(result, notation)
     if verdict.claim.kind in (GRADIENT, NODE_GRAD):
         users = users_of(result.graph)
         if not users[node]:
@@ -125,7 +134,17 @@ def check_document(report: Report, result_document: dict[str, Any] | None = None
             "ok": v.ok,
             "judged": {"rule": v.rule, "digits": v.digits, "rounded": v.rounded, "how": v.how},
         }
-        if not v.ok and claim.kind in (GRADIENT, NODE_GRAD):
+        if claim.index is not None:
+            entry["index"] = list(claim.index)
+        if not v.ok and claim.kind in (GRADIENT, NODE_GRAD) and result.tensor and claim.index is not None:
+            from .explain_tensor import entry_terms
+
+            entry["terms"] = [
+                {"user": result.graph.labels[t.user], "formula": t.formula, "numbers": t.numbers,
+                 "contribution": num(t.contribution)}
+                for t in entry_terms(result, v.node, claim.index)
+            ]
+        elif not v.ok and claim.kind in (GRADIENT, NODE_GRAD):
             entry["terms"] = [
                 {
                     "user": result.graph.labels[t.user],

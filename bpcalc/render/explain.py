@@ -80,6 +80,30 @@ def terms_into(result: GradResult, node: int, users: list[list[tuple[int, int]]]
     return tuple(terms)
 
 
+def on_path_from(graph: Graph, wrt: str | None) -> list[bool]:
+    """Nodes on a path from input `wrt` to the output (all live nodes without it)."""
+    live = graph.reaches_output()
+    if wrt is None:
+        return live
+    if wrt not in graph.input_names:
+        from ..lang.parser import suggest
+
+        raise BpcalcError("usage", f"--wrt {wrt}: the program has no input called that"
+                          f"{suggest(wrt, list(graph.input_names))}")
+    start = graph.input_id(wrt)
+    hit = [False] * len(graph)
+    hit[start] = True
+    for i in range(start + 1, len(graph)):
+        if any(hit[j] for j in graph.args(i)):
+            hit[i] = True
+    return [h and l for h, l in zip(hit, live)]
+
+
+def shown_forward(graph: Graph, path: Sequence[bool], i: int) -> bool:
+    """With --wrt: node i is on the path or an argument of a node on it."""
+    return path[i] or any(path[u] and i in graph.args(u) for u in range(i + 1, len(graph)))
+
+
 # --- notation -----------------------------------------------------------------
 
 
@@ -272,9 +296,12 @@ class Explanation:
     notes: tuple[str, ...]  # warnings, exact-mode notes
 
 
-def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT_MAX_STEPS) -> Explanation:
-    """The forward and backward pass of `result`, written out in `notation`."""
+def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT_MAX_STEPS,
+                wrt: str | None = None) -> Explanation:
+    """The forward and backward pass of `result`, written out in `notation`;
+    with `wrt`, only the nodes on the paths from that input to the output."""
     graph = result.graph
+    path = on_path_from(graph, wrt)
     shown = sum(1 for i in range(len(graph)) if graph.ops[i] != CONST or graph.names[i] is not None)
     if max_steps and shown > max_steps:
         raise BpcalcError(
@@ -284,13 +311,15 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         )
     exact = exact_texts(result, notation)
     out = result.output_label
+    only = f" (only the nodes on the paths from {wrt})" if wrt is not None else ""
     sections = (
-        Section("Forward pass: each node's value, inputs first", tuple(_forward_lines(result, notation, exact))),
-        Section(f"Backward pass: ∂{out}/∂node, from the output (gradient 1) back to the inputs",
-                tuple(_backward_lines(result, notation, exact))),
+        Section(f"Forward pass: each node's value, inputs first{only}",
+                tuple(_forward_lines(result, notation, exact, path if wrt is not None else None))),
+        Section(f"Backward pass: ∂{out}/∂node, from the output (gradient 1) back to the inputs{only}",
+                tuple(_backward_lines(result, notation, exact, path))),
         Section("Gradient", tuple(
             Line((notation.partial(out, name), notation.result(v, exact.adjoint(graph.input_id(name)))))
-            for name, v in result.gradient.items()
+            for name, v in result.gradient.items() if wrt is None or name == wrt
         ) or (Line((), "the program has no inputs"),)),
     )
     source = graph.source
@@ -304,12 +333,14 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
                        sections, notes)
 
 
-def _forward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
+def _forward_lines(result: GradResult, notation: Notation, exact: ExactTexts,
+                   path: Sequence[bool] | None = None) -> list[Line]:
     graph = result.graph
     return [
         forward_line(result, i, notation, exact)
         for i, op in enumerate(graph.ops)
-        if op != CONST or graph.names[i] is not None  # unnamed constants: numbers where used
+        if (op != CONST or graph.names[i] is not None)  # unnamed constants: numbers where used
+        and (path is None or shown_forward(graph, path, i))
     ]
 
 
@@ -334,15 +365,17 @@ def _distinct(chain: list[str]) -> tuple[str, ...]:
     return tuple(x for k, x in enumerate(chain) if k == 0 or x != chain[k - 1])
 
 
-def _backward_lines(result: GradResult, notation: Notation, exact: ExactTexts) -> list[Line]:
+def _backward_lines(result: GradResult, notation: Notation, exact: ExactTexts,
+                    path: Sequence[bool]) -> list[Line]:
     graph = result.graph
     out, output = result.output_label, graph.output
     if not graph.active[output]:
         return [Line((), "the output does not depend on any input: there is no backward pass")]
     users = users_of(graph)
     lines = [Line((notation.partial(out, graph.labels[output]), "1"), "the output: gradient 1")]
+    users = [[(u, p) for u, p in edges if path[u]] for edges in users]
     for i in range(output - 1, -1, -1):
-        if users[i]:
+        if users[i] and path[i]:
             # the first node's lines say which is the local derivative, which the product
             lines += node_lines(result, i, notation, exact, users, legend=len(lines) == 1)
     live = graph.reaches_output()
@@ -608,8 +641,13 @@ def _latex_text(text: str) -> str:
     """Prose for \\text{} / \\intertext{}: escape LaTeX's specials outside $…$."""
     parts = text.split("$")
     for k in range(0, len(parts), 2):
-        parts[k] = re.sub(r"([%&#_{}])", r"\\\1", parts[k]).replace("×", "$\\times$").replace("~", "\\~{}")
+        parts[k] = "".join(_TEXT_MATH.get(ch, ch) for ch in re.sub(r"([%&#_{}])", r"\\\1", parts[k]))
     return "$".join(parts)
+
+
+#: Characters that LaTeX's text mode lacks (or prints as something else), as math.
+_TEXT_MATH = {"×": "$\\times$", "~": "\\~{}", "^": "\\^{}", "→": "$\\to$", "−": "$-$", "Σ": "$\\Sigma$",
+              "·": "$\\cdot$", "ℓ": "$\\ell$", "✓": "$\\surd$", "✗": "$\\times$", "<": "$<$", ">": "$>$"}
 
 
 def latex_partial(top: str, bottom: str) -> str:

@@ -16,16 +16,18 @@ the sum over a's outgoing edges, which the picture shows at the node (Σ).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..api import GradResult
 from ..errors import BpcalcError, Source
 from ..exact import ExactResult
 from ..graph import CONST, INPUT
-from ..ops import CONSTANTS, OPS
-from .numbers import fmt
+from ..ops import CONSTANTS, OPS, TENSOR_OPS
+from .numbers import fmt, written_out
 from .table import point_text
 
 #: Output formats, and the file suffixes that choose them.
@@ -145,6 +147,11 @@ def edge_gradients(result: GradResult) -> list[tuple[int, int, float | None]]:
     g = result.graph
     values, adjoints, active = result.values, result.adjoints, g.active
     out: list[tuple[int, int, float | None]] = []
+    if result.tensor:
+        from .explain_tensor import edge_flow
+
+        return [(a, u, edge_flow(result, u, k) if active[a] else None)
+                for u in range(len(g)) for k, a in enumerate(g.args(u))]
     for u in range(len(g)):
         args = g.args(u)
         if not args:
@@ -220,14 +227,14 @@ class _Numbers:
 
     def flow(self, v: float) -> str:
         self.flows += 1
-        return ("≈" if self.exact and self.exact.ok else "") + fmt(v, self.digits)
+        return ("≈" if self.exact and self.exact.ok else "") + edge_text(v, self.digits)
 
     def _pick(self, exact_text: str | None, v: float) -> str:
         if exact_text is not None and len(exact_text) <= EXACT_WIDTH:
             return exact_text
         if self.exact is not None and self.exact.ok:
             self.decimal_only += 1
-        return fmt(v, self.digits)
+        return edge_text(v, self.digits)
 
     def notes(self) -> tuple[str, ...]:
         exact = self.exact
@@ -241,6 +248,25 @@ class _Numbers:
             notes.append("exact mode: the gradient on each edge of a node used several times "
                          "is a decimal (≈); the node's sum Σ is exact")
         return tuple(notes)
+
+
+#: Tensors with at most this many entries are written out on an edge; larger
+#: ones are a summary (shape, norm).
+EDGE_ENTRIES = 6
+
+
+def edge_text(v: Any, digits: int) -> str:
+    """A number; a small vector or matrix with its shape, `2×2 [[1, 2], [3, 4]]`;
+    a larger one as `3×5, norm 1.218`."""
+    shape = getattr(v, "shape", ())
+    if not shape:
+        return fmt(float(v), digits)
+    import numpy as np
+
+    dims = "×".join(map(str, shape))
+    if math.prod(shape) <= EDGE_ENTRIES:
+        return f"{dims} {written_out(v, digits)}"
+    return f"{dims}, norm {fmt(float(np.linalg.norm(v)), digits)}"
 
 
 def _node(result: GradResult, i: int, value: str, grad: str | None, uses: int, live: bool) -> DrawNode:
@@ -260,7 +286,10 @@ def _node(result: GradResult, i: int, value: str, grad: str | None, uses: int, l
 
 
 def op_symbol(op: str) -> str:
-    """How an op node is labelled: its operator for binary infix ops, its name otherwise."""
+    """How an op node is labelled: its operator for binary infix ops (@ and
+    .T too), its name otherwise."""
+    if op in TENSOR_OPS:
+        return TENSOR_OPS[op].infix or op
     entry = OPS[op]
     return entry.infix if entry.infix and entry.arity == 2 else entry.name
 
