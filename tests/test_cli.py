@@ -267,7 +267,7 @@ def test_exact_and_derivative_refuse_tensor_programs_with_one_line():
         run = run_cli(command, "sum(x)", "--at", "x=[1,2]", *extra)
         option = extra[-1]
         assert run.code == 2 and "Traceback" not in run.err
-        assert run.err.startswith(f"error: {option} works on scalar programs; this one has vectors or matrices")
+        assert run.err.startswith(f"error: {option} works on scalar programs for now, and this one has vectors or matrices")
         assert run.err.count("\n") == 1
 
 
