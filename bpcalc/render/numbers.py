@@ -24,10 +24,11 @@ def fmt(v: float | None, digits: int = DEFAULT_DIGITS) -> str:
 INLINE_ENTRIES = 8
 
 
-def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENTRIES, row_sep: str = ", ") -> str:
+def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENTRIES, row_sep: str = ", ",
+               with_shape: bool = True) -> str:
     """A value for a table cell: a number as `fmt` writes it; a small vector
     or matrix written out ([0.65, 0], [[1, 2], [3, 4]]); a larger one as a
-    summary (shape, min, max, norm)."""
+    summary (shape unless `with_shape` is False, min, max, norm)."""
     if v is None or isinstance(v, (int, float)):
         return fmt(v, digits)  # type: ignore[arg-type]
     shape = getattr(v, "shape", ())
@@ -40,11 +41,11 @@ def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENT
 
     a = np.asarray(v, dtype=float)
     finite = a[np.isfinite(a)]
-    dims = "×".join(map(str, shape))
+    dims = "×".join(map(str, shape)) + ": " if with_shape else ""
     if not finite.size:
-        return f"{dims}: no finite entries"
+        return f"{dims}no finite entries"
     nonfinite = f", {a.size - finite.size} non-finite" if finite.size < a.size else ""
-    return (f"{dims}: min {fmt(float(finite.min()), digits)}, max {fmt(float(finite.max()), digits)}, "
+    return (f"{dims}min {fmt(float(finite.min()), digits)}, max {fmt(float(finite.max()), digits)}, "
             f"norm {fmt(float(np.linalg.norm(finite)), digits)}{nonfinite}")
 
 

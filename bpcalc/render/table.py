@@ -73,8 +73,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         table.add_column("shape")
     table.add_column("expression", overflow="fold", max_width=60)
     justify = "left" if result.tensor else "right"  # matrices are written a row a line
-    table.add_column("value", justify=justify, overflow="fold", max_width=48)
-    table.add_column("gradient", justify=justify, overflow="fold", max_width=48)
+    table.add_column("value", justify=justify, overflow="fold", max_width=40)
+    table.add_column("gradient", justify=justify, overflow="fold", max_width=40)
     exact = result.exact if result.exact is not None and result.exact.ok else None
     if exact is not None:
         table.add_column("exact value", overflow="fold", max_width=40)
@@ -86,7 +86,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         style = "bold" if i == g.output else None
         if result.tensor:
             cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
-                     tensor_fmt(values[i], digits, row_sep=",\n "), gradient_cell(result, i, digits)]
+                     tensor_fmt(values[i], digits, row_sep=",\n ", with_shape=False), gradient_cell(result, i, digits)]
         else:
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
         if exact is not None:
@@ -134,7 +134,7 @@ def gradient_cell(result: GradResult, i: int, digits: int) -> str:
     a = result.adjoints[i]
     if a is None and result.graph.ops[i] == "input":
         return "— (data)"
-    return tensor_fmt(a, digits, row_sep=",\n ")
+    return tensor_fmt(a, digits, row_sep=",\n ", with_shape=False)
 
 
 def render_node(result: GradResult, label: str, console: "Console", digits: int) -> None:
