@@ -317,7 +317,8 @@ class Tally:
     rows: int = 0
     errors: int = 0
     warned: int = 0
-    failed: int = 0  # programs mode: verdicts that did not hold
+    failed: int = 0  # programs mode: lines not ok (wrong answers and errors)
+    right: int = 0  # programs mode: lines whose every claim holds
 
     @property
     def summary(self) -> str:
@@ -332,6 +333,12 @@ class Tally:
         if not parts:
             return ""
         return f"{self.rows:,} row{'s' if self.rows != 1 else ''}; " + ", ".join(parts) + " (see their rows)"
+
+    def programs_summary(self) -> str:
+        """--programs: the summary table (lines, all right, some wrong, errors)."""
+        from .grading import Summary
+
+        return Summary(self.rows, self.right, self.failed - self.errors, self.errors).table()
 
     @property
     def exit_code(self) -> int:
@@ -470,137 +477,109 @@ def progress(enabled: bool, total: int | None, what: str) -> Iterator[Callable[[
 
 # --- many programs ------------------------------------------------------------
 
-#: Keys of a programs-mode line, and the claim kind of each claim key.
-PROGRAM_KEYS = ("program", "at", "expect", "expect-value", "expect-node", "expect-node-grad")
 PROGRAMS_SCHEMA = "bpcalc.batch/1"
 
 
 @dataclass(frozen=True)
-class ProgramLine:
-    """One line of programs mode, as read (numbers kept as written)."""
-
-    line: int
-    program: str
-    at: str  # `--at` text: x=-2,y=5
-    claims: tuple[tuple[str, str], ...]  # (claim key, `--expect`-style text)
-    numbers: dict[str, float] | None  # `at` as floats, when it is an object of plain numbers
-
-
-def read_program_lines(lines: Iterable[tuple[int, str]], origin: str) -> Iterator[ProgramLine]:
-    """The lines of a programs file; BpcalcError naming a malformed line."""
-    for number, text in lines:
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text, parse_float=_Number, parse_int=_Number, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise line_error(origin, number, f"not valid JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise line_error(origin, number, "expected a JSON object such as {\"program\": \"(x+y)*z\", \"at\": {\"x\": -2}}")
-        unknown = [k for k in obj if k not in PROGRAM_KEYS]
-        if unknown:
-            raise line_error(origin, number, f"unknown key \"{unknown[0]}\" (keys: {', '.join(PROGRAM_KEYS)})")
-        program = obj.get("program")
-        if not isinstance(program, str) or isinstance(program, _Number):
-            raise line_error(origin, number, "\"program\" must be a string")
-        claims = tuple((key, _pairs_text(obj[key], key, origin, number)) for key in PROGRAM_KEYS[2:] if key in obj)
-        at = obj.get("at", {})
-        yield ProgramLine(number, program, _pairs_text(at, "at", origin, number), claims, _plain_numbers(at))
-
-
-def _plain_numbers(at: Any) -> dict[str, float] | None:
-    if not isinstance(at, dict) or not all(isinstance(v, _Number) for v in at.values()):
-        return None
-    numbers = {name: float(v) for name, v in at.items()}
-    return numbers if all(map(math.isfinite, numbers.values())) else None
-
-
-class _Number(str):
-    """A JSON number, kept as written (0.20 stays 0.20: claims are judged to
-    their last written digit)."""
-
-
-def _pairs_text(entry: Any, key: str, origin: str, number: int) -> str:
-    """`x=-2,y=5` from {"x": -2, "y": 5} or from a string; a number for
-    "expect-value"."""
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict) and key != "expect-value":
-        for name, value in entry.items():
-            if not isinstance(value, str):
-                raise line_error(origin, number, f"\"{key}\": the value of {name} must be a number or a string")
-        return ",".join(f"{name}={value}" for name, value in entry.items())
-    shape = "a number" if key == "expect-value" else "an object of name: number pairs"
-    raise line_error(origin, number, f"\"{key}\" must be {shape}")
-
-
-@dataclass(frozen=True)
 class Judged:
-    """The options every line is judged with."""
+    """The options every line is judged with (a line's own keys override
+    `judging` for that line)."""
 
     check: bool = True
     budget: float = 10.0
     origin: str = "<programs>"
+    judging: Any = None  # homework.Judging; None: its defaults
+    out_fmt: str = JSONL
 
 
-def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
+def read_program_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Any]:
+    """The lines of a programs file: a `grading.ProgramLine` for each line that
+    can be judged, a `grading.Fault` (its error record) for each that cannot."""
+    from .grading import read_line
+
+    for number, text in lines:
+        if text.strip():
+            yield read_line(number, text)
+
+
+def judge_line(item: Any, judged: Judged) -> dict[str, Any]:
     """One line's result record: what `bpcalc check --json` says about its
     claims (or `bpcalc grad` when it has none), or the error it meets."""
     from .api import check_to_dict, grad, jsonable
+    from .grading import Fault, line_judging, record_message
+    from .homework import Judging
     from .point import parse_at
 
-    record: dict[str, Any] = {"line": item.line}
+    if isinstance(item, Fault):
+        return item.record()
+    record: dict[str, Any] = {"line": item.line, **dict(item.tags)}
     try:
         # Without the SymPy check the doubles are all that matter; with it, the
         # numbers as written (1.1 is 11/10 for SymPy), as `--at` reads them.
         fast = not judged.check and item.numbers is not None
-        at = item.numbers if fast else parse_at([item.at] if item.at else [])
+        at = item.numbers if fast else parse_at([item.at] if item.at else [], origin='"at"')
         result = grad(item.program, at, check=judged.check,
                       budget=judged.budget, origin=f"{judged.origin}: line {item.line}")
+        if item.lr is not None:
+            result = dataclasses.replace(result, lr=item.lr)
         summary = {
             "value": jsonable(result.value),
             "gradient": {name: jsonable(v) for name, v in result.gradient.items()},
             "check": check_to_dict(result.check),
             "warnings": [w.message for w in result.warnings],
         }
+        if item.lr is not None:
+            summary["updated"] = {name: jsonable(v) for name, v in result.updated.items()}
         if item.claims and result.tensor:
             raise BpcalcError("usage", "claims about programs with vectors or matrices are not judged yet: "
                               "give the line without expect keys to get its value and gradient")
         if item.claims:
-            from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, judge_claims, parse_claims
+            from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, UPDATED, VALUE, judge_claims, parse_claims
             from .render.check import check_document
 
-            kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE, "expect-node-grad": NODE_GRAD}
+            kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE,
+                     "expect-node-grad": NODE_GRAD, "expect-updated": UPDATED}
             claims = [c for key, text in item.claims for c in parse_claims(kinds[key], text)]
-            document = check_document(judge_claims(result, claims), result_document=summary)
+            judging = line_judging(judged.judging or Judging(), item)
+            document = check_document(judge_claims(result, claims, judging), result_document=summary)
             record.update(ok=document["ok"], **{k: v for k, v in document.items() if k not in ("schema", "ok")})
         else:
             record.update(ok=result.ok, result=summary)
         record["error"] = None
     except BpcalcError as err:
-        record.update(ok=False, error=err.to_dict())
+        error = err.to_dict()
+        error["message"] = record_message(err.message)
+        record.update(ok=False, error=error)
     return record
 
 
-def _judge_line_args(args: tuple[ProgramLine, Judged]) -> tuple[bool, str]:
-    """(ok, the JSONL record) of one line (a top-level function: it runs in
-    worker processes too)."""
+def _judge_line_args(args: tuple[Any, Judged]) -> tuple[str, str]:
+    """(status: right, wrong or error; the record as a JSONL line or as CSV
+    rows) of one line (a top-level function: it runs in worker processes too)."""
+    from .grading import csv_rows, statuses
+
     item, judged = args
     record = judge_line(item, judged)
-    return record["ok"], json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    status = next(statuses([record]))
+    if judged.out_fmt == CSV:
+        return status, csv_rows(record)
+    return status, json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def run_programs(
     stream: TextIO, origin: str, out_fmt: str | None, out: TextIO, check: bool, jobs: int,
-    on_read: Callable[[int], None] | None = None, budget: float = 10.0,
+    on_read: Callable[[int], None] | None = None, budget: float = 10.0, judging: Any = None,
 ) -> Tally:
-    """Programs mode: one JSONL result per line of `stream`, in input order,
-    judged in this process or in `jobs` worker processes."""
-    if out_fmt not in (None, JSONL):
-        raise BpcalcError("usage", "--programs writes JSONL results (--to jsonl)")
-    judged = Judged(check, budget, origin)
-    items = read_program_lines(bounded_lines(stream, origin, on_read), origin)
+    """Programs mode: one JSONL result (or CSV rows) per line of `stream`, in
+    input order, judged in this process or in `jobs` worker processes. A line
+    that cannot be judged gets an error record, and the batch goes on."""
+    judged = Judged(check, budget, origin, judging, out_fmt or JSONL)
+    items = read_program_lines(bounded_lines(stream, origin, on_read))
     tally = Tally()
+    if judged.out_fmt == CSV:
+        from .grading import csv_header
+
+        out.write(csv_header())
     if jobs <= 1:
         from .verify import budget_runner
 
@@ -614,12 +593,12 @@ def run_programs(
     return tally
 
 
-def _judge_in_rounds(items: Iterator[ProgramLine], judged: Judged, mapper: Callable[..., Iterable[tuple[bool, str]]],
+def _judge_in_rounds(items: Iterator[Any], judged: Judged, mapper: Callable[..., Iterable[tuple[str, str]]],
                      out: TextIO, tally: Tally, size: int) -> None:
     """Judge `size` lines at a time with `mapper` (map, or a pool's), writing
-    records in input order; on a malformed line, the lines before it still
-    get their records before the error is raised."""
-    pending: list[tuple[ProgramLine, Judged]] = []
+    records in input order; if reading stops (a line too long, bad UTF-8),
+    the lines before it still get their records before the error is raised."""
+    pending: list[tuple[Any, Judged]] = []
     try:
         for item in items:
             pending.append((item, judged))
@@ -631,12 +610,16 @@ def _judge_in_rounds(items: Iterator[ProgramLine], judged: Judged, mapper: Calla
             _write_records(mapper(_judge_line_args, pending), out, tally)
 
 
-def _write_records(records: Iterable[tuple[bool, str]], out: TextIO, tally: Tally) -> None:
-    for ok, record in records:
-        out.write(record + "\n")
+def _write_records(records: Iterable[tuple[str, str]], out: TextIO, tally: Tally) -> None:
+    for status, text in records:
+        out.write(text)
         tally.rows += 1
-        if not ok:
+        if status == "right":
+            tally.right += 1
+        else:
             tally.failed += 1
+            if status == "error":
+                tally.errors += 1
 
 
 # --- one long-lived SymPy worker per process ------------------------------------

@@ -6,6 +6,8 @@ A claim says what a value is:
     --expect-value -12        the output's value
     --expect-node q=3         the value of a node, by its name in the program
     --expect-node-grad q=-4   d output / d node
+    --expect-updated x=-1.6   with --lr 0.6: the input after one step of gradient
+                              descent, x − 0.6·d output / d x
 
 A node is named as in the `grad` table: the program's name (its latest
 binding), `name@k` for the k-th of several bindings of one name, `%n` for an
@@ -55,9 +57,11 @@ from .limits import DEFAULT_ATOL, DEFAULT_RTOL
 
 #: Claim kinds (the `kind` key of `bpcalc check --json`).
 VALUE, GRADIENT, NODE_VALUE, NODE_GRAD = "value", "gradient", "node-value", "node-grad"
+UPDATED = "updated"  # an input after one step of gradient descent: θ − lr·∂f/∂θ
 #: The option (and answer-file key) that makes each kind.
 OPTIONS = {
     GRADIENT: "--expect", VALUE: "--expect-value", NODE_VALUE: "--expect-node", NODE_GRAD: "--expect-node-grad",
+    UPDATED: "--expect-updated",
 }
 
 _LABEL = re.compile(r"[^\W\d]\w*(?:@[0-9]+)?|%[0-9]+")
@@ -262,7 +266,7 @@ def resolve_claim(graph: Graph, claim: Claim) -> int:
     if claim.kind == VALUE:
         return graph.output
     name = claim.name or ""
-    if claim.kind == GRADIENT:
+    if claim.kind in (GRADIENT, UPDATED):
         if name in graph.input_names:
             return graph.input_id(name)
         node = _named_node(graph, name)
@@ -315,9 +319,10 @@ def resolve_claims(graph: Graph, claims: Sequence[Claim]) -> tuple[int, ...]:
     for claim in claims:
         node = resolve_claim(graph, claim)
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
-        key = (gradient, node)
+        key = (UPDATED if claim.kind == UPDATED else gradient, node)
         if key in seen:
-            what = f"the {'gradient' if gradient else 'value'} of {graph.labels[node]}"
+            what = "the updated value" if claim.kind == UPDATED else "the gradient" if gradient else "the value"
+            what = f"{what} of {graph.labels[node]}"
             raise BpcalcError("value", f"{what} is claimed twice ({seen[key].text} and {claim.text})",
                               claim.source, claim.span)
         seen[key] = claim
@@ -330,6 +335,9 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
     exact = result.exact if result.exact is not None and result.exact.ok else None
     verdicts = []
     for claim, node in zip(claims, resolve_claims(result.graph, claims)):
+        if claim.kind == UPDATED:
+            verdicts.append(judge(claim, node, _updated(result, claim, node), None, judging))
+            continue
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
         if exact is not None:
             floats, texts = (exact.adjoint_floats, exact.adjoints) if gradient else (exact.value_floats, exact.values)
@@ -342,6 +350,15 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
     return Report(result, tuple(verdicts), judging)
 
 
+def _updated(result: GradResult, claim: Claim, node: int) -> float:
+    """The correct updated value of the input a claim is about: θ − lr·∂f/∂θ."""
+    if result.lr is None:
+        raise BpcalcError("usage", f"{claim.text}: an updated value needs the learning rate: give --lr η "
+                          "(\"lr\" in a batch record)", claim.source, claim.span)
+    gradient = result.adjoints[node]
+    return result.values[node] - result.lr * (0.0 if gradient is None else gradient)
+
+
 def describe_claim(result: GradResult, claim: Claim) -> str:
     """What a claim is about, as the check table says it: f, ∂f/∂x, q, ∂f/∂q."""
     out = result.output_label
@@ -349,6 +366,8 @@ def describe_claim(result: GradResult, claim: Claim) -> str:
         return out
     if claim.kind in (GRADIENT, NODE_GRAD):
         return f"∂{out}/∂{claim.name}"
+    if claim.kind == UPDATED:
+        return f"{claim.name} − {result.lr:g}·∂{out}/∂{claim.name}"
     return claim.name or ""
 
 
@@ -430,11 +449,12 @@ def collect_claims(
     expect_node_grad: Sequence[str] = (),
     files: Sequence[Path] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    expect_updated: Sequence[str] = (),
 ) -> list[Claim]:
     """Every claim given on the command line and in answer files, in order."""
     claims: list[Claim] = []
     for kind, texts in ((GRADIENT, expect), (VALUE, [] if expect_value is None else [expect_value]),
-                        (NODE_VALUE, expect_node), (NODE_GRAD, expect_node_grad)):
+                        (NODE_VALUE, expect_node), (NODE_GRAD, expect_node_grad), (UPDATED, expect_updated)):
         for text in texts:
             claims.extend(parse_claims(kind, text))
     for path in files:
@@ -443,6 +463,6 @@ def collect_claims(
         raise BpcalcError(
             "usage",
             "nothing to check: give claims with --expect x=…, --expect-value …, --expect-node q=…, "
-            "--expect-node-grad q=… or --expect-file FILE",
+            "--expect-node-grad q=…, --expect-updated x=… (with --lr) or --expect-file FILE",
         )
     return claims
