@@ -203,6 +203,7 @@ def _pairs_text(entry: Any, key: str) -> str:
 # --- errors in the language of the record -----------------------------------------
 
 _WITH_AT = re.compile(r"give (it|them) with --at ")
+_AT_NAME = re.compile(r"--at (\w+):")
 _OPTION = re.compile(r"--(at|expect(?:-value|-node-grad|-node|-updated)?)\b")
 
 
@@ -210,6 +211,7 @@ def record_message(message: str) -> str:
     """An error message about a record: its keys ("at"), not the command
     line's options (--at)."""
     message = _WITH_AT.sub(lambda m: f"give {m.group(1)} in the record's \"at\": ", message)
+    message = _AT_NAME.sub(lambda m: f"\"at\": {m.group(1)}:", message)
     return _OPTION.sub(lambda m: f"\"{m.group(1)}\"", message)
 
 

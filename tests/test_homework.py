@@ -89,7 +89,7 @@ def test_answer_file_errors_point_into_the_file(tmp_path):
     path.write_text("x=-4\nexpect-nodes: q=3\n")
     err = error(read_claims_file, path)
     assert err.message == ("unknown key 'expect-nodes' (keys: expect, expect-value, expect-node, "
-                           "expect-node-grad); did you mean expect-node?")
+                           "expect-node-grad, expect-updated); did you mean expect-node?")
     assert err.position == (2, 1)
     path.write_text("x=-4\ny=-4,z=3+\n")
     err = error(read_claims_file, path)
