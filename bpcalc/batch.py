@@ -61,6 +61,7 @@ class PointRow(NamedTuple):
     gradient: tuple[float, ...] | None  # in the order of `wrt`
     warnings: tuple[str, ...]
     error: str | None
+    carried: Mapping[str, Any] | None = None  # the point's own columns, unchanged: id, name, the inputs
 
 
 # --- reading points -----------------------------------------------------------
@@ -123,50 +124,63 @@ def _numbers(names: Sequence[str], texts: list[str], origin: str, line: int) -> 
     return [_number(name, text, origin, line) for name, text in zip(names, texts)]
 
 
+Chunk = tuple[list[int], list[list[float]], list[dict[str, Any]]]
+
+
 def read_points(
     lines: Iterable[tuple[int, str]], fmt: str, inputs: Sequence[str], origin: str, chunk: int = READ_CHUNK
-) -> Iterator[tuple[list[int], list[list[float]]]]:
-    """Chunks of (line numbers, points), each point a list of floats in the
-    order of `inputs`."""
+) -> Iterator[Chunk]:
+    """Chunks of (line numbers, points, carried columns): each point a list
+    of floats in the order of `inputs`; each point's columns as written
+    (those that are not inputs, such as id or name, then the inputs), to be
+    repeated in its result row."""
     parse = _csv_points if fmt == CSV else _jsonl_points
     numbers: list[int] = []
     points: list[list[float]] = []
+    carried: list[dict[str, Any]] = []
     try:
-        for number, point in parse(lines, inputs, origin):
+        for number, point, columns in parse(lines, inputs, origin):
             numbers.append(number)
             points.append(point)
+            carried.append(columns)
             if len(points) >= chunk:
-                yield numbers, points
-                numbers, points = [], []
+                yield numbers, points, carried
+                numbers, points, carried = [], [], []
     except BpcalcError:
         if points:  # the points before the bad line still get their rows
-            yield numbers, points
+            yield numbers, points, carried
         raise
     if points:
-        yield numbers, points
+        yield numbers, points, carried
 
 
-def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: int) -> list[int]:
-    """For each input, its column in the header; errors name what is wrong."""
+def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: int) -> tuple[list[int], list[int]]:
+    """For each input, its column in the header; and the columns carried
+    into the results (those that are not inputs, then the inputs). Errors
+    name what is wrong."""
     names = [h.strip() for h in header]
     seen: set[str] = set()
     for h in names:
         if h in seen:
             raise line_error(origin, line, f"column '{h}' appears twice")
         seen.add(h)
-        if h not in inputs:
-            raise line_error(
-                origin, line,
-                f"column '{h}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
-            )
     missing = [name for name in inputs if name not in seen]
     if missing:
-        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    return [names.index(name) for name in inputs]
+        from .lang.parser import suggest
+
+        others = tuple(h for h in names if h not in inputs)
+        hint = suggest(missing[0], others)
+        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+                         f"{hint} (columns that are not inputs are carried into the results)")
+    order = [names.index(name) for name in inputs]
+    return order, [k for k, h in enumerate(names) if h not in inputs] + order
 
 
-def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
+                origin: str) -> Iterator[tuple[int, list[float], dict[str, Any]]]:
     order: list[int] | None = None
+    carry: list[int] = []
+    names: list[str] = []
     width = 0
     at = [0]  # the line the reader is on
 
@@ -187,13 +201,14 @@ def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin:
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         if order is None:
-            order = _columns_order(cells, inputs, origin, number)
+            order, carry = _columns_order(cells, inputs, origin, number)
+            names = [cells[k].strip() for k in carry]
             width = len(cells)
             continue
         if len(cells) != width:
             raise line_error(origin, number, f"{len(cells)} values where the header has {width} columns")
         texts = [cells[k] for k in order]
-        yield number, _numbers(inputs, texts, origin, number)
+        yield number, _numbers(inputs, texts, origin, number), dict(zip(names, [cells[k] for k in carry]))
     if order is None and inputs:
         raise BpcalcError("value", f"{origin}: no header line: the first line names the inputs ({','.join(inputs)})")
 
@@ -212,18 +227,15 @@ def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
     return obj
 
 
-def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
+                  origin: str) -> Iterator[tuple[int, list[float], dict[str, Any]]]:
     wanted = set(inputs)
     for number, text in lines:
         if not text.strip():
             continue
         obj = _json_object(text, origin, number)
-        unknown = [k for k in obj if k not in wanted]
-        if unknown:
-            raise line_error(
-                origin, number,
-                f"'{unknown[0]}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
-            )
+        carried = {k: v for k, v in obj.items() if k not in wanted}
+        carried.update((name, obj[name]) for name in inputs if name in obj)
         point = []
         for name in inputs:
             if name not in obj:
@@ -232,15 +244,13 @@ def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origi
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
                 raise line_error(origin, number, f"{name}: expected a number, got {json.dumps(v)}")
             point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
-        yield number, point
+        yield number, point, carried
 
 
 # --- computing ----------------------------------------------------------------
 
 
-def point_rows(
-    graph: Graph, chunks: Iterable[tuple[list[int], list[list[float]]]], wrt: Sequence[str]
-) -> Iterator[PointRow]:
+def point_rows(graph: Graph, chunks: Iterable[Chunk], wrt: Sequence[str]) -> Iterator[PointRow]:
     """The result row of every point, in order (vectorized, with the scalar
     engine for the points the vectorized engine marks as suspect)."""
     import numpy as np
@@ -248,7 +258,7 @@ def point_rows(
     from .vector import evaluate
 
     inputs = graph.input_names
-    for numbers, points in chunks:
+    for numbers, points, carried in chunks:
         table = np.array(points, dtype=np.float64).reshape(len(points), len(inputs))
         batch = evaluate(graph, {name: table[:, j] for j, name in enumerate(inputs)}, wrt)
         values = batch.value.tolist()
@@ -257,10 +267,10 @@ def point_rows(
         sensitive = batch.sensitive.tolist()
         for k, number in enumerate(numbers):
             if suspect[k]:
-                row = scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)
+                row = scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)._replace(carried=carried[k])
                 yield row._replace(warnings=(*row.warnings, ILL_CONDITIONED)) if sensitive[k] else row
             else:
-                yield PointRow(number, values[k], tuple(grads[k]), (), None)
+                yield PointRow(number, values[k], tuple(grads[k]), (), None, carried[k])
 
 
 #: The warning of a row where rounding alone moves the result (computed by
@@ -286,15 +296,29 @@ def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequenc
 # --- writing results ----------------------------------------------------------
 
 
-def csv_header(wrt: Sequence[str]) -> list[str]:
-    return ["line", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
+def csv_header(wrt: Sequence[str], carried: Sequence[str] = ()) -> list[str]:
+    """The columns of the results: the line, the point's own columns (carried),
+    the value, the gradient, the error and the warnings."""
+    header = ["line", *carried, "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
+    clash = next((name for name in carried if header.count(name) > 1), None)
+    if clash is not None:
+        raise BpcalcError("value", f"the points have a column '{clash}', which is also a column of the results: "
+                          "rename it")
+    return header
 
 
-def csv_record(row: PointRow, width: int) -> tuple:
+def _carried_cell(value: Any) -> Any:
+    """A carried column in CSV: text as it is; a JSON value as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def csv_record(row: PointRow, width: int, carried: Sequence[str] = ()) -> tuple:
     """The CSV cells of a row: floats as their shortest round-trip text
     ('inf', '-inf', 'nan' included), None as an empty cell."""
     grads = row.gradient if row.gradient is not None else (None,) * width
-    return (row.line, row.value, *grads, row.error, " | ".join(row.warnings))
+    columns = row.carried or {}
+    cells = (_carried_cell(columns[name]) if name in columns else None for name in carried)
+    return (row.line, *cells, row.value, *grads, row.error, " | ".join(row.warnings))
 
 
 def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
@@ -302,6 +326,7 @@ def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
 
     doc = {
         "line": row.line,
+        **({} if row.carried is None else {"point": row.carried}),
         "value": num(row.value),
         "gradient": None if row.gradient is None else {name: num(g) for name, g in zip(wrt, row.gradient)},
         "warnings": list(row.warnings),
@@ -352,16 +377,25 @@ def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out
     tally = Tally()
     if fmt == CSV:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(csv_header(wrt))
+        rows = iter(rows)
+        first = next(rows, None)
+        carried = tuple(first.carried or ()) if first is not None else ()
+        writer.writerow(csv_header(wrt, carried))
         width = len(wrt)
         write = out.write
         sep = "," if width else ""
-        for row in rows:
-            if row.error is None and not row.warnings:  # numbers only: nothing to quote
-                write(f"{row.line},{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
+        plain = str.maketrans("", "", ",\"\r\n")
+        for row in itertools.chain((first,) if first is not None else (), rows):
+            columns = row.carried
+            texts = tuple(columns.values()) if columns is not None and tuple(columns) == carried else None
+            if (row.error is None and not row.warnings and texts is not None
+                    and all(t.__class__ is str and len(t.translate(plain)) == len(t) for t in texts)):
+                # numbers and plain text only: nothing to quote
+                write(f"{row.line},{','.join(texts)}{',' if texts else ''}{row.value!r}{sep}"
+                      f"{','.join(map(repr, row.gradient))},,\n")
                 tally.rows += 1
             else:
-                writer.writerow(csv_record(row, width))
+                writer.writerow(csv_record(row, width, carried))
                 _count(tally, row)
     else:
         for row in rows:

@@ -45,8 +45,8 @@ def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path) -> None:
     for argv in (("--points", str(points)), ("--points", "-", "--from", "csv")):
         r = run_cli("batch", "x*y", *argv, stdin=points.read_bytes())
         assert r.code == 0, r.err
-        assert rows_of(r.out) == [{"line": "2", "value": "6.0", "grad_x": "3.0", "grad_y": "2.0", "error": "",
-                                   "warnings": ""}]
+        assert rows_of(r.out) == [{"line": "2", "x": "2", "y": "3", "value": "6.0", "grad_x": "3.0", "grad_y": "2.0",
+                                   "error": "", "warnings": ""}]
     points.write_bytes(b"x,y\n2,\xef\xbb\xbf3\n")  # elsewhere it is still refused
     r = run_cli("batch", "x*y", "--points", str(points))
     assert r.code == 2 and "U+FEFF" in r.err
@@ -73,7 +73,8 @@ def test_kinks_and_formats(tmp_path) -> None:
     assert rows[0]["grad_x"] == "0.0" and "relu'(0) = 0" in rows[0]["warnings"]
     assert rows[1]["grad_x"] == "3.0" and rows[1]["warnings"] == ""
     r = run_cli("batch", "x*y", "--points", "-", "--from", "csv", "--wrt", "y", stdin="y,x\n2,5\n")
-    assert rows_of(r.out) == [{"line": "2", "value": "10.0", "grad_y": "5.0", "error": "", "warnings": ""}]
+    assert rows_of(r.out) == [{"line": "2", "y": "2", "x": "5", "value": "10.0", "grad_y": "5.0", "error": "",
+                               "warnings": ""}]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,8 @@ def test_kinks_and_formats(tmp_path) -> None:
     [
         ("x,y\n1,2\n3\n", "line 3: 1 values where the header has 2 columns"),
         ("x,y\n1,2\n3,abc\n", "line 3: y:"),
-        ("x,q\n1,2\n", "line 1: column 'q' is not an input"),
+        ("x,y,value\n1,2,3\n", "a column 'value', which is also a column of the results"),
+        ("x,why\n1,2\n", "line 1: no column for input y"),
         ("x\n1\n", "line 1: no column for input y"),
         ("x,y\n1,nan\n", "line 2: y:"),
         ('{"x": 1, "y": 2}\n{"x": 1}\n', "line 2: no value for input y"),
@@ -218,7 +220,7 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path) -> None:
     points.write_text("x\n" + "0.5\n" * 300_000)
     proc = subprocess.Popen([*bpcalc_command(), "batch", "x*2", "--points", str(points)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline().startswith(b"line,value")
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"line,x,value")
     proc.stdout.close()
     assert proc.wait(timeout=120) == 141  # as a process killed by SIGPIPE
     assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
@@ -262,3 +264,25 @@ def test_an_ill_conditioned_point_gets_grads_numbers_and_says_so() -> None:
     assert (float(sensitive["value"]), float(sensitive["grad_y"])) == (grad["value"], grad["gradient"]["y"])
     assert sensitive["warnings"] == batch.ILL_CONDITIONED
     assert regular["warnings"] == ""
+
+
+def test_columns_that_are_not_inputs_are_carried_into_the_rows(tmp_path) -> None:
+    """Issue 14 item 4: id and name come back unchanged, and each row repeats
+    the point's input values; every input still needs its column. x*y at
+    (2, 3) is 6 with gradient (3, 2), by hand."""
+    points = tmp_path / "class.csv"
+    points.write_bytes(b'\xef\xbb\xbfid,name,x,y\r\ns01,"Lee, Ann",2,3\r\ns02,Bo,-1,0.50\r\n')
+    r = run_cli("batch", "x*y", "--points", str(points))
+    assert r.code == 0, r.err
+    assert rows_of(r.out) == [
+        {"line": "2", "id": "s01", "name": "Lee, Ann", "x": "2", "y": "3", "value": "6.0", "grad_x": "3.0",
+         "grad_y": "2.0", "error": "", "warnings": ""},
+        {"line": "3", "id": "s02", "name": "Bo", "x": "-1", "y": "0.50", "value": "-0.5", "grad_x": "0.5",
+         "grad_y": "-1.0", "error": "", "warnings": ""},
+    ]
+    r = run_cli("batch", "x*y", "--points", "-", stdin='{"id": 7, "x": 2, "y": "pi"}\n')
+    assert json.loads(r.out)["point"] == {"id": 7, "x": 2, "y": "pi"}
+    r = run_cli("batch", "x*y", "--points", "-", "--to", "csv", stdin='{"id": [1], "x": 2, "y": 3}\n')
+    assert rows_of(r.out)[0]["id"] == "[1]"
+    r = run_cli("batch", "x*y", "--points", "-", stdin="id,x\n1,2\n")
+    assert r.code == 2 and "no column for input y" in r.err
