@@ -415,7 +415,7 @@ def _count(tally: Tally, row: PointRow) -> None:
 def run_points(
     source: Source, wrt: Sequence[str] | None, stream: TextIO, origin: str, in_fmt: str | None,
     out_fmt: str | None, out: TextIO, on_read: Callable[[int], None] | None = None,
-    warn: Callable[[str], None] | None = None, limits: Limits = DEFAULT_LIMITS,
+    warn: Callable[[str], None] | None = None, limits: Limits = DEFAULT_LIMITS, reduce: str | None = None,
 ) -> Tally:
     """Points mode from start to end: build `source`, read points from
     `stream`, write result rows to `out`. Formats default to the input's
@@ -441,7 +441,87 @@ def run_points(
             break
     fmt = in_fmt or format_of(origin) or sniff_format(head[0][1] if head else "")
     chunks = read_points(itertools.chain(head, lines), fmt, graph.input_names, origin)
-    return write_point_rows(point_rows(graph, chunks, chosen), out_fmt or fmt, chosen, out)
+    rows = point_rows(graph, chunks, chosen)
+    if reduce is not None:
+        return write_reduced(reduced(rows, len(chosen), reduce), out_fmt or fmt, chosen, out)
+    return write_point_rows(rows, out_fmt or fmt, chosen, out)
+
+
+# --- the loss over a data set (--reduce) ------------------------------------------
+
+REDUCTIONS = ("sum", "mean")
+
+
+class Reduced(NamedTuple):
+    """A loss summed (or averaged) over every point: L = Σ_n C^n and
+    ∂L/∂w = Σ_n ∂C^n/∂w; the mean divides both by the number of rows.
+    Undefined (None) when a point's value is: `error` names its line."""
+
+    how: str
+    rows: int
+    value: float | None
+    gradient: tuple[float, ...] | None
+    warnings: tuple[str, ...]
+    error: str | None
+
+
+def reduced(rows: Iterable[PointRow], width: int, how: str) -> Reduced:
+    """Sum (or mean) of the rows' values and gradients, each sum correctly
+    rounded (math.fsum: the order of the rows does not matter)."""
+    if how not in REDUCTIONS:
+        raise BpcalcError("usage", f"--reduce {how}: the reductions are {' and '.join(REDUCTIONS)}")
+    values: list[float] = []
+    grads: list[list[float]] = [[] for _ in range(width)]
+    warnings: dict[str, None] = {}
+    error: str | None = None
+    n = 0
+    for row in rows:
+        n += 1
+        if row.error is not None or row.value is None or row.gradient is None:
+            error = error or f"line {row.line}: {row.error}"
+            continue
+        values.append(row.value)
+        for column, g in zip(grads, row.gradient):
+            column.append(g)
+        warnings.update((f"line {row.line}: {w}", None) for w in row.warnings)
+    if error is not None or n == 0:
+        return Reduced(how, n, None, None, tuple(warnings), error or "no points to reduce")
+    scale = 1.0 if how == "sum" else 1.0 / n
+    with _finite_sum():
+        total = math.fsum(values) * scale
+        gradient = tuple(math.fsum(column) * scale for column in grads)
+    return Reduced(how, n, total, gradient, tuple(warnings), None)
+
+
+@contextlib.contextmanager
+def _finite_sum() -> Iterator[None]:
+    """fsum of infinities of both signs raises; such a sum is nan."""
+    try:
+        yield
+    except (OverflowError, ValueError):
+        raise BpcalcError("domain", "the sum over the points is not a number (infinities of both signs)") from None
+
+
+def write_reduced(result: Reduced, fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
+    """The one record of --reduce: how, the number of rows, value, gradient."""
+    from .api import num
+
+    if fmt == CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["reduce", "rows", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"])
+        grads = result.gradient if result.gradient is not None else (None,) * len(wrt)
+        writer.writerow([result.how, result.rows, result.value, *grads, result.error, " | ".join(result.warnings)])
+    else:
+        doc = {
+            "reduce": result.how,
+            "rows": result.rows,
+            "value": num(result.value),
+            "gradient": None if result.gradient is None else {n: num(g) for n, g in zip(wrt, result.gradient)},
+            "warnings": list(result.warnings),
+            "error": result.error,
+        }
+        out.write(json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n")
+    return Tally(rows=1, errors=int(result.error is not None), warned=int(bool(result.warnings)))
 
 
 #: UTF-8; a byte-order mark at the start (Excel writes one) is skipped, not a character of the header.

@@ -458,6 +458,7 @@ def batch(
     output_format: Annotated[Optional[str], typer.Option("--to", help="Output format: csv or jsonl (default: the input's; jsonl for --programs).")] = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="--programs: check each program against SymPy.")] = True,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="--programs: worker processes.")] = 1,
+    reduce: Annotated[Optional[str], typer.Option("--reduce", help="--points: one record, the sum (or mean) of the values and gradients over every point: sum or mean.")] = None,
     rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="--programs: relative tolerance for every claim (a line's \"rtol\" overrides it).")] = DEFAULT_RTOL,
     atol: Annotated[float, typer.Option("--atol", min=0.0, help="--programs: absolute tolerance for every claim (a line's \"atol\" overrides it).")] = DEFAULT_ATOL,
     decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, max=100, help="--programs: judge every claim to N decimal places.")] = None,
@@ -482,6 +483,10 @@ def batch(
                 raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")
         if (points is None) == (programs is None):
             raise BpcalcError("usage", "give either --points FILE (with a program) or --programs FILE")
+        if reduce is not None and reduce not in run.REDUCTIONS:
+            raise BpcalcError("usage", f"--reduce {reduce}: the reductions are sum and mean")
+        if reduce is not None and programs is not None:
+            raise BpcalcError("usage", "--reduce sums over --points; --programs judges each line on its own")
         path = points if points is not None else programs
         assert path is not None
         with run.open_text(path) as (stream, origin, size), \
@@ -498,7 +503,7 @@ def batch(
                 limits = make_limits(max_bytes, max_nodes, max_depth)
                 source = read_program(program, file, limits.max_bytes)
                 tally = run.run_points(source, split_names(wrt), stream, origin, input_format,
-                                       output_format, sys.stdout, on_read, warn=_warn, limits=limits)
+                                       output_format, sys.stdout, on_read, warn=_warn, limits=limits, reduce=reduce)
         if programs is not None:
             print(tally.programs_summary(), file=sys.stderr)
         elif tally.summary:

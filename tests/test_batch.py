@@ -286,3 +286,22 @@ def test_columns_that_are_not_inputs_are_carried_into_the_rows(tmp_path) -> None
     assert rows_of(r.out)[0]["id"] == "[1]"
     r = run_cli("batch", "x*y", "--points", "-", stdin="id,x\n1,2\n")
     assert r.code == 2 and "no column for input y" in r.err
+
+
+def test_reduce_gives_the_loss_over_a_data_set(tmp_path) -> None:
+    """Issue 14 item 5: L = Σ_n C^n, ∂L/∂w = Σ_n ∂C^n/∂w (Hung-yi Lee). By hand,
+    C = (w·x − t)² at w = 1 over (x, t) = (1, 2), (2, 3): C = 1 + 1 = 2,
+    ∂C/∂w = 2(wx − t)x = −2 − 4 = −6; the mean halves both."""
+    data = tmp_path / "data.csv"
+    data.write_text("n,w,x,t\n1,1,1,2\n2,1,2,3\n")
+    r = run_cli("batch", "(w*x - t)^2", "--points", str(data), "--reduce", "sum", "--wrt", "w")
+    assert r.code == 0, r.err
+    assert rows_of(r.out) == [{"reduce": "sum", "rows": "2", "value": "2.0", "grad_w": "-6.0", "error": "",
+                               "warnings": ""}]
+    r = run_cli("batch", "(w*x - t)^2", "--points", str(data), "--reduce", "mean", "--to", "jsonl")
+    assert json.loads(r.out) == {"reduce": "mean", "rows": 2, "value": 1.0,
+                                 "gradient": {"w": -3.0, "x": -2.0, "t": 2.0}, "warnings": [], "error": None}
+    r = run_cli("batch", "log(x)", "--points", "-", "--reduce", "sum", "--to", "jsonl", stdin="x\n1\n-1\n")
+    doc = json.loads(r.out)
+    assert doc["value"] is None and doc["error"].startswith("line 3: log of a negative number")
+    assert run_cli("batch", "x", "--points", "-", "--reduce", "max", stdin="x\n1\n").code == 2
