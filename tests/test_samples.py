@@ -214,3 +214,22 @@ def test_at_overrides_single_names_of_the_header() -> None:
     assert doc["at"] == {"x": -2.0, "y": 5.0, "z": 2.0} and doc["value"] == 6.0  # (−2+5)·2 by hand
     bad = run_cli("grad", "x*y\n# at: x=1, y=\n")
     assert bad.code == 2 and "# at:" in bad.err and "no value after 'y='" in bad.err
+
+
+def test_updated_tensors_are_arrays_and_class_indices_have_none() -> None:
+    """Mazur in matrix form: W2 after one step with lr 0.5 is his published
+    [[w5+, w6+], [w7+, w8+]]; cross_entropy's labels (data) get no update."""
+    path = MATRIX / "mazur_matrix.bp"
+    run = run_cli("grad", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")), "--lr", "0.5",
+                  "--json", "--no-check")
+    assert run.code == 0, run.err
+    updated = run.json()["updated"]
+    assert _close_nested(updated["W2"], [[0.35891648, 0.408666186], [0.511301270, 0.561370121]], 5e-9)
+    assert _close_nested(updated["W1"], [[0.149780716, 0.19956143], [0.24975114, 0.29950229]], 5e-9)
+    path = MATRIX / "cs231n_two_layer.bp"
+    run = run_cli("grad", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")), "--lr", "0.1",
+                  "--json", "--no-check")
+    doc = run.json()
+    assert "y" not in doc["updated"] and doc["gradient"]["y"] is None
+    w = doc["at"]["b2"]
+    assert _close_nested(doc["updated"]["b2"], [v - 0.1 * g for v, g in zip(w, doc["gradient"]["b2"])], 1e-15)
