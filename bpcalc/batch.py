@@ -8,14 +8,20 @@ kinks, overflow and underflow are reported exactly as `bpcalc grad` reports
 them), and yields one `PointRow` per point, in input order. Memory is bounded
 by the chunk size, whatever the number of points.
 
-Programs mode (`run_programs`) reads JSONL lines of {program, at, expect?}
-and judges each one as `bpcalc check` does (with `homework`'s own functions),
-in one process or in `jobs` processes, writing one result per line in input
-order. Each process keeps one long-lived SymPy worker (`BudgetWorker`) for
-the checks, instead of forking a child per check.
+Columns of a point that are not inputs (id, name) are carried into its row,
+with the point's input values as written. `--reduce sum|mean` writes one
+record instead: the loss and its gradient summed (or averaged) over the points.
 
-Bad input (a malformed line, a value that is not a number, a missing or
-unknown column) raises BpcalcError naming the line; per-point domain errors
+Programs mode (`run_programs`) reads JSONL lines (read by `grading`: program,
+at, claims, judging keys, id, meta) and judges each one as `bpcalc check`
+does (with `homework`'s own functions), in one process or in `jobs`
+processes, writing one JSONL record (or CSV rows) per line in input order. A
+line that cannot be read gets an error record and the batch goes on. Each
+process keeps one long-lived SymPy worker (`BudgetWorker`) for the checks,
+instead of forking a child per check.
+
+Bad points input (a malformed line, a value that is not a number, an input
+with no column) raises BpcalcError naming the line; per-point domain errors
 are not bad input: they are reported in their row.
 """
 
@@ -37,11 +43,14 @@ import sys
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
 
 from .errors import BpcalcError, Source
 from .graph import Graph
 from .limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from .homework import Judging
 
 #: Points per chunk read from the input and handed to the vectorized engine.
 READ_CHUNK = 16384
@@ -602,7 +611,7 @@ class Judged:
     check: bool = True
     budget: float = 10.0
     origin: str = "<programs>"
-    judging: Any = None  # homework.Judging; None: its defaults
+    judging: "Judging | None" = None  # None: homework's defaults
     out_fmt: str = JSONL
 
 
@@ -682,7 +691,7 @@ def _judge_line_args(args: tuple[Any, Judged]) -> tuple[str, str]:
 
 def run_programs(
     stream: TextIO, origin: str, out_fmt: str | None, out: TextIO, check: bool, jobs: int,
-    on_read: Callable[[int], None] | None = None, budget: float = 10.0, judging: Any = None,
+    on_read: Callable[[int], None] | None = None, budget: float = 10.0, judging: "Judging | None" = None,
 ) -> Tally:
     """Programs mode: one JSONL result (or CSV rows) per line of `stream`, in
     input order, judged in this process or in `jobs` worker processes. A line

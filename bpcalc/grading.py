@@ -83,6 +83,8 @@ def read_line(number: int, text: str) -> ProgramLine | Fault:
         return seen
 
     try:
+        from .batch import _reject_constant
+
         obj = json.loads(text, parse_float=Number, parse_int=Number, parse_constant=_reject_constant,
                          object_pairs_hook=pairs)
     except ValueError as exc:
@@ -173,10 +175,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _plain_numbers(at: Any) -> dict[str, float] | None:

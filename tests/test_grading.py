@@ -138,3 +138,34 @@ def test_read_line() -> None:
 ])
 def test_record_messages_speak_of_the_records_keys(message: str, spoken: str) -> None:
     assert record_message(message) == spoken
+
+
+def test_a_progress_bar_on_a_terminal_then_the_summary(tmp_path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from conftest import bpcalc_command
+
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": k, "program": "x*y", "at": {"x": k, "y": 2}, "expect": {"y": k}}) + "\n"
+                            for k in range(3000)))
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm"}
+    proc = subprocess.Popen([*bpcalc_command(), "batch", "--programs", str(path), "--no-check", "--to", "csv"],
+                            stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "━" in text  # rich drew the bar
+    assert text.rstrip().endswith("lines  all right  some wrong  errors\r\n3,000      3,000           0       0")
