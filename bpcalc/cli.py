@@ -325,7 +325,7 @@ def check(
     """Check claimed answers (gradients, the output's value, named nodes)
     against the computed ones: exit 0 if all hold, 1 if any does not."""
     from .api import grad as compute, with_sympy
-    from .homework import Judging, collect_claims, judge_claims, resolve_claims
+    from .homework import Judging, collect_claims, judge_claims, require_lr, resolve_claims
     from .render.check import SCHEMA, check_document, render_report
 
     from dataclasses import replace
@@ -343,6 +343,7 @@ def check(
         result = replace(result, lr=lr)
         scalar_only(result, "check")
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
+        require_lr(claims, lr)
         if check and not (exact or derivative):
             checking_once(render=False)
         result = with_sympy(result, check=check, exact=exact, derivative=derivative, budget=budget)

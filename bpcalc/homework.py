@@ -350,11 +350,18 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
     return Report(result, tuple(verdicts), judging)
 
 
+def require_lr(claims: Sequence[Claim], lr: float | None) -> None:
+    """Claims about updated values need the learning rate."""
+    for claim in claims:
+        if claim.kind == UPDATED and lr is None:
+            raise BpcalcError("usage", f"{claim.name}={claim.text}: an updated value needs the learning rate: "
+                              "give --lr η (\"lr\" in a batch record)", claim.source, claim.span)
+
+
 def _updated(result: GradResult, claim: Claim, node: int) -> float:
     """The correct updated value of the input a claim is about: θ − lr·∂f/∂θ."""
-    if result.lr is None:
-        raise BpcalcError("usage", f"{claim.text}: an updated value needs the learning rate: give --lr η "
-                          "(\"lr\" in a batch record)", claim.source, claim.span)
+    require_lr([claim], result.lr)
+    assert result.lr is not None
     gradient = result.adjoints[node]
     return result.values[node] - result.lr * (0.0 if gradient is None else gradient)
 

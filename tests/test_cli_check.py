@@ -132,3 +132,14 @@ def test_a_claim_with_no_significant_digit_is_wrong(cli):
     assert run.code == 1
     assert ("∂f/∂x       0.0    0.0177      -0.0177   ✗   no significant digit written, and the value is not 0: "
             "to 1 significant figure 0.02") in run.out.splitlines()
+
+
+def test_expect_updated_needs_lr_and_says_so_before_computing():
+    from conftest import run_cli
+
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--expect-updated", "x=0.8", "--json")
+    assert r.code == 2 and "needs the learning rate" in r.err and r.json()["error"]["kind"] == "usage"
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--lr", "0.1", "--expect-updated", "x=0.8,y=1.9", "--json")
+    assert r.code == 0 and [c["what"] for c in r.json()["claims"]] == ["x − 0.1·∂f/∂x", "y − 0.1·∂f/∂y"]
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--lr", "nan", "--expect-updated", "x=0.8")
+    assert r.code == 2

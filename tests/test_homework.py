@@ -259,3 +259,27 @@ def test_exact_mode_judges_against_the_exact_value():
     report = judge_claims(r, parse_claims(GRADIENT, "apple=11/5"))
     (v,) = report.verdicts
     assert v.ok and v.exact == "11/5" and v.correct == 2.2
+
+
+def test_updated_claims_judge_theta_minus_lr_times_the_gradient():
+    """x*y at x=1, y=2 with lr 0.1: x − 0.1·2 = 0.8, y − 0.1·1 = 1.9 (by hand)."""
+    from dataclasses import replace
+
+    from bpcalc.api import grad
+    from bpcalc.homework import UPDATED, judge_claims, parse_claims
+
+    result = replace(grad("x*y", {"x": 1, "y": 2}, check=False), lr=0.1)
+    claims = parse_claims(UPDATED, "x=0.8,y=2.1")
+    report = judge_claims(result, claims)
+    assert [v.ok for v in report.verdicts] == [True, False]
+    assert report.verdicts[1].correct == pytest.approx(1.9, abs=1e-15)
+    assert result.updated == pytest.approx({"x": 0.8, "y": 1.9})
+    with pytest.raises(BpcalcError, match="needs the learning rate"):
+        judge_claims(replace(result, lr=None), claims)
+
+
+def test_updated_claims_from_an_answer_file(tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("expect-updated: w=0.3\n")
+    claims = read_claims_file(path)
+    assert [(c.kind, c.name, c.text) for c in claims] == [("updated", "w", "0.3")]
