@@ -34,6 +34,7 @@ import io
 import itertools
 import json
 import math
+import operator
 import os
 import pickle
 import select
@@ -70,7 +71,7 @@ class PointRow(NamedTuple):
     gradient: tuple[float, ...] | None  # in the order of `wrt`
     warnings: tuple[str, ...]
     error: str | None
-    carried: Mapping[str, Any] | None = None  # the point's own columns, unchanged: id, name, the inputs
+    carried: "Carried | None" = None  # the point's own columns, unchanged: id, name, the inputs
 
 
 # --- reading points -----------------------------------------------------------
@@ -133,7 +134,10 @@ def _numbers(names: Sequence[str], texts: list[str], origin: str, line: int) -> 
     return [_number(name, text, origin, line) for name, text in zip(names, texts)]
 
 
-Chunk = tuple[list[int], list[list[float]], list[dict[str, Any]]]
+#: A point's own columns as written: (names, values); the names of a CSV
+#: file's rows are one shared tuple.
+Carried = tuple[tuple[str, ...], tuple[Any, ...]]
+Chunk = tuple[list[int], list[list[float]], list[Carried]]
 
 
 def read_points(
@@ -146,7 +150,7 @@ def read_points(
     parse = _csv_points if fmt == CSV else _jsonl_points
     numbers: list[int] = []
     points: list[list[float]] = []
-    carried: list[dict[str, Any]] = []
+    carried: list[Carried] = []
     try:
         for number, point, columns in parse(lines, inputs, origin):
             numbers.append(number)
@@ -186,10 +190,10 @@ def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: 
 
 
 def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
-                origin: str) -> Iterator[tuple[int, list[float], dict[str, Any]]]:
+                origin: str) -> Iterator[tuple[int, list[float], Carried]]:
     order: list[int] | None = None
-    carry: list[int] = []
-    names: list[str] = []
+    names: tuple[str, ...] = ()
+    pick: Callable[[list[str]], tuple[str, ...]] = lambda cells: ()
     width = 0
     at = [0]  # the line the reader is on
 
@@ -211,13 +215,14 @@ def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
             continue
         if order is None:
             order, carry = _columns_order(cells, inputs, origin, number)
-            names = [cells[k].strip() for k in carry]
+            names = tuple(cells[k].strip() for k in carry)
+            pick = operator.itemgetter(*carry) if len(carry) > 1 else (lambda cells, k=carry[0]: (cells[k],))
             width = len(cells)
             continue
         if len(cells) != width:
             raise line_error(origin, number, f"{len(cells)} values where the header has {width} columns")
         texts = [cells[k] for k in order]
-        yield number, _numbers(inputs, texts, origin, number), dict(zip(names, [cells[k] for k in carry]))
+        yield number, _numbers(inputs, texts, origin, number), (names, pick(cells))
     if order is None and inputs:
         raise BpcalcError("value", f"{origin}: no header line: the first line names the inputs ({','.join(inputs)})")
 
@@ -237,14 +242,13 @@ def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
 
 
 def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
-                  origin: str) -> Iterator[tuple[int, list[float], dict[str, Any]]]:
+                  origin: str) -> Iterator[tuple[int, list[float], Carried]]:
     wanted = set(inputs)
     for number, text in lines:
         if not text.strip():
             continue
         obj = _json_object(text, origin, number)
-        carried = {k: v for k, v in obj.items() if k not in wanted}
-        carried.update((name, obj[name]) for name in inputs if name in obj)
+        names = (*(k for k in obj if k not in wanted), *(name for name in inputs if name in obj))
         point = []
         for name in inputs:
             if name not in obj:
@@ -253,7 +257,7 @@ def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
                 raise line_error(origin, number, f"{name}: expected a number, got {json.dumps(v)}")
             point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
-        yield number, point, carried
+        yield number, point, (names, tuple(obj[k] for k in names))
 
 
 # --- computing ----------------------------------------------------------------
@@ -325,7 +329,7 @@ def csv_record(row: PointRow, width: int, carried: Sequence[str] = ()) -> tuple:
     """The CSV cells of a row: floats as their shortest round-trip text
     ('inf', '-inf', 'nan' included), None as an empty cell."""
     grads = row.gradient if row.gradient is not None else (None,) * width
-    columns = row.carried or {}
+    columns = dict(zip(*row.carried)) if row.carried else {}
     cells = (_carried_cell(columns[name]) if name in columns else None for name in carried)
     return (row.line, *cells, row.value, *grads, row.error, " | ".join(row.warnings))
 
@@ -335,7 +339,7 @@ def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
 
     doc = {
         "line": row.line,
-        **({} if row.carried is None else {"point": row.carried}),
+        **({} if row.carried is None else {"point": dict(zip(*row.carried))}),
         "value": num(row.value),
         "gradient": None if row.gradient is None else {name: num(g) for name, g in zip(wrt, row.gradient)},
         "warnings": list(row.warnings),
@@ -388,20 +392,17 @@ def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out
         writer = csv.writer(out, lineterminator="\n")
         rows = iter(rows)
         first = next(rows, None)
-        carried = tuple(first.carried or ()) if first is not None else ()
+        carried = first.carried[0] if first is not None and first.carried else ()
         writer.writerow(csv_header(wrt, carried))
         width = len(wrt)
         write = out.write
         sep = "," if width else ""
-        plain = str.maketrans("", "", ",\"\r\n")
+        commas = len(carried) - 1
         for row in itertools.chain((first,) if first is not None else (), rows):
-            columns = row.carried
-            texts = tuple(columns.values()) if columns is not None and tuple(columns) == carried else None
-            if (row.error is None and not row.warnings and texts is not None
-                    and all(t.__class__ is str and len(t.translate(plain)) == len(t) for t in texts)):
+            texts = _plain_cells(row.carried, carried, commas)
+            if row.error is None and not row.warnings and texts is not None:
                 # numbers and plain text only: nothing to quote
-                write(f"{row.line},{','.join(texts)}{',' if texts else ''}{row.value!r}{sep}"
-                      f"{','.join(map(repr, row.gradient))},,\n")
+                write(f"{row.line},{texts}{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
                 tally.rows += 1
             else:
                 writer.writerow(csv_record(row, width, carried))
@@ -411,6 +412,24 @@ def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out
             out.write(jsonl_record(row, wrt) + "\n")
             _count(tally, row)
     return tally
+
+
+def _plain_cells(columns: Carried | None, names: tuple[str, ...], commas: int) -> str | None:
+    """The carried cells as CSV text ending in a comma, when they are the
+    header's columns and texts that need no quotes; else None."""
+    if columns is None:
+        return "" if not names else None
+    if columns[0] is not names and columns[0] != names:
+        return None
+    if not names:
+        return ""
+    try:
+        text = ",".join(columns[1])
+    except TypeError:  # a JSON value, not text
+        return None
+    if text.count(",") != commas or '"' in text or "\n" in text or "\r" in text:
+        return None
+    return text + ","
 
 
 def _count(tally: Tally, row: PointRow) -> None:
