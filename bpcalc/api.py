@@ -98,6 +98,7 @@ class GradResult:
     exact: ExactResult | None = None  # exact mode (`exact=True`)
     derivatives: Derivatives | None = None  # d output / d input formulas (`derivative=True`)
     tensor: bool = False  # computed by the tensor engine (vectors and matrices)
+    lr: float | None = None  # the learning rate of one step of gradient descent (`updated`)
 
     @property
     def value(self) -> float:
@@ -125,6 +126,17 @@ class GradResult:
             else:
                 out[name] = 0.0 if a is None else a
         return out
+
+    @property
+    def updated(self) -> dict[str, Any]:
+        """One step of gradient descent with learning rate `lr`: θ − lr·∂f/∂θ
+        for each reported input, all from the same gradient (a simultaneous
+        update); an array for a vector or matrix input; none for class-index
+        data (no gradient). {} without `lr`."""
+        if self.lr is None:
+            return {}
+        return {name: updated_value(self.at[name].value, g, self.lr)
+                for name, g in self.gradient.items() if g is not None}
 
     @property
     def exact_gradient(self) -> dict[str, str | None]:
@@ -189,6 +201,8 @@ class GradResult:
             "warnings": [w.message for w in self.warnings],
             "exact": self.exact_to_dict(nodes),
             "derivatives": derivatives_to_dict(self.derivatives),
+            **({} if self.lr is None else {"lr": self.lr, "updated": {
+                name: jsonable(v) for name, v in self.updated.items()}}),
         }
 
     def exact_to_dict(self, nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -211,6 +225,11 @@ class GradResult:
             },
             "seconds": round(exact.seconds, 3),
         }
+
+
+def updated_value(theta: Any, gradient: Any, lr: float) -> Any:
+    """θ − lr·g: a number, or an array for a vector or matrix input."""
+    return scalar_or_array(theta - lr * gradient) if hasattr(theta, "shape") else theta - lr * gradient
 
 
 def check_to_dict(check: Check | None) -> dict[str, Any] | None:

@@ -8,14 +8,20 @@ kinks, overflow and underflow are reported exactly as `bpcalc grad` reports
 them), and yields one `PointRow` per point, in input order. Memory is bounded
 by the chunk size, whatever the number of points.
 
-Programs mode (`run_programs`) reads JSONL lines of {program, at, expect?}
-and judges each one as `bpcalc check` does (with `homework`'s own functions),
-in one process or in `jobs` processes, writing one result per line in input
-order. Each process keeps one long-lived SymPy worker (`BudgetWorker`) for
-the checks, instead of forking a child per check.
+Columns of a point that are not inputs (id, name) are carried into its row,
+with the point's input values as written. `--reduce sum|mean` writes one
+record instead: the loss and its gradient summed (or averaged) over the points.
 
-Bad input (a malformed line, a value that is not a number, a missing or
-unknown column) raises BpcalcError naming the line; per-point domain errors
+Programs mode (`run_programs`) reads JSONL lines (read by `grading`: program,
+at, claims, judging keys, id, meta) and judges each one as `bpcalc check`
+does (with `homework`'s own functions), in one process or in `jobs`
+processes, writing one JSONL record (or CSV rows) per line in input order. A
+line that cannot be read gets an error record and the batch goes on. Each
+process keeps one long-lived SymPy worker (`BudgetWorker`) for the checks,
+instead of forking a child per check.
+
+Bad points input (a malformed line, a value that is not a number, an input
+with no column) raises BpcalcError naming the line; per-point domain errors
 are not bad input: they are reported in their row.
 """
 
@@ -28,6 +34,7 @@ import io
 import itertools
 import json
 import math
+import operator
 import os
 import pickle
 import select
@@ -37,11 +44,14 @@ import sys
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
 
 from .errors import BpcalcError, Source
 from .graph import Graph
 from .limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from .homework import Judging
 
 #: Points per chunk read from the input and handed to the vectorized engine.
 READ_CHUNK = 16384
@@ -61,6 +71,7 @@ class PointRow(NamedTuple):
     gradient: tuple[float, ...] | None  # in the order of `wrt`
     warnings: tuple[str, ...]
     error: str | None
+    carried: "Carried | None" = None  # the point's own columns, unchanged: id, name, the inputs
 
 
 # --- reading points -----------------------------------------------------------
@@ -123,50 +134,66 @@ def _numbers(names: Sequence[str], texts: list[str], origin: str, line: int) -> 
     return [_number(name, text, origin, line) for name, text in zip(names, texts)]
 
 
+#: A point's own columns as written: (names, values); the names of a CSV
+#: file's rows are one shared tuple.
+Carried = tuple[tuple[str, ...], tuple[Any, ...]]
+Chunk = tuple[list[int], list[list[float]], list[Carried]]
+
+
 def read_points(
     lines: Iterable[tuple[int, str]], fmt: str, inputs: Sequence[str], origin: str, chunk: int = READ_CHUNK
-) -> Iterator[tuple[list[int], list[list[float]]]]:
-    """Chunks of (line numbers, points), each point a list of floats in the
-    order of `inputs`."""
+) -> Iterator[Chunk]:
+    """Chunks of (line numbers, points, carried columns): each point a list
+    of floats in the order of `inputs`; each point's columns as written
+    (those that are not inputs, such as id or name, then the inputs), to be
+    repeated in its result row."""
     parse = _csv_points if fmt == CSV else _jsonl_points
     numbers: list[int] = []
     points: list[list[float]] = []
+    carried: list[Carried] = []
     try:
-        for number, point in parse(lines, inputs, origin):
+        for number, point, columns in parse(lines, inputs, origin):
             numbers.append(number)
             points.append(point)
+            carried.append(columns)
             if len(points) >= chunk:
-                yield numbers, points
-                numbers, points = [], []
+                yield numbers, points, carried
+                numbers, points, carried = [], [], []
     except BpcalcError:
         if points:  # the points before the bad line still get their rows
-            yield numbers, points
+            yield numbers, points, carried
         raise
     if points:
-        yield numbers, points
+        yield numbers, points, carried
 
 
-def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: int) -> list[int]:
-    """For each input, its column in the header; errors name what is wrong."""
+def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: int) -> tuple[list[int], list[int]]:
+    """For each input, its column in the header; and the columns carried
+    into the results (those that are not inputs, then the inputs). Errors
+    name what is wrong."""
     names = [h.strip() for h in header]
     seen: set[str] = set()
     for h in names:
         if h in seen:
             raise line_error(origin, line, f"column '{h}' appears twice")
         seen.add(h)
-        if h not in inputs:
-            raise line_error(
-                origin, line,
-                f"column '{h}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
-            )
     missing = [name for name in inputs if name not in seen]
     if missing:
-        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    return [names.index(name) for name in inputs]
+        from .lang.parser import suggest
+
+        others = tuple(h for h in names if h not in inputs)
+        hint = suggest(missing[0], others)
+        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+                         f"{hint} (columns that are not inputs are carried into the results)")
+    order = [names.index(name) for name in inputs]
+    return order, [k for k, h in enumerate(names) if h not in inputs] + order
 
 
-def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
+                origin: str) -> Iterator[tuple[int, list[float], Carried]]:
     order: list[int] | None = None
+    names: tuple[str, ...] = ()
+    pick: Callable[[list[str]], tuple[str, ...]] = lambda cells: ()
     width = 0
     at = [0]  # the line the reader is on
 
@@ -187,13 +214,15 @@ def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin:
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         if order is None:
-            order = _columns_order(cells, inputs, origin, number)
+            order, carry = _columns_order(cells, inputs, origin, number)
+            names = tuple(cells[k].strip() for k in carry)
+            pick = operator.itemgetter(*carry) if len(carry) > 1 else (lambda cells, k=carry[0]: (cells[k],))
             width = len(cells)
             continue
         if len(cells) != width:
             raise line_error(origin, number, f"{len(cells)} values where the header has {width} columns")
         texts = [cells[k] for k in order]
-        yield number, _numbers(inputs, texts, origin, number)
+        yield number, _numbers(inputs, texts, origin, number), (names, pick(cells))
     if order is None and inputs:
         raise BpcalcError("value", f"{origin}: no header line: the first line names the inputs ({','.join(inputs)})")
 
@@ -212,18 +241,14 @@ def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
     return obj
 
 
-def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origin: str) -> Iterator[tuple[int, list[float]]]:
+def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
+                  origin: str) -> Iterator[tuple[int, list[float], Carried]]:
     wanted = set(inputs)
     for number, text in lines:
         if not text.strip():
             continue
         obj = _json_object(text, origin, number)
-        unknown = [k for k in obj if k not in wanted]
-        if unknown:
-            raise line_error(
-                origin, number,
-                f"'{unknown[0]}' is not an input of the program (inputs: {', '.join(inputs) or 'none'})",
-            )
+        names = (*(k for k in obj if k not in wanted), *(name for name in inputs if name in obj))
         point = []
         for name in inputs:
             if name not in obj:
@@ -232,15 +257,13 @@ def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str], origi
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
                 raise line_error(origin, number, f"{name}: expected a number, got {json.dumps(v)}")
             point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
-        yield number, point
+        yield number, point, (names, tuple(obj[k] for k in names))
 
 
 # --- computing ----------------------------------------------------------------
 
 
-def point_rows(
-    graph: Graph, chunks: Iterable[tuple[list[int], list[list[float]]]], wrt: Sequence[str]
-) -> Iterator[PointRow]:
+def point_rows(graph: Graph, chunks: Iterable[Chunk], wrt: Sequence[str]) -> Iterator[PointRow]:
     """The result row of every point, in order (vectorized, with the scalar
     engine for the points the vectorized engine marks as suspect)."""
     import numpy as np
@@ -248,7 +271,7 @@ def point_rows(
     from .vector import evaluate
 
     inputs = graph.input_names
-    for numbers, points in chunks:
+    for numbers, points, carried in chunks:
         table = np.array(points, dtype=np.float64).reshape(len(points), len(inputs))
         batch = evaluate(graph, {name: table[:, j] for j, name in enumerate(inputs)}, wrt)
         values = batch.value.tolist()
@@ -257,10 +280,10 @@ def point_rows(
         sensitive = batch.sensitive.tolist()
         for k, number in enumerate(numbers):
             if suspect[k]:
-                row = scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)
+                row = scalar_row(graph, number, dict(zip(inputs, points[k])), wrt)._replace(carried=carried[k])
                 yield row._replace(warnings=(*row.warnings, ILL_CONDITIONED)) if sensitive[k] else row
             else:
-                yield PointRow(number, values[k], tuple(grads[k]), (), None)
+                yield PointRow(number, values[k], tuple(grads[k]), (), None, carried[k])
 
 
 #: The warning of a row where rounding alone moves the result (computed by
@@ -286,15 +309,29 @@ def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequenc
 # --- writing results ----------------------------------------------------------
 
 
-def csv_header(wrt: Sequence[str]) -> list[str]:
-    return ["line", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
+def csv_header(wrt: Sequence[str], carried: Sequence[str] = ()) -> list[str]:
+    """The columns of the results: the line, the point's own columns (carried),
+    the value, the gradient, the error and the warnings."""
+    header = ["line", *carried, "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
+    clash = next((name for name in carried if header.count(name) > 1), None)
+    if clash is not None:
+        raise BpcalcError("value", f"the points have a column '{clash}', which is also a column of the results: "
+                          "rename it")
+    return header
 
 
-def csv_record(row: PointRow, width: int) -> tuple:
+def _carried_cell(value: Any) -> Any:
+    """A carried column in CSV: text as it is; a JSON value as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def csv_record(row: PointRow, width: int, carried: Sequence[str] = ()) -> tuple:
     """The CSV cells of a row: floats as their shortest round-trip text
     ('inf', '-inf', 'nan' included), None as an empty cell."""
     grads = row.gradient if row.gradient is not None else (None,) * width
-    return (row.line, row.value, *grads, row.error, " | ".join(row.warnings))
+    columns = dict(zip(*row.carried)) if row.carried else {}
+    cells = (_carried_cell(columns[name]) if name in columns else None for name in carried)
+    return (row.line, *cells, row.value, *grads, row.error, " | ".join(row.warnings))
 
 
 def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
@@ -302,6 +339,7 @@ def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
 
     doc = {
         "line": row.line,
+        **({} if row.carried is None else {"point": dict(zip(*row.carried))}),
         "value": num(row.value),
         "gradient": None if row.gradient is None else {name: num(g) for name, g in zip(wrt, row.gradient)},
         "warnings": list(row.warnings),
@@ -317,7 +355,8 @@ class Tally:
     rows: int = 0
     errors: int = 0
     warned: int = 0
-    failed: int = 0  # programs mode: verdicts that did not hold
+    failed: int = 0  # programs mode: lines not ok (wrong answers and errors)
+    right: int = 0  # programs mode: lines whose every claim holds
 
     @property
     def summary(self) -> str:
@@ -333,6 +372,12 @@ class Tally:
             return ""
         return f"{self.rows:,} row{'s' if self.rows != 1 else ''}; " + ", ".join(parts) + " (see their rows)"
 
+    def programs_summary(self) -> str:
+        """--programs: the summary table (lines, all right, some wrong, errors)."""
+        from .grading import Summary
+
+        return Summary(self.rows, self.right, self.failed - self.errors, self.errors).table()
+
     @property
     def exit_code(self) -> int:
         """0, or 1 when a judged program did not hold (as `bpcalc check`).
@@ -345,22 +390,46 @@ def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out
     tally = Tally()
     if fmt == CSV:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(csv_header(wrt))
+        rows = iter(rows)
+        first = next(rows, None)
+        carried = first.carried[0] if first is not None and first.carried else ()
+        writer.writerow(csv_header(wrt, carried))
         width = len(wrt)
         write = out.write
         sep = "," if width else ""
-        for row in rows:
-            if row.error is None and not row.warnings:  # numbers only: nothing to quote
-                write(f"{row.line},{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
+        commas = len(carried) - 1
+        for row in itertools.chain((first,) if first is not None else (), rows):
+            texts = _plain_cells(row.carried, carried, commas)
+            if row.error is None and not row.warnings and texts is not None:
+                # numbers and plain text only: nothing to quote
+                write(f"{row.line},{texts}{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
                 tally.rows += 1
             else:
-                writer.writerow(csv_record(row, width))
+                writer.writerow(csv_record(row, width, carried))
                 _count(tally, row)
     else:
         for row in rows:
             out.write(jsonl_record(row, wrt) + "\n")
             _count(tally, row)
     return tally
+
+
+def _plain_cells(columns: Carried | None, names: tuple[str, ...], commas: int) -> str | None:
+    """The carried cells as CSV text ending in a comma, when they are the
+    header's columns and texts that need no quotes; else None."""
+    if columns is None:
+        return "" if not names else None
+    if columns[0] is not names and columns[0] != names:
+        return None
+    if not names:
+        return ""
+    try:
+        text = ",".join(columns[1])
+    except TypeError:  # a JSON value, not text
+        return None
+    if text.count(",") != commas or '"' in text or "\n" in text or "\r" in text:
+        return None
+    return text + ","
 
 
 def _count(tally: Tally, row: PointRow) -> None:
@@ -374,7 +443,7 @@ def _count(tally: Tally, row: PointRow) -> None:
 def run_points(
     source: Source, wrt: Sequence[str] | None, stream: TextIO, origin: str, in_fmt: str | None,
     out_fmt: str | None, out: TextIO, on_read: Callable[[int], None] | None = None,
-    warn: Callable[[str], None] | None = None, limits: Limits = DEFAULT_LIMITS,
+    warn: Callable[[str], None] | None = None, limits: Limits = DEFAULT_LIMITS, reduce: str | None = None,
 ) -> Tally:
     """Points mode from start to end: build `source`, read points from
     `stream`, write result rows to `out`. Formats default to the input's
@@ -400,7 +469,87 @@ def run_points(
             break
     fmt = in_fmt or format_of(origin) or sniff_format(head[0][1] if head else "")
     chunks = read_points(itertools.chain(head, lines), fmt, graph.input_names, origin)
-    return write_point_rows(point_rows(graph, chunks, chosen), out_fmt or fmt, chosen, out)
+    rows = point_rows(graph, chunks, chosen)
+    if reduce is not None:
+        return write_reduced(reduced(rows, len(chosen), reduce), out_fmt or fmt, chosen, out)
+    return write_point_rows(rows, out_fmt or fmt, chosen, out)
+
+
+# --- the loss over a data set (--reduce) ------------------------------------------
+
+REDUCTIONS = ("sum", "mean")
+
+
+class Reduced(NamedTuple):
+    """A loss summed (or averaged) over every point: L = Σ_n C^n and
+    ∂L/∂w = Σ_n ∂C^n/∂w; the mean divides both by the number of rows.
+    Undefined (None) when a point's value is: `error` names its line."""
+
+    how: str
+    rows: int
+    value: float | None
+    gradient: tuple[float, ...] | None
+    warnings: tuple[str, ...]
+    error: str | None
+
+
+def reduced(rows: Iterable[PointRow], width: int, how: str) -> Reduced:
+    """Sum (or mean) of the rows' values and gradients, each sum correctly
+    rounded (math.fsum: the order of the rows does not matter)."""
+    if how not in REDUCTIONS:
+        raise BpcalcError("usage", f"--reduce {how}: the reductions are {' and '.join(REDUCTIONS)}")
+    values: list[float] = []
+    grads: list[list[float]] = [[] for _ in range(width)]
+    warnings: dict[str, None] = {}
+    error: str | None = None
+    n = 0
+    for row in rows:
+        n += 1
+        if row.error is not None or row.value is None or row.gradient is None:
+            error = error or f"line {row.line}: {row.error}"
+            continue
+        values.append(row.value)
+        for column, g in zip(grads, row.gradient):
+            column.append(g)
+        warnings.update((f"line {row.line}: {w}", None) for w in row.warnings)
+    if error is not None or n == 0:
+        return Reduced(how, n, None, None, tuple(warnings), error or "no points to reduce")
+    scale = 1.0 if how == "sum" else 1.0 / n
+    with _finite_sum():
+        total = math.fsum(values) * scale
+        gradient = tuple(math.fsum(column) * scale for column in grads)
+    return Reduced(how, n, total, gradient, tuple(warnings), None)
+
+
+@contextlib.contextmanager
+def _finite_sum() -> Iterator[None]:
+    """fsum of infinities of both signs raises; such a sum is nan."""
+    try:
+        yield
+    except (OverflowError, ValueError):
+        raise BpcalcError("domain", "the sum over the points is not a number (infinities of both signs)") from None
+
+
+def write_reduced(result: Reduced, fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
+    """The one record of --reduce: how, the number of rows, value, gradient."""
+    from .api import num
+
+    if fmt == CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["reduce", "rows", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"])
+        grads = result.gradient if result.gradient is not None else (None,) * len(wrt)
+        writer.writerow([result.how, result.rows, result.value, *grads, result.error, " | ".join(result.warnings)])
+    else:
+        doc = {
+            "reduce": result.how,
+            "rows": result.rows,
+            "value": num(result.value),
+            "gradient": None if result.gradient is None else {n: num(g) for n, g in zip(wrt, result.gradient)},
+            "warnings": list(result.warnings),
+            "error": result.error,
+        }
+        out.write(json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n")
+    return Tally(rows=1, errors=int(result.error is not None), warned=int(bool(result.warnings)))
 
 
 #: UTF-8; a byte-order mark at the start (Excel writes one) is skipped, not a character of the header.
@@ -470,138 +619,106 @@ def progress(enabled: bool, total: int | None, what: str) -> Iterator[Callable[[
 
 # --- many programs ------------------------------------------------------------
 
-#: Keys of a programs-mode line, and the claim kind of each claim key.
-PROGRAM_KEYS = ("program", "at", "expect", "expect-value", "expect-node", "expect-node-grad")
 PROGRAMS_SCHEMA = "bpcalc.batch/1"
 
 
 @dataclass(frozen=True)
-class ProgramLine:
-    """One line of programs mode, as read (numbers kept as written)."""
-
-    line: int
-    program: str
-    at: str  # `--at` text: x=-2,y=5
-    claims: tuple[tuple[str, str], ...]  # (claim key, `--expect`-style text)
-    numbers: dict[str, float] | None  # `at` as floats, when it is an object of plain numbers
-
-
-def read_program_lines(lines: Iterable[tuple[int, str]], origin: str) -> Iterator[ProgramLine]:
-    """The lines of a programs file; BpcalcError naming a malformed line."""
-    for number, text in lines:
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text, parse_float=_Number, parse_int=_Number, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise line_error(origin, number, f"not valid JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise line_error(origin, number, "expected a JSON object such as {\"program\": \"(x+y)*z\", \"at\": {\"x\": -2}}")
-        unknown = [k for k in obj if k not in PROGRAM_KEYS]
-        if unknown:
-            raise line_error(origin, number, f"unknown key \"{unknown[0]}\" (keys: {', '.join(PROGRAM_KEYS)})")
-        program = obj.get("program")
-        if not isinstance(program, str) or isinstance(program, _Number):
-            raise line_error(origin, number, "\"program\" must be a string")
-        claims = tuple((key, _pairs_text(obj[key], key, origin, number)) for key in PROGRAM_KEYS[2:] if key in obj)
-        at = obj.get("at", {})
-        yield ProgramLine(number, program, _pairs_text(at, "at", origin, number), claims, _plain_numbers(at))
-
-
-def _plain_numbers(at: Any) -> dict[str, float] | None:
-    if not isinstance(at, dict) or not all(isinstance(v, _Number) for v in at.values()):
-        return None
-    numbers = {name: float(v) for name, v in at.items()}
-    return numbers if all(map(math.isfinite, numbers.values())) else None
-
-
-class _Number(str):
-    """A JSON number, kept as written (0.20 stays 0.20: claims are judged to
-    their last written digit)."""
-
-
-def _pairs_text(entry: Any, key: str, origin: str, number: int) -> str:
-    """`x=-2,y=5` from {"x": -2, "y": 5} or from a string; a number for
-    "expect-value"."""
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict) and key != "expect-value":
-        from .homework import json_value_text
-
-        texts = {name: json_value_text(value) for name, value in entry.items()}
-        for name, text in texts.items():
-            if text is None:
-                raise line_error(origin, number, f"\"{key}\": the value of {name} must be a number, a string "
-                                 "or nested lists of numbers")
-        return ",".join(f"{name}={text}" for name, text in texts.items())
-    shape = "a number" if key == "expect-value" else "an object of name: number pairs"
-    raise line_error(origin, number, f"\"{key}\" must be {shape}")
-
-
-@dataclass(frozen=True)
 class Judged:
-    """The options every line is judged with."""
+    """The options every line is judged with (a line's own keys override
+    `judging` for that line)."""
 
     check: bool = True
     budget: float = 10.0
     origin: str = "<programs>"
+    judging: "Judging | None" = None  # None: homework's defaults
+    out_fmt: str = JSONL
 
 
-def judge_line(item: ProgramLine, judged: Judged) -> dict[str, Any]:
+def read_program_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Any]:
+    """The lines of a programs file: a `grading.ProgramLine` for each line that
+    can be judged, a `grading.Fault` (its error record) for each that cannot."""
+    from .grading import read_line
+
+    for number, text in lines:
+        if text.strip():
+            yield read_line(number, text)
+
+
+def judge_line(item: Any, judged: Judged) -> dict[str, Any]:
     """One line's result record: what `bpcalc check --json` says about its
     claims (or `bpcalc grad` when it has none), or the error it meets."""
     from .api import check_to_dict, grad, jsonable
+    from .grading import Fault, line_judging, record_message
+    from .homework import Judging
     from .point import parse_at
 
-    record: dict[str, Any] = {"line": item.line}
+    if isinstance(item, Fault):
+        return item.record()
+    record: dict[str, Any] = {"line": item.line, **dict(item.tags)}
     try:
         # Without the SymPy check the doubles are all that matter; with it, the
         # numbers as written (1.1 is 11/10 for SymPy), as `--at` reads them.
         fast = not judged.check and item.numbers is not None
-        at = item.numbers if fast else parse_at([item.at] if item.at else [])
+        at = item.numbers if fast else parse_at([item.at] if item.at else [], origin='"at"')
         result = grad(item.program, at, check=judged.check,
                       budget=judged.budget, origin=f"{judged.origin}: line {item.line}")
+        if item.lr is not None:
+            result = dataclasses.replace(result, lr=item.lr)
         summary = {
             "value": jsonable(result.value),
             "gradient": {name: jsonable(v) for name, v in result.gradient.items()},
             "check": check_to_dict(result.check),
             "warnings": [w.message for w in result.warnings],
         }
+        if item.lr is not None:
+            summary["updated"] = {name: jsonable(v) for name, v in result.updated.items()}
         if item.claims:
-            from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, VALUE, judge_claims, parse_claims
+            from .homework import GRADIENT, NODE_GRAD, NODE_VALUE, UPDATED, VALUE, judge_claims, parse_claims
             from .render.check import check_document
 
-            kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE, "expect-node-grad": NODE_GRAD}
+            kinds = {"expect": GRADIENT, "expect-value": VALUE, "expect-node": NODE_VALUE,
+                     "expect-node-grad": NODE_GRAD, "expect-updated": UPDATED}
             claims = [c for key, text in item.claims for c in parse_claims(kinds[key], text)]
-            document = check_document(judge_claims(result, claims), result_document=summary)
+            judging = line_judging(judged.judging or Judging(), item)
+            document = check_document(judge_claims(result, claims, judging), result_document=summary)
             record.update(ok=document["ok"], **{k: v for k, v in document.items() if k not in ("schema", "ok")})
         else:
             record.update(ok=result.ok, result=summary)
         record["error"] = None
     except BpcalcError as err:
-        record.update(ok=False, error=err.to_dict())
+        error = err.to_dict()
+        error["message"] = record_message(err.message)
+        record.update(ok=False, error=error)
     return record
 
 
-def _judge_line_args(args: tuple[ProgramLine, Judged]) -> tuple[bool, str]:
-    """(ok, the JSONL record) of one line (a top-level function: it runs in
-    worker processes too)."""
+def _judge_line_args(args: tuple[Any, Judged]) -> tuple[str, str]:
+    """(status: right, wrong or error; the record as a JSONL line or as CSV
+    rows) of one line (a top-level function: it runs in worker processes too)."""
+    from .grading import csv_rows, statuses
+
     item, judged = args
     record = judge_line(item, judged)
-    return record["ok"], json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    status = next(statuses([record]))
+    if judged.out_fmt == CSV:
+        return status, csv_rows(record)
+    return status, json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def run_programs(
     stream: TextIO, origin: str, out_fmt: str | None, out: TextIO, check: bool, jobs: int,
-    on_read: Callable[[int], None] | None = None, budget: float = 10.0,
+    on_read: Callable[[int], None] | None = None, budget: float = 10.0, judging: "Judging | None" = None,
 ) -> Tally:
-    """Programs mode: one JSONL result per line of `stream`, in input order,
-    judged in this process or in `jobs` worker processes."""
-    if out_fmt not in (None, JSONL):
-        raise BpcalcError("usage", "--programs writes JSONL results (--to jsonl)")
-    judged = Judged(check, budget, origin)
-    items = read_program_lines(bounded_lines(stream, origin, on_read), origin)
+    """Programs mode: one JSONL result (or CSV rows) per line of `stream`, in
+    input order, judged in this process or in `jobs` worker processes. A line
+    that cannot be judged gets an error record, and the batch goes on."""
+    judged = Judged(check, budget, origin, judging, out_fmt or JSONL)
+    items = read_program_lines(bounded_lines(stream, origin, on_read))
     tally = Tally()
+    if judged.out_fmt == CSV:
+        from .grading import csv_header
+
+        out.write(csv_header())
     if jobs <= 1:
         from .verify import budget_runner
 
@@ -615,12 +732,12 @@ def run_programs(
     return tally
 
 
-def _judge_in_rounds(items: Iterator[ProgramLine], judged: Judged, mapper: Callable[..., Iterable[tuple[bool, str]]],
+def _judge_in_rounds(items: Iterator[Any], judged: Judged, mapper: Callable[..., Iterable[tuple[str, str]]],
                      out: TextIO, tally: Tally, size: int) -> None:
     """Judge `size` lines at a time with `mapper` (map, or a pool's), writing
-    records in input order; on a malformed line, the lines before it still
-    get their records before the error is raised."""
-    pending: list[tuple[ProgramLine, Judged]] = []
+    records in input order; if reading stops (a line too long, bad UTF-8),
+    the lines before it still get their records before the error is raised."""
+    pending: list[tuple[Any, Judged]] = []
     try:
         for item in items:
             pending.append((item, judged))
@@ -632,12 +749,16 @@ def _judge_in_rounds(items: Iterator[ProgramLine], judged: Judged, mapper: Calla
             _write_records(mapper(_judge_line_args, pending), out, tally)
 
 
-def _write_records(records: Iterable[tuple[bool, str]], out: TextIO, tally: Tally) -> None:
-    for ok, record in records:
-        out.write(record + "\n")
+def _write_records(records: Iterable[tuple[str, str]], out: TextIO, tally: Tally) -> None:
+    for status, text in records:
+        out.write(text)
         tally.rows += 1
-        if not ok:
+        if status == "right":
+            tally.right += 1
+        else:
             tally.failed += 1
+            if status == "error":
+                tally.errors += 1
 
 
 # --- one long-lived SymPy worker per process ------------------------------------

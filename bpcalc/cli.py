@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from typer.core import TyperCommand
 
+    from .errors import Source
     from .limits import Limits
 
 app = typer.Typer(
@@ -70,6 +71,10 @@ WrtOpt = Annotated[
     Optional[str], typer.Option("--wrt", help="Report gradients only for these inputs: x,y (default: all).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one strict JSON document on stdout.")]
+LrOpt = Annotated[
+    Optional[float],
+    typer.Option("--lr", help="One step of gradient descent with this learning rate: each input's updated value θ − lr·∂f/∂θ."),
+]
 DigitsOpt = Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits shown in tables.")]
 ExactOpt = Annotated[
     bool, typer.Option("--exact", help="Exact values and gradients (11/5, exp(-1)/(exp(-1) + 1)**2) computed by SymPy within --budget; floats if it runs out."),
@@ -101,11 +106,13 @@ def make_limits(max_bytes: int, max_nodes: int, max_depth: int,
     return Limits(max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth, max_entries=max_entries)
 
 
-def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int) -> dict:
-    """--at-file's values, then --at's (which override single names)."""
-    from .point import parse_at, read_at_file
+def the_point(at: list[str] | None, at_file: Path | None, max_bytes: int, source: "Source | None" = None) -> dict:
+    """The program's `# at:` lines, then --at-file's values, then --at's
+    (each overrides single names)."""
+    from .point import header_point, parse_at, read_at_file
 
-    point = read_at_file(at_file, max_bytes) if at_file is not None else {}
+    point = header_point(source) if source is not None else {}
+    point.update(read_at_file(at_file, max_bytes) if at_file is not None else {})
     point.update(parse_at(at or []))
     return point
 
@@ -221,16 +228,19 @@ def grad(
     max_entries: Annotated[int, typer.Option("--max-entries", min=1, help="Most entries of all vectors and matrices together.")] = DEFAULT_LIMITS.max_entries,
     exact: ExactOpt = False,
     derivative: DerivativeOpt = False,
+    lr: LrOpt = None,
 ) -> None:
     """Value and gradient of a program at a point: every node's value and
     gradient, the gradient for each input, and the SymPy check."""
+    from dataclasses import replace
+
     from .api import SCHEMA, grad as compute, with_sympy
 
     with reporting(json_out, SCHEMA):
-        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget, **({} if lr is None else {"--lr": lr})})
         limits = make_limits(max_bytes, max_nodes, max_depth, max_entries)
         source = read_program(program, file, limits.max_bytes)
-        result = compute(source, the_point(at, at_file, limits.max_bytes), wrt=split_names(wrt), check=False,
+        result = compute(source, the_point(at, at_file, limits.max_bytes, source), wrt=split_names(wrt), check=False,
                          limits=limits)
         for label in show or []:
             if label not in result.graph.labels:
@@ -240,8 +250,8 @@ def grad(
                                   f"(the table's node column names them){suggest(label, result.graph.labels)}")
         if check and not (exact or derivative) and not result.tensor:
             checking_once(render=not json_out)
-        result = with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
-                            budget=budget)
+        result = with_sympy(replace(result, lr=lr), check=check, exact=exact, derivative=derivative, rtol=rtol,
+                            atol=atol, budget=budget)
         if json_out:
             from .render.json import write
 
@@ -285,7 +295,9 @@ def check(
     expect_value: Annotated[Optional[str], typer.Option("--expect-value", help="Claimed value of the output.")] = None,
     expect_node: Annotated[Optional[list[str]], typer.Option("--expect-node", help="Claimed values of named nodes: q=3 (names as in the grad table: q, q@2, %3; repeatable).")] = None,
     expect_node_grad: Annotated[Optional[list[str]], typer.Option("--expect-node-grad", help="Claimed gradients d output / d node: q=-4 (repeatable).")] = None,
-    expect_file: Annotated[Optional[list[Path]], typer.Option("--expect-file", help="Claims from a file: name=value lines (keys expect:, expect-value:, expect-node:, expect-node-grad:) or JSON (repeatable).")] = None,
+    expect_updated: Annotated[Optional[list[str]], typer.Option("--expect-updated", help="Claimed inputs after one step of gradient descent with --lr: w=0.358 (θ − lr·∂f/∂θ; repeatable).")] = None,
+    lr: LrOpt = None,
+    expect_file: Annotated[Optional[list[Path]], typer.Option("--expect-file", help="Claims from a file: name=value lines (keys expect:, expect-value:, expect-node:, expect-node-grad:, expect-updated:) or JSON (repeatable).")] = None,
     decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, max=100, help="Judge every claim to N decimal places (0.39 is right for 0.3932 at 2).")] = None,
     sig_figs: Annotated[Optional[int], typer.Option("--sig-figs", min=1, max=17, help="Judge every claim to N significant figures.")] = None,
     as_written: Annotated[bool, typer.Option("--rounding/--no-rounding", help="Judge a claim written with a decimal point (0.39) to its last digit (default); --no-rounding: the tolerance only.")] = True,
@@ -305,20 +317,24 @@ def check(
     """Check claimed answers (gradients, the output's value, named nodes)
     against the computed ones: exit 0 if all hold, 1 if any does not."""
     from .api import grad as compute, with_sympy
-    from .homework import Judging, collect_claims, judge_claims, resolve_claims
+    from .homework import Judging, collect_claims, judge_claims, require_lr, resolve_claims
     from .render.check import SCHEMA, check_document, render_report
+
+    from dataclasses import replace
 
     check = check if verify is None else verify
     with reporting(json_out, SCHEMA):
-        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget})
+        require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget, **({} if lr is None else {"--lr": lr})})
         if decimals is not None and sig_figs is not None:
             raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
-                                expect_file or [], limits.max_bytes)
-        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+                                expect_file or [], limits.max_bytes, expect_updated or [])
+        result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)
+        result = replace(result, lr=lr)
         resolve_claims(result.graph, claims)  # bad names fail fast, before SymPy runs
+        require_lr(claims, lr)
         if check and not (exact or derivative):
             checking_once(render=False)
         result = with_sympy(result, check=check, exact=exact, derivative=derivative, budget=budget)
@@ -359,7 +375,7 @@ def explain(
             raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
-        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+        result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         notation = write.Notation(latex=fmt != "text", digits=digits)
         if result.tensor:
@@ -405,7 +421,7 @@ def graph(
             raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
-        result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
+        result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)
         result = with_sympy(result, check=False, exact=exact, budget=budget)
         drawn = draw.drawing(result, digits, grads)
         for w in result.warnings:
@@ -432,12 +448,18 @@ def batch(
     program: ProgramArg = None,
     file: FileOpt = None,
     points: Annotated[Optional[str], typer.Option("--points", "-p", help="Points: a CSV file (header row: the input names) or JSONL ({\"x\": 1, ...} per line); '-' for stdin.")] = None,
-    programs: Annotated[Optional[str], typer.Option("--programs", help="Many programs: JSONL lines of {\"program\", \"at\", \"expect\"?}; '-' for stdin.")] = None,
+    programs: Annotated[Optional[str], typer.Option("--programs", help="Many programs (grading a class): JSONL lines of {\"program\", \"at\", \"expect\"?, \"id\"?, \"meta\"?, …}; '-' for stdin.")] = None,
     wrt: WrtOpt = None,
     input_format: Annotated[Optional[str], typer.Option("--from", help="Input format: csv or jsonl (default: from the file name, else sniffed).")] = None,
-    output_format: Annotated[Optional[str], typer.Option("--to", help="Output format: csv or jsonl (default: the input's; jsonl for --programs).")] = None,
+    output_format: Annotated[Optional[str], typer.Option("--to", help="Output format: csv or jsonl (default: the input's; jsonl for --programs, whose csv has a row per claim).")] = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="--programs: check each program against SymPy.")] = True,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="--programs: worker processes.")] = 1,
+    reduce: Annotated[Optional[str], typer.Option("--reduce", help="--points: one record, the sum (or mean) of the values and gradients over every point: sum or mean.")] = None,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="--programs: relative tolerance for every claim (a line's \"rtol\" overrides it).")] = DEFAULT_RTOL,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="--programs: absolute tolerance for every claim (a line's \"atol\" overrides it).")] = DEFAULT_ATOL,
+    decimals: Annotated[Optional[int], typer.Option("--decimals", min=0, max=100, help="--programs: judge every claim to N decimal places.")] = None,
+    sig_figs: Annotated[Optional[int], typer.Option("--sig-figs", min=1, max=17, help="--programs: judge every claim to N significant figures.")] = None,
+    as_written: Annotated[bool, typer.Option("--rounding/--no-rounding", help="--programs: judge a claim written with a decimal point to its last digit (default); --no-rounding: the tolerance only.")] = True,
     budget: BudgetOpt = DEFAULT_BUDGET,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
@@ -449,12 +471,18 @@ def batch(
     from . import batch as run
 
     with reporting(False, "bpcalc.batch/1"):
-        require_finite({"--budget": budget})
+        require_finite({"--budget": budget, "--rtol": rtol, "--atol": atol})
+        if decimals is not None and sig_figs is not None:
+            raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
         for name, fmt in (("--from", input_format), ("--to", output_format)):
             if fmt is not None and fmt not in run.FORMATS:
                 raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")
         if (points is None) == (programs is None):
             raise BpcalcError("usage", "give either --points FILE (with a program) or --programs FILE")
+        if reduce is not None and reduce not in run.REDUCTIONS:
+            raise BpcalcError("usage", f"--reduce {reduce}: the reductions are sum and mean")
+        if reduce is not None and programs is not None:
+            raise BpcalcError("usage", "--reduce sums over --points; --programs judges each line on its own")
         path = points if points is not None else programs
         assert path is not None
         with run.open_text(path) as (stream, origin, size), \
@@ -462,13 +490,19 @@ def batch(
             if programs is not None:
                 if program is not None or file is not None:
                     raise BpcalcError("usage", "--programs reads the programs from its file: give no program")
-                tally = run.run_programs(stream, origin, output_format, sys.stdout, check, jobs, on_read, budget)
+                from .homework import Judging
+
+                judging = Judging(rtol, atol, decimals, sig_figs, as_written)
+                tally = run.run_programs(stream, origin, output_format, sys.stdout, check, jobs, on_read, budget,
+                                         judging)
             else:
                 limits = make_limits(max_bytes, max_nodes, max_depth)
                 source = read_program(program, file, limits.max_bytes)
                 tally = run.run_points(source, split_names(wrt), stream, origin, input_format,
-                                       output_format, sys.stdout, on_read, warn=_warn, limits=limits)
-        if tally.summary:
+                                       output_format, sys.stdout, on_read, warn=_warn, limits=limits, reduce=reduce)
+        if programs is not None:
+            print(tally.programs_summary(), file=sys.stderr)
+        elif tally.summary:
             print(f"bpcalc batch: {tally.summary}", file=sys.stderr)
     raise typer.Exit(tally.exit_code)
 

@@ -6,6 +6,8 @@ A claim says what a value is:
     --expect-value -12        the output's value
     --expect-node q=3         the value of a node, by its name in the program
     --expect-node-grad q=-4   d output / d node
+    --expect-updated x=-1.6   with --lr 0.6: the input after one step of gradient
+                              descent, x − 0.6·d output / d x
 
 A node is named as in the `grad` table: the program's name (its latest
 binding), `name@k` for the k-th of several bindings of one name, `%n` for an
@@ -63,9 +65,11 @@ from .limits import DEFAULT_ATOL, DEFAULT_RTOL
 
 #: Claim kinds (the `kind` key of `bpcalc check --json`).
 VALUE, GRADIENT, NODE_VALUE, NODE_GRAD = "value", "gradient", "node-value", "node-grad"
+UPDATED = "updated"  # an input after one step of gradient descent: θ − lr·∂f/∂θ
 #: The option (and answer-file key) that makes each kind.
 OPTIONS = {
     GRADIENT: "--expect", VALUE: "--expect-value", NODE_VALUE: "--expect-node", NODE_GRAD: "--expect-node-grad",
+    UPDATED: "--expect-updated",
 }
 
 _LABEL = re.compile(r"[^\W\d]\w*(?:@[0-9]+)?|%[0-9]+")
@@ -376,7 +380,7 @@ def resolve_claim(graph: Graph, claim: Claim) -> int:
     if claim.kind == VALUE:
         return graph.output
     name = claim.name or ""
-    if claim.kind == GRADIENT:
+    if claim.kind in (GRADIENT, UPDATED):
         if name in graph.input_names:
             return graph.input_id(name)
         node = _named_node(graph, name)
@@ -429,10 +433,11 @@ def resolve_claims(graph: Graph, claims: Sequence[Claim]) -> tuple[int, ...]:
     for claim in claims:
         node = resolve_claim(graph, claim)
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
-        key = (gradient, node, claim.index)
+        key = (UPDATED if claim.kind == UPDATED else gradient, node, claim.index)
         if key in seen:
             entry = _index_text(claim.index) if claim.index is not None else ""
-            what = f"the {'gradient' if gradient else 'value'} of {graph.labels[node]}{entry}"
+            what = "the updated value" if claim.kind == UPDATED else "the gradient" if gradient else "the value"
+            what = f"{what} of {graph.labels[node]}{entry}"
             raise BpcalcError("value", f"{what} is claimed twice ({seen[key].text} and {claim.text})",
                               claim.source, claim.span)
         seen[key] = claim
@@ -445,6 +450,12 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
     exact = result.exact if result.exact is not None and result.exact.ok else None
     verdicts = []
     for claim, node in zip(claims, resolve_claims(result.graph, claims)):
+        if claim.kind == UPDATED:
+            updated = _updated(result, claim, node)
+            if result.tensor:
+                updated = _entry(result, claim, node, updated, False)
+            verdicts.append(judge(claim, node, updated, None, judging))
+            continue
         gradient = claim.kind in (GRADIENT, NODE_GRAD)
         if claim.no_gradient:
             verdicts.append(_no_gradient(result, claim, node))
@@ -512,6 +523,22 @@ def _shape_words(shape: tuple[int, ...]) -> str:
     return f"a tensor of shape {shape_text(shape)}"
 
 
+def require_lr(claims: Sequence[Claim], lr: float | None) -> None:
+    """Claims about updated values need the learning rate."""
+    for claim in claims:
+        if claim.kind == UPDATED and lr is None:
+            raise BpcalcError("usage", f"{claim.name}={claim.text}: an updated value needs the learning rate: "
+                              "give --lr η (\"lr\" in a batch record)", claim.source, claim.span)
+
+
+def _updated(result: GradResult, claim: Claim, node: int) -> Any:
+    """The correct updated value of the input a claim is about: θ − lr·∂f/∂θ."""
+    require_lr([claim], result.lr)
+    assert result.lr is not None
+    gradient = result.adjoints[node]
+    return result.values[node] - result.lr * (0.0 if gradient is None else gradient)
+
+
 def describe_claim(result: GradResult, claim: Claim) -> str:
     """What a claim is about, as the check table says it: f, ∂f/∂x, q, ∂f/∂q."""
     out = result.output_label
@@ -519,6 +546,8 @@ def describe_claim(result: GradResult, claim: Claim) -> str:
         return out
     if claim.kind in (GRADIENT, NODE_GRAD):
         return f"∂{out}/∂{claim.label}"
+    if claim.kind == UPDATED:
+        return f"{claim.label} − {result.lr:g}·∂{out}/∂{claim.label}"
     return claim.label
 
 
@@ -600,11 +629,12 @@ def collect_claims(
     expect_node_grad: Sequence[str] = (),
     files: Sequence[Path] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    expect_updated: Sequence[str] = (),
 ) -> list[Claim]:
     """Every claim given on the command line and in answer files, in order."""
     claims: list[Claim] = []
     for kind, texts in ((GRADIENT, expect), (VALUE, [] if expect_value is None else [expect_value]),
-                        (NODE_VALUE, expect_node), (NODE_GRAD, expect_node_grad)):
+                        (NODE_VALUE, expect_node), (NODE_GRAD, expect_node_grad), (UPDATED, expect_updated)):
         for text in texts:
             claims.extend(parse_claims(kind, text))
     for path in files:
@@ -613,6 +643,6 @@ def collect_claims(
         raise BpcalcError(
             "usage",
             "nothing to check: give claims with --expect x=…, --expect-value …, --expect-node q=…, "
-            "--expect-node-grad q=… or --expect-file FILE",
+            "--expect-node-grad q=…, --expect-updated x=… (with --lr) or --expect-file FILE",
         )
     return claims

@@ -190,11 +190,13 @@ def number_value(name: str, value: float | int) -> AtValue:
     return AtValue(name, f, repr(f), None)
 
 
-def parse_at(specs: Sequence[str]) -> dict[str, AtValue]:
-    """Parse repeated `--at` options: 'x=-2,y=5' 'z=pi/4' -> {name: AtValue}."""
+def parse_at(specs: Sequence[str], origin: str = "--at") -> dict[str, AtValue]:
+    """Parse repeated `--at` options: 'x=-2,y=5' 'z=pi/4' -> {name: AtValue}.
+    `origin` names where the text comes from in messages (a program's `# at:`
+    line, a batch record's "at")."""
     point: dict[str, AtValue] = {}
     for spec in specs:
-        source = Source(spec, "--at")
+        source = Source(spec, origin)
         for start, end in split_top_level(spec):
             piece = spec[start:end]
             if not piece.strip():
@@ -346,3 +348,17 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         if name not in chosen:
             chosen.append(name)
     return tuple(chosen)
+
+
+_AT_HEADER = re.compile(r"[ \t]*#[ \t]*at:(.*)")
+
+
+def header_point(source: Source) -> dict[str, AtValue]:
+    """A program's default point: its `# at: x=-2, y=5` comment lines (any
+    number of them, values as --at writes them). --at-file and --at override
+    single names."""
+    if "at:" not in source.text:
+        return {}
+    specs = [m.group(1) for line in source.text.splitlines() if (m := _AT_HEADER.fullmatch(line))]
+    origin = "the program's '# at:' line" if source.origin == "<program>" else f"{source.origin}: '# at:' line"
+    return parse_at(specs, origin=origin)

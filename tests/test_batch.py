@@ -45,8 +45,8 @@ def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path) -> None:
     for argv in (("--points", str(points)), ("--points", "-", "--from", "csv")):
         r = run_cli("batch", "x*y", *argv, stdin=points.read_bytes())
         assert r.code == 0, r.err
-        assert rows_of(r.out) == [{"line": "2", "value": "6.0", "grad_x": "3.0", "grad_y": "2.0", "error": "",
-                                   "warnings": ""}]
+        assert rows_of(r.out) == [{"line": "2", "x": "2", "y": "3", "value": "6.0", "grad_x": "3.0", "grad_y": "2.0",
+                                   "error": "", "warnings": ""}]
     points.write_bytes(b"x,y\n2,\xef\xbb\xbf3\n")  # elsewhere it is still refused
     r = run_cli("batch", "x*y", "--points", str(points))
     assert r.code == 2 and "U+FEFF" in r.err
@@ -73,7 +73,8 @@ def test_kinks_and_formats(tmp_path) -> None:
     assert rows[0]["grad_x"] == "0.0" and "relu'(0) = 0" in rows[0]["warnings"]
     assert rows[1]["grad_x"] == "3.0" and rows[1]["warnings"] == ""
     r = run_cli("batch", "x*y", "--points", "-", "--from", "csv", "--wrt", "y", stdin="y,x\n2,5\n")
-    assert rows_of(r.out) == [{"line": "2", "value": "10.0", "grad_y": "5.0", "error": "", "warnings": ""}]
+    assert rows_of(r.out) == [{"line": "2", "y": "2", "x": "5", "value": "10.0", "grad_y": "5.0", "error": "",
+                               "warnings": ""}]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,8 @@ def test_kinks_and_formats(tmp_path) -> None:
     [
         ("x,y\n1,2\n3\n", "line 3: 1 values where the header has 2 columns"),
         ("x,y\n1,2\n3,abc\n", "line 3: y:"),
-        ("x,q\n1,2\n", "line 1: column 'q' is not an input"),
+        ("x,y,value\n1,2,3\n", "a column 'value', which is also a column of the results"),
+        ("x,why\n1,2\n", "line 1: no column for input y"),
         ("x\n1\n", "line 1: no column for input y"),
         ("x,y\n1,nan\n", "line 2: y:"),
         ('{"x": 1, "y": 2}\n{"x": 1}\n', "line 2: no value for input y"),
@@ -157,7 +159,7 @@ def test_programs_give_the_same_verdicts_as_check(tmp_path) -> None:
     path = tmp_path / "homework.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     r = run_cli("batch", "--programs", str(path))
-    assert r.code == 1 and "3 not ok" in r.err
+    assert r.code == 1 and r.err.split("\n")[1].split() == ["6", "3", "1", "2"]  # lines, right, wrong, errors
     out = [json.loads(line) for line in r.out.splitlines()]
     assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]
     assert [o["ok"] for o in out] == [True, False, True, False, False, True]
@@ -197,9 +199,11 @@ def test_programs_give_the_same_verdicts_as_check(tmp_path) -> None:
         ('{"program": "x", "at": {"x": 1}}\nnot json\n', "line 2: not valid JSON"),
     ],
 )
-def test_malformed_program_lines_name_their_line(text: str, message: str) -> None:
+def test_malformed_program_lines_are_error_records(text: str, message: str) -> None:
     r = run_cli("batch", "--programs", "-", "--no-check", stdin=text)
-    assert r.code == 2 and message in r.err and "Traceback" not in r.err
+    record = json.loads(r.out.splitlines()[-1])
+    assert r.code == 1 and f"line {record['line']}: {record['error']['message']}".startswith(message)
+    assert record["ok"] is False and "Traceback" not in r.err
 
 
 def test_usage_errors() -> None:
@@ -216,7 +220,7 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path) -> None:
     points.write_text("x\n" + "0.5\n" * 300_000)
     proc = subprocess.Popen([*bpcalc_command(), "batch", "x*2", "--points", str(points)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline().startswith(b"line,value")
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"line,x,value")
     proc.stdout.close()
     assert proc.wait(timeout=120) == 141  # as a process killed by SIGPIPE
     assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
@@ -277,3 +281,44 @@ def test_program_lines_carry_tensor_values_and_claims() -> None:
     assert [(c["what"], c["correct"], c["ok"]) for c in rows[1]["claims"]] == [("∂f/∂W[0, 1]", -1.0, False)]
     assert [c["index"] for c in rows[0]["claims"]] == [[0, 0], [0, 1], [1, 0], [1, 1], [1]]
     assert "the claim is a vector of 2 entries, and W is a 2×2 matrix" in rows[2]["error"]["message"]
+
+
+def test_columns_that_are_not_inputs_are_carried_into_the_rows(tmp_path) -> None:
+    """Issue 14 item 4: id and name come back unchanged, and each row repeats
+    the point's input values; every input still needs its column. x*y at
+    (2, 3) is 6 with gradient (3, 2), by hand."""
+    points = tmp_path / "class.csv"
+    points.write_bytes(b'\xef\xbb\xbfid,name,x,y\r\ns01,"Lee, Ann",2,3\r\ns02,Bo,-1,0.50\r\n')
+    r = run_cli("batch", "x*y", "--points", str(points))
+    assert r.code == 0, r.err
+    assert rows_of(r.out) == [
+        {"line": "2", "id": "s01", "name": "Lee, Ann", "x": "2", "y": "3", "value": "6.0", "grad_x": "3.0",
+         "grad_y": "2.0", "error": "", "warnings": ""},
+        {"line": "3", "id": "s02", "name": "Bo", "x": "-1", "y": "0.50", "value": "-0.5", "grad_x": "0.5",
+         "grad_y": "-1.0", "error": "", "warnings": ""},
+    ]
+    r = run_cli("batch", "x*y", "--points", "-", stdin='{"id": 7, "x": 2, "y": "pi"}\n')
+    assert json.loads(r.out)["point"] == {"id": 7, "x": 2, "y": "pi"}
+    r = run_cli("batch", "x*y", "--points", "-", "--to", "csv", stdin='{"id": [1], "x": 2, "y": 3}\n')
+    assert rows_of(r.out)[0]["id"] == "[1]"
+    r = run_cli("batch", "x*y", "--points", "-", stdin="id,x\n1,2\n")
+    assert r.code == 2 and "no column for input y" in r.err
+
+
+def test_reduce_gives_the_loss_over_a_data_set(tmp_path) -> None:
+    """Issue 14 item 5: L = Σ_n C^n, ∂L/∂w = Σ_n ∂C^n/∂w (Hung-yi Lee). By hand,
+    C = (w·x − t)² at w = 1 over (x, t) = (1, 2), (2, 3): C = 1 + 1 = 2,
+    ∂C/∂w = 2(wx − t)x = −2 − 4 = −6; the mean halves both."""
+    data = tmp_path / "data.csv"
+    data.write_text("n,w,x,t\n1,1,1,2\n2,1,2,3\n")
+    r = run_cli("batch", "(w*x - t)^2", "--points", str(data), "--reduce", "sum", "--wrt", "w")
+    assert r.code == 0, r.err
+    assert rows_of(r.out) == [{"reduce": "sum", "rows": "2", "value": "2.0", "grad_w": "-6.0", "error": "",
+                               "warnings": ""}]
+    r = run_cli("batch", "(w*x - t)^2", "--points", str(data), "--reduce", "mean", "--to", "jsonl")
+    assert json.loads(r.out) == {"reduce": "mean", "rows": 2, "value": 1.0,
+                                 "gradient": {"w": -3.0, "x": -2.0, "t": 2.0}, "warnings": [], "error": None}
+    r = run_cli("batch", "log(x)", "--points", "-", "--reduce", "sum", "--to", "jsonl", stdin="x\n1\n-1\n")
+    doc = json.loads(r.out)
+    assert doc["value"] is None and doc["error"].startswith("line 3: log of a negative number")
+    assert run_cli("batch", "x", "--points", "-", "--reduce", "max", stdin="x\n1\n").code == 2

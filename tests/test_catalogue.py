@@ -220,8 +220,8 @@ def test_batch_reports_undefined_points_in_their_rows(tmp_path):
     run = run_cli("batch", "log(x)", "--points", str(points))
     assert run.code == 0 and "Traceback" not in run.err
     rows = run.out.splitlines()
-    assert rows[1].startswith("2,,,log of a negative number (-1)")
-    assert rows[2].startswith("3,0.693147")
+    assert rows[1].startswith("2,-1,,,log of a negative number (-1)")  # each row repeats its point
+    assert rows[2].startswith("3,2,0.693147")
     assert "1 with errors" in run.err
 
 

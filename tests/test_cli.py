@@ -352,7 +352,7 @@ def test_a_minus_program_in_every_command(tmp_path):
     for argv in (("-pow(x,2)", "--points", str(points)), ("-p", str(points), "-pow(x,2)")):
         run = run_cli("batch", *argv)  # -pow(x,2) is not -p ow(x,2)
         assert run.code == 0, run.err
-        assert run.out.splitlines() == ["line,value,grad_x,error,warnings", "2,-4.0,-4.0,,"]
+        assert run.out.splitlines() == ["line,x,value,grad_x,error,warnings", "2,2,-4.0,-4.0,,"]
 
 
 def test_options_are_still_options_around_a_minus_program():

@@ -171,3 +171,25 @@ def test_tensor_claims_in_json_and_bad_claims(cli):
     assert bad.code == 2 and bad.json()["error"]["kind"] == "value"
     assert bad.err == ("error: --expect: line 1, column 1: W[3, 0]: W is a 3×3 matrix, so its entries are "
                        "[0, 0] to [2, 2]\n  W[3,0]=1\n  ^^^^^^^^\n")
+
+
+def test_expect_updated_needs_lr_and_says_so_before_computing():
+    from conftest import run_cli
+
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--expect-updated", "x=0.8", "--json")
+    assert r.code == 2 and "needs the learning rate" in r.err and r.json()["error"]["kind"] == "usage"
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--lr", "0.1", "--expect-updated", "x=0.8,y=1.9", "--json")
+    assert r.code == 0 and [c["what"] for c in r.json()["claims"]] == ["x − 0.1·∂f/∂x", "y − 0.1·∂f/∂y"]
+    r = run_cli("check", "x*y", "--at", "x=1,y=2", "--lr", "nan", "--expect-updated", "x=0.8")
+    assert r.code == 2
+
+
+def test_updated_claims_on_vectors_and_matrices():
+    from conftest import run_cli
+
+    # f = sum(W @ x): dx = W.T @ [1, 1] = [4, 6], dW = [[1, -1], [1, -1]] (by hand); lr 0.5
+    r = run_cli("check", "sum(W @ x)", "--at", "W=[[1,2],[3,4]],x=[1,-1]", "--lr", "0.5",
+                "--expect-updated", "x=[-1,-4]", "--expect-updated", "W[0,1]=2.5", "--json")
+    assert r.code == 0, r.err
+    assert [(c["what"], c["correct"]) for c in r.json()["claims"]] == [
+        ("x[0] − 0.5·∂f/∂x[0]", -1.0), ("x[1] − 0.5·∂f/∂x[1]", -4.0), ("W[0, 1] − 0.5·∂f/∂W[0, 1]", 2.5)]

@@ -89,7 +89,7 @@ def test_answer_file_errors_point_into_the_file(tmp_path):
     path.write_text("x=-4\nexpect-nodes: q=3\n")
     err = error(read_claims_file, path)
     assert err.message == ("unknown key 'expect-nodes' (keys: expect, expect-value, expect-node, "
-                           "expect-node-grad); did you mean expect-node?")
+                           "expect-node-grad, expect-updated); did you mean expect-node?")
     assert err.position == (2, 1)
     path.write_text("x=-4\ny=-4,z=3+\n")
     err = error(read_claims_file, path)
@@ -318,3 +318,27 @@ def test_class_indices_have_no_gradient_to_claim(tmp_path):
     # y = [1, 0]: ds = [[0.2689, -0.2689], [-0.1824, 0.1824]] / 2
     assert [(v.claim.label, v.ok) for v in report.verdicts] == [
         ("y", True), ("s[0, 0]", True), ("s[0, 1]", True), ("s[1, 0]", True), ("s[1, 1]", True)]
+
+
+def test_updated_claims_judge_theta_minus_lr_times_the_gradient():
+    """x*y at x=1, y=2 with lr 0.1: x − 0.1·2 = 0.8, y − 0.1·1 = 1.9 (by hand)."""
+    from dataclasses import replace
+
+    from bpcalc.api import grad
+    from bpcalc.homework import UPDATED, judge_claims, parse_claims
+
+    result = replace(grad("x*y", {"x": 1, "y": 2}, check=False), lr=0.1)
+    claims = parse_claims(UPDATED, "x=0.8,y=2.1")
+    report = judge_claims(result, claims)
+    assert [v.ok for v in report.verdicts] == [True, False]
+    assert report.verdicts[1].correct == pytest.approx(1.9, abs=1e-15)
+    assert result.updated == pytest.approx({"x": 0.8, "y": 1.9})
+    with pytest.raises(BpcalcError, match="needs the learning rate"):
+        judge_claims(replace(result, lr=None), claims)
+
+
+def test_updated_claims_from_an_answer_file(tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("expect-updated: w=0.3\n")
+    claims = read_claims_file(path)
+    assert [(c.kind, c.name, c.text) for c in claims] == [("updated", "w", "0.3")]

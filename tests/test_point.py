@@ -94,3 +94,16 @@ def test_plain_numbers_skip_the_parser_but_give_the_same_graph(text):
     slow, _ = build(Source(text, "the value of x"))
     assert (fast.ops, fast.consts, fast.starts, fast.ends, fast.output) == (
         slow.ops, slow.consts, slow.starts, slow.ends, slow.output)
+
+
+def test_header_point_reads_the_at_comment_lines():
+    from bpcalc.errors import Source
+    from bpcalc.point import header_point
+
+    source = Source("# a comment\n# at: x=-2, y=5\n#at: z=pi/4\nq = x + y  # at: not a header\nq*z\n", "f.bp")
+    point = header_point(source)
+    assert {name: v.text for name, v in point.items()} == {"x": "-2", "y": "5", "z": "pi/4"}
+    assert header_point(Source("x*y\n")) == {}
+    with pytest.raises(BpcalcError) as err:
+        header_point(Source("# at: x=1, x=2\nx\n", "f.bp"))
+    assert "given twice" in err.value.message and err.value.source.origin == "f.bp: '# at:' line"

@@ -165,3 +165,71 @@ def test_dlfs_backward_is_the_books_formulas():
     assert np.allclose(doc["gradient"]["W"], p["X"].T @ dY, rtol=1e-13, atol=1e-16)
     assert np.allclose(doc["gradient"]["X"], dY @ p["W"].T, rtol=1e-13, atol=1e-16)
     assert np.allclose(doc["gradient"]["b"], dY.sum(axis=0), rtol=1e-13, atol=1e-16)
+
+
+# --- one step of gradient descent (issue 14 item 6) and the `# at:` header (item 7) ----
+
+
+def test_mazur_updated_weights_after_one_step() -> None:
+    """Mazur publishes the weights after one step with learning rate 0.5
+    (w5+ = 0.35891648, …, w1+ = 0.149780716, …): bpcalc check judges them
+    right, each to the digits he wrote, from the file's own `# at:` point."""
+    path = SAMPLES / "two_layer_network.bp"
+    lr = header(path, "lr")[0]
+    published = header(path, "expect-updated")
+    assert lr == "0.5" and len(pairs(published)) == 8
+    run = run_cli("check", "-f", str(path), "--lr", lr, *(a for line in published for a in ("--expect-updated", line)),
+                  "--json")
+    assert run.code == 0, run.out + run.err
+    doc = run.json()
+    assert [c["ok"] for c in doc["claims"]] == [True] * 8
+    assert doc["claims"][0]["judged"]["rule"] == "decimals" and doc["claims"][0]["judged"]["digits"] == 8
+    # a wrong update (the gradient added, not subtracted) is wrong: 0.40 + 0.5·0.082167041
+    wrong = run_cli("check", "-f", str(path), "--lr", "0.5", "--expect-updated", "w5=0.44108352")
+    assert wrong.code == 1 and "✗" in wrong.out
+
+
+def test_grad_json_updated_is_theta_minus_lr_times_gradient() -> None:
+    run = run_cli("grad", "-f", str(SAMPLES / "two_layer_network.bp"), "--lr", "0.5", "--json", "--no-check")
+    assert run.code == 0, run.err
+    updated = run.json()["updated"]
+    for name, want in pairs(header(SAMPLES / "two_layer_network.bp", "expect-updated")).items():
+        assert math.isclose(updated[name], want, abs_tol=5e-9), (name, updated[name], want)
+    table = run_cli("grad", "x*y", "--at", "x=1,y=2", "--lr", "0.1", "--no-check")
+    assert "after step (lr=0.1)" in table.out and "x → 0.8" in table.out and "y → 1.9" in table.out
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[p.stem for p in SAMPLE_FILES])
+def test_the_at_header_is_the_default_point(path: Path) -> None:
+    """`bpcalc grad -f FILE` without --at: the `# at:` lines are the point."""
+    run = run_cli("grad", "-f", str(path), "--json", "--no-check")
+    assert run.code == 0, run.err
+    assert math.isclose(run.json()["value"], float(header(path, "expect-value")[0]),
+                        abs_tol=float((header(path, "tolerance") or ["1e-9"])[0]))
+
+
+def test_at_overrides_single_names_of_the_header() -> None:
+    run = run_cli("grad", "-f", str(SAMPLES / "cs231n_add_mul.bp"), "--at", "z=2", "--json", "--no-check")
+    doc = run.json()
+    assert doc["at"] == {"x": -2.0, "y": 5.0, "z": 2.0} and doc["value"] == 6.0  # (−2+5)·2 by hand
+    bad = run_cli("grad", "x*y\n# at: x=1, y=\n")
+    assert bad.code == 2 and "# at:" in bad.err and "no value after 'y='" in bad.err
+
+
+def test_updated_tensors_are_arrays_and_class_indices_have_none() -> None:
+    """Mazur in matrix form: W2 after one step with lr 0.5 is his published
+    [[w5+, w6+], [w7+, w8+]]; cross_entropy's labels (data) get no update."""
+    path = MATRIX / "mazur_matrix.bp"
+    run = run_cli("grad", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")), "--lr", "0.5",
+                  "--json", "--no-check")
+    assert run.code == 0, run.err
+    updated = run.json()["updated"]
+    assert _close_nested(updated["W2"], [[0.35891648, 0.408666186], [0.511301270, 0.561370121]], 5e-9)
+    assert _close_nested(updated["W1"], [[0.149780716, 0.19956143], [0.24975114, 0.29950229]], 5e-9)
+    path = MATRIX / "cs231n_two_layer.bp"
+    run = run_cli("grad", "-f", str(path), "--at-file", str(path.with_suffix(".point.json")), "--lr", "0.1",
+                  "--json", "--no-check")
+    doc = run.json()
+    assert "y" not in doc["updated"] and doc["gradient"]["y"] is None
+    w = doc["at"]["b2"]
+    assert _close_nested(doc["updated"]["b2"], [v - 0.1 * g for v, g in zip(w, doc["gradient"]["b2"])], 1e-15)

@@ -79,6 +79,10 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     if exact is not None:
         table.add_column("exact value", overflow="fold", max_width=40)
         table.add_column("exact gradient", overflow="fold", max_width=40)
+    updated = result.updated
+    inputs = {g.inputs[k]: name for k, name in enumerate(g.input_names)}
+    if result.lr is not None:
+        table.add_column(f"after step (lr={result.lr:g})", justify=justify, overflow="fold", max_width=48)
     n = len(g)
     shown = n if max_rows <= 0 or n <= max_rows else max_rows
     values, adjoints = result.values, result.adjoints
@@ -91,6 +95,10 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
         if exact is not None:
             cells += [exact.values[i] or "(long)", exact.adjoints[i] or ("(long)" if adjoints[i] is not None else "—")]
+        if result.lr is not None:
+            step = updated.get(inputs.get(i, ""))
+            cells.append("" if step is None else tensor_fmt(step, digits, row_sep=",\n ") if result.tensor
+                         else fmt(step, digits))
         table.add_row(*cells, style=style)
     console.print(table)
     if shown < n:
@@ -108,6 +116,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         else:
             shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
         console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), shown_v))
+    if result.lr is not None:
+        render_updated(result, console, digits)
     for label in show:
         render_node(result, label, console, digits)
     if result.derivatives is not None:
@@ -119,6 +129,19 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         else:
             render_check(result.check, out, console, digits)
     render_warnings(result, console)
+
+
+def render_updated(result: GradResult, console: "Console", digits: int) -> None:
+    """The section of one step of gradient descent: θ − lr·∂f/∂θ per input."""
+    from rich.text import Text
+
+    out, lr = result.output_label, result.lr
+    console.print()
+    console.print(Text(f"after one step of gradient descent, lr = {lr:g} (θ − lr·∂{out}/∂θ, all from this gradient):",
+                       style="bold"))
+    for name, v in result.updated.items():
+        shown_v = tensor_fmt(v, digits) if result.tensor else fmt(v, digits)
+        console.print(Text.assemble((f"{name} → ", "bold"), shown_v))
 
 
 #: Gradients of inputs with at most this many entries are written out in full.
