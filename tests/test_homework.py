@@ -318,3 +318,10 @@ def test_class_indices_have_no_gradient_to_claim(tmp_path):
     # y = [1, 0]: ds = [[0.2689, -0.2689], [-0.1824, 0.1824]] / 2
     assert [(v.claim.label, v.ok) for v in report.verdicts] == [
         ("y", True), ("s[0, 0]", True), ("s[0, 1]", True), ("s[1, 0]", True), ("s[1, 1]", True)]
+
+
+def test_entries_of_a_number_are_an_error_not_the_number():
+    for text, message in (("x[0]=-4", "x[0]: x is one number, with no entries"),
+                          ("x=[-4, 1]", "the claim is a vector of 2 entries, and x is a number")):
+        err = error(lambda: judge_claims(result(), parse_claims(GRADIENT, text)))
+        assert err.message == message
