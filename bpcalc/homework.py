@@ -465,7 +465,7 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
             correct, exact_text = floats[node], texts[node]
         else:
             correct, exact_text = (result.adjoints if gradient else result.values)[node], None
-        if result.tensor:
+        if result.tensor or claim.index is not None or claim.shape is not None:
             correct = _entry(result, claim, node, correct, gradient)
         if correct is None:  # an input or node the output does not depend on
             correct = 0.0
@@ -493,7 +493,7 @@ def _entry(result: GradResult, claim: Claim, node: int, correct: Any, gradient: 
 
     shape = result.shape(node)
     what = claim.name or result.output_label
-    if gradient and correct is None and node in data_inputs(result.graph, result.values):
+    if gradient and correct is None and result.tensor and node in data_inputs(result.graph, result.values):
         raise BpcalcError("value", f"{what} holds class indices: data, which has no gradient to claim",
                           claim.source, claim.span)
     if claim.index is None and shape:

@@ -342,3 +342,10 @@ def test_updated_claims_from_an_answer_file(tmp_path):
     path.write_text("expect-updated: w=0.3\n")
     claims = read_claims_file(path)
     assert [(c.kind, c.name, c.text) for c in claims] == [("updated", "w", "0.3")]
+
+
+def test_entries_of_a_number_are_an_error_not_the_number():
+    for text, message in (("x[0]=-4", "x[0]: x is one number, with no entries"),
+                          ("x=[-4, 1]", "the claim is a vector of 2 entries, and x is a number")):
+        err = error(lambda: judge_claims(result(), parse_claims(GRADIENT, text)))
+        assert err.message == message

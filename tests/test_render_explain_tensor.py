@@ -122,3 +122,12 @@ def test_every_matrix_sample_compiles_and_has_its_gradients_in_the_pdf(tmp_path,
     gradient = text[text.rindex("Gradient"):text.rindex("The backward steps")]
     for name in json.loads((SAMPLES / "matrix" / f"{stem}.expect.json").read_text())["gradient"]:
         assert f"∂{name}" in gradient.replace("\n", ""), (name, gradient)
+
+
+def test_steps_bpcalc_refuses_at_the_point_are_reported_not_checked():
+    # d sqrt(x)/dx = 1/(2 sqrt(x)) is infinite at 0: the engine's gradient is inf, and
+    # bpcalc refuses the step's division by zero, so the steps are not claimed to agree
+    result = grad("sum(sqrt(x))", at={"x": [0.0, 1.0]}, check=False)
+    expl = explanation(result, Notation(latex=False))
+    last = expl.sections[-1].lines[-1].note
+    assert last.startswith("not run through bpcalc: division by zero") and "✓" not in last

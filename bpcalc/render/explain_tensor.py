@@ -501,8 +501,8 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         Section("Forward pass: each node's shape and value, inputs first", tuple(forward)),
         Section(title, tuple(backward) or (Line((), "the output does not depend on any input"),)),
         Section("Gradient", tuple(grad_lines) or (Line((), "the program has no inputs"),)),
-        Section("The backward steps as a bpcalc program (inputs: the forward values)", tuple(program)),
-    )
+    ) + ((Section("The backward steps as a bpcalc program (inputs: the forward values)", tuple(program)),)
+          if program else ())
     notes = tuple(w.message for w in result.warnings)
     return Explanation(graph.source.text.strip(), graph.source.origin, program_title(graph.source),
                        point_text(result, notation.digits), sections, notes)
@@ -510,7 +510,10 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
 
 def _agreement(result: GradResult, steps: TensorSteps) -> str:
     """What running the steps through bpcalc showed, in one line."""
-    wrong = steps_agree(result, steps)
+    try:
+        wrong = steps_agree(result, steps)
+    except BpcalcError as err:  # a step bpcalc refuses at this point (a division by zero)
+        return f"not run through bpcalc: {err.message}"
     if wrong:
         return f"✗ run through bpcalc, these steps differ from the engine's gradients: {', '.join(wrong)}"
     literal = [s.target for s in steps.steps if s.literal]
