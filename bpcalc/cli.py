@@ -347,7 +347,8 @@ def explain(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$) or latex (an align* environment).")] = "text",
+    fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$), latex (an align* environment) or html (a page to step through, with the picture).")] = "text",
+    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")] = None,
     exact: ExactOpt = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
@@ -363,19 +364,50 @@ def explain(
 
     with reporting(False, SCHEMA):
         require_finite({"--budget": budget})
-        if fmt not in write.FORMATS:
-            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
+        if fmt not in (*write.FORMATS, "html"):
+            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join((*write.FORMATS, 'html'))}")
+        output = None if output_text is None else _output_path(output_text)
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
         scalar_only(result, "explain")
         result = with_sympy(result, check=False, exact=exact, budget=budget)
-        notation = write.Notation(latex=fmt != "text", digits=digits)
-        steps = write.explanation(result, notation, max_steps)
-        if fmt == "text":
-            write.render_text(steps, make_console())
+        if fmt == "html":
+            from .render.html import page
+
+            text = page(result, digits, max_steps)
         else:
-            sys.stdout.write(write.RENDERERS[fmt](steps))
+            notation = write.Notation(latex=fmt != "text", digits=digits)
+            steps = write.explanation(result, notation, max_steps)
+            if fmt == "text" and output is None:
+                write.render_text(steps, make_console())
+                return
+            text = _text_explanation(steps) if fmt == "text" else write.RENDERERS[fmt](steps)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            from .render.graph import write_picture
+
+            write_picture(output, text.encode("utf-8"))
+
+
+def _output_path(text: str) -> Path:
+    from .render.graph import output_path
+
+    return output_path(text)
+
+
+def _text_explanation(steps: object) -> str:
+    """explain's text output as a string (for -o FILE)."""
+    import io
+
+    from rich.console import Console
+
+    from .render.explain import render_text
+
+    buffer = io.StringIO()
+    render_text(steps, Console(file=buffer, width=100, color_system=None, soft_wrap=True))  # type: ignore[arg-type]
+    return buffer.getvalue()
 
 # --- graph (issue 4) ----------------------------------------------------------
 
@@ -386,8 +418,8 @@ def graph(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png or mermaid (default: from the -o suffix, else text). svg and png need Graphviz.")] = None,
+    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .pdf .dot .gv .mmd .mermaid .txt).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png, pdf or mermaid (default: from the -o suffix, else text). svg, png and pdf need Graphviz.")] = None,
     grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
     digits: DigitsOpt = 4,
     exact: ExactOpt = False,
@@ -405,8 +437,8 @@ def graph(
         require_finite({"--budget": budget})
         output = None if output_text is None else draw.output_path(output_text)
         chosen = draw.choose_format(fmt, output)
-        if chosen == "png" and output is None and sys.stdout.isatty():
-            raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
+        if chosen in ("png", "pdf") and output is None and sys.stdout.isatty():
+            raise BpcalcError("usage", f"{chosen} is binary: write it to a file with -o FILE.{chosen}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
