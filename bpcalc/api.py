@@ -150,6 +150,20 @@ class GradResult:
     def ok(self) -> bool:
         return self.check is None or self.check.ok
 
+    def __str__(self) -> str:
+        """The node table and the check, as `bpcalc grad` prints them."""
+        from .notebook import grad_text
+
+        return grad_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's console
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:  # a notebook: the table, and the picture when Graphviz is there
+        from .notebook import grad_html
+
+        return grad_html(self)
+
     def node_dicts(self) -> Iterator[dict[str, Any]]:
         """The `nodes` of `to_dict()`, one at a time (a writer can stream them)."""
         g = self.graph
