@@ -28,7 +28,7 @@ def console_text(render: Any) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
-    render(Console(file=buffer, width=WIDTH, color_system=None, soft_wrap=True))
+    render(Console(file=buffer, width=WIDTH, color_system=None, soft_wrap=True, force_jupyter=False))
     return buffer.getvalue()
 
 
@@ -264,9 +264,9 @@ class Picture:
         write_picture(target, picture(self.drawing, choose_format(format, target)))
 
     def __str__(self) -> str:
-        from .render.graph_text import to_text
+        from .render.graph_text import text_view
 
-        return to_text(self.drawing)
+        return console_text(lambda console: console.print(text_view(self.drawing)))
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(str(self))
