@@ -9,12 +9,10 @@ the `at=` argument (the command line's say `--at`).
 from __future__ import annotations
 
 import io
-import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 from .api import GradResult, grad as _grad
 from .errors import BpcalcError
@@ -38,39 +36,13 @@ def _pre(text: str) -> str:
     return f'<pre class="bpcalc">{escape(text)}</pre>'
 
 
-def _values(at: Mapping[str, object] | None) -> dict[str, object] | None:
-    """Fractions as their exact text (1/3); everything else as given
-    (NumPy numbers and ints are taken by the point)."""
-    if at is None:
-        return None
-    return {name: _fraction(v) if isinstance(v, Fraction) else v for name, v in at.items()}
-
-
 def _fraction(v: Fraction) -> str:
-    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-
-@contextmanager
-def _at_argument() -> Iterator[None]:
-    """Messages about the point name the `at=` argument, not `--at`."""
-    try:
-        yield
-    except BpcalcError as err:
-        message = re.sub(r"--at (\w+): ", lambda m: f"at={{'{m.group(1)}': …}}: ", err.message)
-        message = message.replace("with --at ", "with at={")
-        if "with at={" in message:
-            head, _, example = message.partition("with at={")
-            items = ", ".join(f"'{item.split('=')[0]}': …" for item in example.split(","))
-            message = f"{head}with at={{{items}}}"
-        if message == err.message:
-            raise
-        raise BpcalcError(err.kind, message, err.source, err.span) from None
+    return str(v)  # 1/3; -4 for Fraction(-4)
 
 
 def grad(program: str, at: Mapping[str, object] | None = None, **options: Any) -> GradResult:
-    """`bpcalc.api.grad`, with Fractions as values and messages about `at=`."""
-    with _at_argument():
-        return _grad(program, _values(at), **options)
+    """`bpcalc.api.grad`; its messages name the at= and wrt= arguments."""
+    return _grad(program, at, **{"python": True, **options})
 
 
 grad.__doc__ = _grad.__doc__
@@ -153,8 +125,7 @@ def check(
         raise BpcalcError("usage", "nothing to check: give expect={...}, expect_value=..., "
                           "expect_node={...} or expect_node_grad={...}")
     claims = collect_claims(texts["expect"], value, texts["node"], texts["node_grad"])
-    with _at_argument():
-        result = _grad(program, _values(at), check=False)
+    result = grad(program, at, check=False)
     resolve_claims(result.graph, claims)
     result = with_sympy(result, check=False, exact=exact, budget=budget)
     return CheckReport(judge_claims(result, claims, Judging(rtol, atol, decimals, sig_figs, rounding)), digits)
@@ -221,8 +192,7 @@ def explain(program: str, at: Mapping[str, object] | None = None, *, exact: bool
     """`bpcalc explain`: the forward and backward pass written out, node by node."""
     from .api import with_sympy
 
-    with _at_argument():
-        result = _grad(program, _values(at), check=False)
+    result = grad(program, at, check=False)
     _scalar(result, "explain")
     result = with_sympy(result, check=False, exact=exact, budget=budget)
     explained = Explained(result, digits, max_steps)
@@ -285,8 +255,7 @@ def graph(program: str, at: Mapping[str, object] | None = None, *, grads: bool =
     from .api import with_sympy
     from .render.graph import drawing
 
-    with _at_argument():
-        result = _grad(program, _values(at), check=False)
+    result = grad(program, at, check=False)
     _scalar(result, "graph")
     result = with_sympy(result, check=False, exact=exact, budget=budget)
     return Picture(drawing(result, digits, grads))

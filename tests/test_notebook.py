@@ -44,6 +44,12 @@ def test_messages_speak_of_the_at_argument():
         bpcalc.grad("x+1", at={"x": 1, "w": 2})
     assert unknown.value.message.startswith("at={'w': …}: the program has no input 'w'")
     assert "--at" not in unknown.value.message
+    with pytest.raises(bpcalc.BpcalcError) as wrt:
+        bpcalc.grad("x+1", at={"x": 1}, wrt=["v"])
+    assert wrt.value.message.startswith("wrt=['v']: the program has no input 'v'")
+    with pytest.raises(bpcalc.BpcalcError) as computed:
+        bpcalc.check("q = x+1\nq*2", at={"x": 1, "q": 2}, expect={"x": 2})
+    assert computed.value.message.startswith("at={'q': …}: 'q' is computed by the program, not an input")
 
 
 def test_check_judges_claims():

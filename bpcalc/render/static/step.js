@@ -50,6 +50,19 @@
     r.setAttribute("rx", 6);
     var first = g.querySelector("title");
     g.insertBefore(r, first ? first.nextSibling : g.firstChild);
+    if (kind === "bp-current") { reveal(r); }
+  }
+
+  // Scroll the picture (not the page) so that the marked node is in view.
+  function reveal(el) {
+    var box = document.getElementById("picture");
+    var a = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (a.left < b.left || a.right > b.right) {
+      box.scrollLeft += (a.left + a.right) / 2 - (b.left + b.right) / 2;
+    }
+    if (a.top < b.top || a.bottom > b.bottom) {
+      box.scrollTop += (a.top + a.bottom) / 2 - (b.top + b.bottom) / 2;
+    }
   }
 
   function words(text) {
