@@ -110,3 +110,19 @@ def test_graph_writes_pdf(tmp_path):
     run = run_cli("graph", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "-o", str(out))
     assert run.code == 0, run.err
     assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_exact_mode_shows_exact_numbers(tmp_path):
+    """Deep Learning from Scratch ch. 5: 2 apples at 100 with 10 % tax: ∂price/∂apple = 2.2 = 11/5."""
+    out = tmp_path / "apples.html"
+    run = run_cli("explain", "-f", str(SAMPLES / "apples.bp"), "--at", "apple=100,num=2,tax=1.1", "--exact",
+                  "--format", "html", "-o", str(out))
+    assert run.code == 0, run.err
+    gradient = steps_of(out.read_text())[-1]
+    assert gradient[0] == "gradient" and "∂price/∂apple = 11/5 ≈ 2.2" in gradient[3]
+
+
+def test_a_program_without_inputs_has_its_forward_pass_only():
+    steps = steps_of(page(bpcalc.grad("2*3", check=False)))
+    assert [s[0] for s in steps] == ["forward", "gradient"]  # unnamed constants are numbers where used
+    assert "the program has no inputs" in steps[-1][3]
