@@ -155,3 +155,26 @@ def test_a_script_in_the_program_does_not_run(browser, tmp_path):
     page.keyboard.press("ArrowRight")
     assert state(page)["counter"] == "step 2 of 11"
     page.close()
+
+
+def test_the_notebook_view_steps_inside_its_frame(browser, tmp_path):
+    """bpcalc.explain(...)._repr_html_(): the page in an iframe (srcdoc), as a
+    notebook shows it; it steps there too (the address is the notebook's)."""
+    import bpcalc
+
+    cell = bpcalc.explain((SAMPLES / "cs231n_add_mul.bp").read_text(), at={"x": -2, "y": 5, "z": -4})._repr_html_()
+    notebook = tmp_path / "cell.html"
+    notebook.write_text(f"<!DOCTYPE html><html><body><p>a notebook cell</p>{cell}</body></html>")
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(notebook.as_uri())
+    frame = page.frame_locator("iframe.bpcalc-explain")
+    frame.locator("#next").click()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert frame.locator("#counter").inner_text() == "step 8 of 11"
+    current = frame.locator("li.step.current")
+    assert current.get_attribute("data-label") == "z"
+    assert "∂f/∂z = ∂f/∂f · q = 1 · 3 = 3" in current.inner_text()  # CS231n: dz = 3
+    assert frame.locator("#picture g.node.bp-current title").text_content() == f"n{current.get_attribute('data-node')}"
+    screenshot(page, tmp_path, "notebook-cell.png")
+    page.close()
