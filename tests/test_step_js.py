@@ -143,6 +143,9 @@ def test_phone_width_and_print(browser, neuron_page, tmp_path):
     page.emulate_media(media="print")
     hidden = page.evaluate("[...document.querySelectorAll('li.step')].filter(s => s.offsetParent === null).length")
     assert hidden == 0 and not page.is_visible("#next")
+    titles = page.evaluate("[...document.querySelectorAll('.phase')].filter(t => t.offsetParent !== null)"
+                           ".map(t => t.textContent.split(':')[0])")
+    assert titles == ["Forward pass", "Backward pass", "Gradient"]  # once per section, on paper
     page.close()
 
 
