@@ -36,16 +36,15 @@ def _pre(text: str) -> str:
     return f'<pre class="bpcalc">{escape(text)}</pre>'
 
 
-def _fraction(v: Fraction) -> str:
-    return str(v)  # 1/3; -4 for Fraction(-4)
-
-
 def grad(program: str, at: Mapping[str, object] | None = None, **options: Any) -> GradResult:
-    """`bpcalc.api.grad`; its messages name the at= and wrt= arguments."""
+    """Value and gradient of `program` at `at`, checked against SymPy: the
+    options and the result of `bpcalc.api.grad`, whose messages name the at=
+    and wrt= arguments here (not --at and --wrt).
+
+    >>> grad("(x+y)*z", at={"x": -2, "y": 5, "z": -4}).gradient
+    {'x': -4.0, 'y': -4.0, 'z': 3.0}
+    """
     return _grad(program, at, **{"python": True, **options})
-
-
-grad.__doc__ = _grad.__doc__
 
 
 # --- check ----------------------------------------------------------------------
@@ -81,7 +80,7 @@ class CheckReport:
 
 def _claim_text(name: str, value: object) -> str:
     if isinstance(value, Fraction):
-        return f"{name}={_fraction(value)}"
+        return f"{name}={value}"  # 1/3: exact
     if isinstance(value, str):
         return f"{name}={value}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) and getattr(value, "ndim", None) != 0:
@@ -110,7 +109,7 @@ def check(
     """`bpcalc check`: judge claimed answers (gradients by input name, the
     output's value, named nodes' values and gradients).
 
-    >>> bpcalc.check("(x+y)*z", at={"x": -2, "y": 5, "z": -4}, expect={"x": -4, "z": 3}).ok
+    >>> check("(x+y)*z", at={"x": -2, "y": 5, "z": -4}, expect={"x": -4, "z": 3}).ok
     True
     """
     from .api import with_sympy
