@@ -110,3 +110,13 @@ def test_a_real_notebook_shows_the_results():
         assert "<svg" in grad_html and graph_html.startswith("<svg")
     else:
         assert "output f" in graph_html
+
+
+def test_a_matrix_result_shows_its_table():
+    """sum(W @ x): d/dx = W's column sums [4, 6], d/dW = rows of x, [[1, -1], [1, -1]]."""
+    r = bpcalc.grad("sum(W @ x)", at={"W": np.array([[1.0, 2.0], [3.0, 4.0]]), "x": [1, -1]})
+    text = str(r)
+    assert "[4, 6]" in text and "[[1, -1]," in text and "GradResult(" not in text
+    assert "[4, 6]" in r._repr_html_()
+    with pytest.raises(bpcalc.BpcalcError, match="scalar programs for now"):
+        bpcalc.explain("sum(W @ x)", at={"W": np.eye(2), "x": [1, -1]})
