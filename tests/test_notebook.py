@@ -120,3 +120,12 @@ def test_a_matrix_result_shows_its_table():
     assert "[4, 6]" in r._repr_html_()
     with pytest.raises(bpcalc.BpcalcError, match="scalar programs for now"):
         bpcalc.explain("sum(W @ x)", at={"W": np.eye(2), "x": [1, -1]})
+
+
+def test_without_graphviz_a_notebook_shows_the_tables(monkeypatch):
+    import bpcalc.render.graph_dot as graph_dot
+
+    monkeypatch.setattr(graph_dot.shutil, "which", lambda name: None)
+    r = bpcalc.grad("(x+y)*z", at=AT)
+    assert "<svg" not in r._repr_html_() and "∂f/∂z = 3" in r._repr_html_()
+    assert "output f" in bpcalc.graph("(x+y)*z", at=AT)._repr_html_()

@@ -126,3 +126,12 @@ def test_a_program_without_inputs_has_its_forward_pass_only():
     steps = steps_of(page(bpcalc.grad("2*3", check=False)))
     assert [s[0] for s in steps] == ["forward", "gradient"]  # unnamed constants are numbers where used
     assert "the program has no inputs" in steps[-1][3]
+
+
+def test_without_graphviz_the_page_has_the_steps_and_says_why(monkeypatch):
+    import bpcalc.render.graph_dot as graph_dot
+
+    monkeypatch.setattr(graph_dot.shutil, "which", lambda name: None)
+    html = page(bpcalc.grad(ADD_MUL, at=AT, check=False))
+    assert "<svg" not in html and "No picture: Graphviz is not installed" in html
+    assert len(steps_of(html)) == 11
