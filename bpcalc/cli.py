@@ -366,7 +366,9 @@ def explain(
         require_finite({"--budget": budget})
         if fmt not in (*write.FORMATS, "html"):
             raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join((*write.FORMATS, 'html'))}")
-        output = None if output_text is None else _output_path(output_text)
+        from .render.graph import output_path, write_picture
+
+        output = None if output_text is None else output_path(output_text)
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes), check=False, limits=limits)
@@ -382,32 +384,16 @@ def explain(
             if fmt == "text" and output is None:
                 write.render_text(steps, make_console())
                 return
-            text = _text_explanation(steps) if fmt == "text" else write.RENDERERS[fmt](steps)
+            if fmt == "text":
+                from .notebook import console_text
+
+                text = console_text(lambda console: write.render_text(steps, console))
+            else:
+                text = write.RENDERERS[fmt](steps)
         if output is None:
             sys.stdout.write(text)
         else:
-            from .render.graph import write_picture
-
             write_picture(output, text.encode("utf-8"))
-
-
-def _output_path(text: str) -> Path:
-    from .render.graph import output_path
-
-    return output_path(text)
-
-
-def _text_explanation(steps: object) -> str:
-    """explain's text output as a string (for -o FILE)."""
-    import io
-
-    from rich.console import Console
-
-    from .render.explain import render_text
-
-    buffer = io.StringIO()
-    render_text(steps, Console(file=buffer, width=100, color_system=None, soft_wrap=True))  # type: ignore[arg-type]
-    return buffer.getvalue()
 
 # --- graph (issue 4) ----------------------------------------------------------
 

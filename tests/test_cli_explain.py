@@ -84,3 +84,16 @@ def test_bad_input(cli):
     assert run.code == 2
     assert run.err == ("error: explain writes out every node, and this program has 19 (more than 5); "
                        "raise the limit with --max-steps, or use `bpcalc grad` for the table\n")
+
+
+def test_output_file(cli, tmp_path):
+    """-o FILE: what stdout would show (CS231n: df/dz = 3)."""
+    for fmt, name in (("text", "e.txt"), ("markdown", "e.md"), ("latex", "e.tex")):
+        out = tmp_path / name
+        run = cli("explain", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--format", fmt, "-o", str(out))
+        assert (run.code, run.out, run.err) == (0, "", "")
+        if fmt != "text":
+            assert out.read_text() == cli("explain", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--format", fmt).out
+    assert "∂f/∂z = ∂f/∂%4 · %3 = 1 · 3 = 3" in (tmp_path / "e.txt").read_text()
+    run = cli("explain", "x", "--at", "x=1", "-o", str(tmp_path))
+    assert run.code == 2 and "names a folder" in run.err
