@@ -5,8 +5,10 @@
     {'x': -4.0, 'y': -4.0, 'z': 3.0}
 """
 
-from .api import GradResult, NodeResult, grad
+from .api import GradResult, NodeResult
 from .errors import BpcalcError
+from .notebook import CheckReport, Explained, Picture, check, explain, grad, graph
 
-__all__ = ["grad", "GradResult", "NodeResult", "BpcalcError"]
+__all__ = ["grad", "check", "explain", "graph", "GradResult", "NodeResult", "CheckReport", "Explained", "Picture",
+           "BpcalcError"]
 __version__ = "0.1.0"

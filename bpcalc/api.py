@@ -162,6 +162,20 @@ class GradResult:
     def ok(self) -> bool:
         return self.check is None or self.check.ok
 
+    def __str__(self) -> str:
+        """The node table and the check, as `bpcalc grad` prints them."""
+        from .notebook import grad_text
+
+        return grad_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's console
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:  # a notebook: the table, and the picture when Graphviz is there
+        from .notebook import grad_html
+
+        return grad_html(self)
+
     def node_dicts(self) -> Iterator[dict[str, Any]]:
         """The `nodes` of `to_dict()`, one at a time (a writer can stream them)."""
         g = self.graph
@@ -303,7 +317,7 @@ def without_gc() -> Iterator[None]:
 
 
 def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] | None = None,
-            limits: Limits = DEFAULT_LIMITS):
+            limits: Limits = DEFAULT_LIMITS, python: bool = False):
     """Parse, lower, resolve the point, run forward and backward.
 
     Returns (graph, point, wrt, values, adjoints, warnings, tensor); the
@@ -313,7 +327,7 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
     with without_gc():
         graph, warnings = build(source, limits)
         point = as_point(at)
-        chosen = resolve(graph, point, wrt)
+        chosen = resolve(graph, point, wrt, python)
         plain = {name: v.value for name, v in point.items()}
         if graph.uses_tensors or not all(isinstance(v, float) for v in plain.values()):
             from . import tensor
@@ -340,6 +354,7 @@ def grad(
     limits: Limits = DEFAULT_LIMITS,
     exact: bool = False,
     derivative: bool = False,
+    python: bool = False,
 ) -> GradResult:
     """Value and gradient of `program` at `at`, checked against SymPy.
 
@@ -347,6 +362,7 @@ def grad(
     `exact=True` adds exact values and gradients (`.exact`: SymPy numbers
     such as 11/5), `derivative=True` the formulas d output / d input
     (`.derivatives`); each SymPy step may take `budget` seconds.
+    `python=True` (`bpcalc.grad`): messages name at= and wrt=, not --at.
     Raises `bpcalc.BpcalcError` on bad input (its `.render()` is the message
     with a caret under the place).
 
@@ -355,7 +371,7 @@ def grad(
     (-12.0, {'x': -4.0, 'y': -4.0, 'z': 3.0})
     """
     source = program if isinstance(program, Source) else Source(program, origin)
-    graph, point, chosen, values, adjoints, warnings, tensor = analyze(source, at, wrt, limits)
+    graph, point, chosen, values, adjoints, warnings, tensor = analyze(source, at, wrt, limits, python)
     result = GradResult(source.text, graph, point, tuple(values), tuple(adjoints), chosen, None, tuple(warnings),
                         tensor=tensor)
     return with_sympy(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol, budget=budget)

@@ -354,7 +354,8 @@ def explain(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$) or latex (an align* environment).")] = "text",
+    fmt: Annotated[str, typer.Option("--format", help="text (the terminal), markdown (math in $…$), latex (an align* environment) or html (a page to step through, with the picture).")] = "text",
+    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")] = None,
     exact: ExactOpt = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     digits: DigitsOpt = 6,
@@ -371,23 +372,40 @@ def explain(
 
     with reporting(False, SCHEMA):
         require_finite({"--budget": budget})
-        if fmt not in write.FORMATS:
-            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join(write.FORMATS)}")
+        if fmt not in (*write.FORMATS, "html"):
+            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join((*write.FORMATS, 'html'))}")
+        from .render.graph import output_path, write_picture
+
+        output = None if output_text is None else output_path(output_text)
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)
         result = with_sympy(result, check=False, exact=exact, budget=budget)
-        notation = write.Notation(latex=fmt != "text", digits=digits)
-        if result.tensor:
-            from .render.explain_tensor import explanation
+        if fmt == "html":
+            from .render.html import page
 
-            steps = explanation(result, notation, max_steps, wrt)
+            text = page(result, digits, max_steps)
         else:
-            steps = write.explanation(result, notation, max_steps, wrt)
-        if fmt == "text":
-            write.render_text(steps, make_console())
+            notation = write.Notation(latex=fmt != "text", digits=digits)
+            if result.tensor:
+                from .render.explain_tensor import explanation
+
+                steps = explanation(result, notation, max_steps, wrt)
+            else:
+                steps = write.explanation(result, notation, max_steps, wrt)
+            if fmt == "text" and output is None:
+                write.render_text(steps, make_console())
+                return
+            if fmt == "text":
+                from .notebook import console_text
+
+                text = console_text(lambda console: write.render_text(steps, console))
+            else:
+                text = write.RENDERERS[fmt](steps)
+        if output is None:
+            sys.stdout.write(text)
         else:
-            sys.stdout.write(write.RENDERERS[fmt](steps))
+            write_picture(output, text.encode("utf-8"))
 
 # --- graph (issue 4) ----------------------------------------------------------
 
@@ -398,8 +416,8 @@ def graph(
     file: FileOpt = None,
     at: AtOpt = None,
     at_file: AtFileOpt = None,
-    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .dot .gv .mmd .mermaid .txt).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png or mermaid (default: from the -o suffix, else text). svg and png need Graphviz.")] = None,
+    output_text: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the picture to FILE; its suffix picks the format (.svg .png .pdf .dot .gv .mmd .mermaid .txt).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="text, dot, svg, png, pdf or mermaid (default: from the -o suffix, else text). svg, png and pdf need Graphviz.")] = None,
     grads: Annotated[bool, typer.Option("--grad/--no-grad", help="Draw the gradients (--no-grad: the forward pass only).")] = True,
     digits: DigitsOpt = 4,
     exact: ExactOpt = False,
@@ -417,8 +435,8 @@ def graph(
         require_finite({"--budget": budget})
         output = None if output_text is None else draw.output_path(output_text)
         chosen = draw.choose_format(fmt, output)
-        if chosen == "png" and output is None and sys.stdout.isatty():
-            raise BpcalcError("usage", "png is binary: write it to a file with -o FILE.png")
+        if chosen in ("png", "pdf") and output is None and sys.stdout.isatty():
+            raise BpcalcError("usage", f"{chosen} is binary: write it to a file with -o FILE.{chosen}")
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -296,18 +297,31 @@ def as_point(at: Mapping[str, object] | None) -> dict[str, AtValue]:
             out[name] = v
         elif isinstance(v, str):
             out[name] = constant_value(name, v)
+        elif isinstance(v, Fraction):  # exact: Fraction(1, 3) is 1/3, as written
+            out[name] = constant_value(name, str(v))
         else:
             out[name] = number_value(name, v)  # type: ignore[arg-type]
     return out
 
 
-def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | None) -> tuple[str, ...]:
+def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | None,
+            python: bool = False) -> tuple[str, ...]:
     """Check `point` against the program's inputs; return the inputs to report.
 
     Every input needs a value; every value must belong to an input; `wrt`
-    names must be inputs. Raises BpcalcError("value") naming the culprit.
+    names must be inputs. Raises BpcalcError("value") naming the culprit,
+    and the option it came from: --at and --wrt, or (`python`) the API's
+    at= and wrt= arguments.
     """
     from .lang.parser import suggest
+
+    def at_option(names: Sequence[str]) -> str:
+        if python:
+            return "at={" + ", ".join(f"{n!r}: …" for n in names) + "}"
+        return "--at " + ",".join(f"{n}=…" for n in names)
+
+    def option(what: str, name: str) -> str:
+        return (f"{what}={{{name!r}: …}}" if what == "at" else f"{what}=[{name!r}]") if python else f"--{what} {name}"
 
     inputs = graph.input_names
     missing = [name for name in inputs if name not in point]
@@ -315,10 +329,9 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         i = graph.inputs[inputs.index(missing[0])]
         plural = "s" if len(missing) > 1 else ""
         them = ", ".join(missing)
-        example = ",".join(f"{m}=…" for m in missing)
         raise BpcalcError(
             "value",
-            f"missing value{plural} for input{plural} {them}; give {'them' if plural else 'it'} with --at {example}",
+            f"missing value{plural} for input{plural} {them}; give {'them' if plural else 'it'} with {at_option(missing)}",
             graph.source, Span(graph.starts[i], graph.ends[i]),
         )
     for name in point:
@@ -327,12 +340,12 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         if name in graph.names:
             raise BpcalcError(
                 "value",
-                f"--at {name}: '{name}' is computed by the program, not an input "
+                f"{option('at', name)}: '{name}' is computed by the program, not an input "
                 f"(inputs: {', '.join(inputs) or 'none'})",
             )
         raise BpcalcError(
             "value",
-            f"--at {name}: the program has no input '{name}' "
+            f"{option('at', name)}: the program has no input '{name}' "
             f"(inputs: {', '.join(inputs) or 'none'}){suggest(name, inputs)}",
         )
     if wrt is None:
@@ -342,7 +355,7 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         if name not in inputs:
             raise BpcalcError(
                 "value",
-                f"--wrt {name}: the program has no input '{name}' "
+                f"{option('wrt', name)}: the program has no input '{name}' "
                 f"(inputs: {', '.join(inputs) or 'none'}){suggest(name, inputs)}",
             )
         if name not in chosen:

@@ -77,8 +77,8 @@ def test_exact_text(cli):
 def test_bad_input(cli):
     run = cli("explain", "x*", "--at", "x=1")
     assert run.code == 2 and run.err.startswith("error: line 1, column 2:")
-    run = cli("explain", "x", "--at", "x=1", "--format", "html")
-    assert (run.code, run.err) == (2, "error: --format html: the formats are text, markdown, latex\n")
+    run = cli("explain", "x", "--at", "x=1", "--format", "docx")
+    assert (run.code, run.err) == (2, "error: --format docx: the formats are text, markdown, latex, html\n")
     run = cli("explain", "+".join(f"x{k}" for k in range(10)), "--at", ",".join(f"x{k}=1" for k in range(10)),
               "--max-steps", "5")
     assert run.code == 2
@@ -137,3 +137,16 @@ def test_wrt_keeps_only_the_paths_from_one_input(cli):
     assert tensor.code == 0 and "  db2 = sum(ds, axis=0)" in tensor.out and "dW1 =" not in tensor.out
     bad = cli("explain", "-f", str(ROOT / "samples" / "two_layer_network.bp"), *at, "--wrt", "w9")
     assert bad.code == 2 and bad.err.startswith("error: --wrt w9: the program has no input called that")
+
+
+def test_output_file(cli, tmp_path):
+    """-o FILE: what stdout would show (CS231n: df/dz = 3)."""
+    for fmt, name in (("text", "e.txt"), ("markdown", "e.md"), ("latex", "e.tex")):
+        out = tmp_path / name
+        run = cli("explain", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--format", fmt, "-o", str(out))
+        assert (run.code, run.out, run.err) == (0, "", "")
+        if fmt != "text":
+            assert out.read_text() == cli("explain", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--format", fmt).out
+    assert "∂f/∂z = ∂f/∂%4 · %3 = 1 · 3 = 3" in (tmp_path / "e.txt").read_text()
+    run = cli("explain", "x", "--at", "x=1", "-o", str(tmp_path))
+    assert run.code == 2 and "names a folder" in run.err

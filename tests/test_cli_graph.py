@@ -154,9 +154,9 @@ def test_warnings_go_to_stderr_and_the_picture_stays_clean():
     (["log(x)", "--at", "x=-1"], "error: line 1, column 1: log of a negative number (-1) in %1 `log(x)`\n"
                                  "  log(x)\n  ^^^^^^\n"),
     (["x +", "--at", "x=1"], None),
-    (["x", "--at", "x=1", "--format", "pdf"], "error: unknown format 'pdf'; choose one of text, dot, svg, png, mermaid\n"),
-    (["x", "--at", "x=1", "-o", "g.pdf"], "error: cannot tell the format from the file name g.pdf: use a suffix "
-                                         "(.txt, .dot, .gv, .svg, .png, .mmd, .mermaid) or --format\n"),
+    (["x", "--at", "x=1", "--format", "jpeg"], "error: unknown format 'jpeg'; choose one of text, dot, svg, png, mermaid, pdf\n"),
+    (["x", "--at", "x=1", "-o", "g.jpeg"], "error: cannot tell the format from the file name g.jpeg: use a suffix "
+                                         "(.txt, .dot, .gv, .svg, .png, .mmd, .mermaid, .pdf) or --format\n"),
     (["x", "--at", "x=1", "-o", "g.svg", "--format", "dot"],
      "error: --format dot does not match the file name g.svg (its suffix means svg)\n"),
     ([], "error: no program given: write it as an argument, use -f FILE, or '-' for stdin\n"),

@@ -148,9 +148,9 @@ def test_choose_format(fmt, output, want):
 
 
 @pytest.mark.parametrize("fmt, output, message", [
-    ("pdf", None, "unknown format 'pdf'; choose one of text, dot, svg, png, mermaid"),
+    ("jpeg", None, "unknown format 'jpeg'; choose one of text, dot, svg, png, mermaid, pdf"),
     ("png", "a.svg", "--format png does not match the file name a.svg (its suffix means svg)"),
-    (None, "a.pdf", "cannot tell the format from the file name a.pdf"),
+    (None, "a.jpeg", "cannot tell the format from the file name a.jpeg"),
 ])
 def test_choose_format_errors(fmt, output, message):
     with pytest.raises(BpcalcError) as err:

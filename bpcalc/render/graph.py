@@ -31,10 +31,10 @@ from .numbers import fmt, written_out
 from .table import point_text
 
 #: Output formats, and the file suffixes that choose them.
-FORMATS = ("text", "dot", "svg", "png", "mermaid")
+FORMATS = ("text", "dot", "svg", "png", "mermaid", "pdf")
 SUFFIXES = {
     ".txt": "text", ".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png",
-    ".mmd": "mermaid", ".mermaid": "mermaid",
+    ".mmd": "mermaid", ".mermaid": "mermaid", ".pdf": "pdf",
 }
 
 DEFAULT_DIGITS = 4

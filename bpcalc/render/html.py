@@ -1,0 +1,183 @@
+"""`bpcalc explain --format html`: one self-contained page with the graph
+picture and the explanation side by side, stepped node by node.
+
+The steps are `explain`'s own lines (`forward_line`, `node_lines`), one step
+per node: the forward pass inputs first, then the backward pass from the
+output back to the inputs, then the gradient. Each step carries the id of
+the node it is about (and, backward, of the nodes its gradient comes from),
+which `static/step.js` highlights on the Graphviz picture inlined in the page
+(`<g class="node"><title>n3</title>…`, as `graph_dot` names the nodes).
+
+Everything from the program (names, comments, constants) reaches the page
+through `escape` (or through Graphviz's own XML escaping, in the SVG); the
+step data are HTML attributes and text, never script, so the page's only
+script is the packaged `step.js`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from ..api import GradResult
+from ..graph import CONST
+from ..errors import BpcalcError
+from .explain import (DEFAULT_MAX_STEPS, Line, Notation, exact_texts, explanation, forward_line,
+                      node_lines, users_of)
+from .graph import drawing
+
+#: Digits of the numbers on the picture (those of `bpcalc graph`).
+PICTURE_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the page: the node it is about, the nodes it draws on
+    (a backward step: the users whose gradients flow into it), its lines."""
+
+    phase: str  # "forward", "backward" or "gradient"
+    node: int | None  # None: the summary (it marks the inputs)
+    users: tuple[int, ...]
+    lines: tuple[Line, ...]
+
+
+def steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
+    """The forward pass node by node, the backward pass node by node, the gradient."""
+    graph = result.graph
+    exact = exact_texts(result, notation)
+    out: list[Step] = [
+        Step("forward", i, (), (forward_line(result, i, notation, exact),))
+        for i, op in enumerate(graph.ops) if op != CONST or graph.names[i] is not None
+    ]
+    output = graph.output
+    if graph.active[output]:
+        users = users_of(graph)
+        out.append(Step("backward", output, (), (Line(
+            (notation.partial(result.output_label, graph.labels[output]), "1"), "the output: gradient 1"),)))
+        first = True
+        for i in range(output - 1, -1, -1):
+            if users[i]:
+                lines = node_lines(result, i, notation, exact, users, legend=first)
+                first = False
+                out.append(Step("backward", i, tuple(dict.fromkeys(u for u, _ in users[i])), tuple(lines)))
+    return tuple(out)
+
+
+def escape(text: str) -> str:
+    """Text for HTML content and attributes."""
+    return _html.escape(text, quote=True)
+
+
+def script() -> str:
+    """The page's JavaScript (`static/step.js`, packaged with bpcalc)."""
+    return resources.files("bpcalc.render").joinpath("static/step.js").read_text(encoding="utf-8")
+
+
+def style() -> str:
+    return resources.files("bpcalc.render").joinpath("static/step.css").read_text(encoding="utf-8")
+
+
+def picture_svg(result: GradResult) -> tuple[str | None, str]:
+    """The graph drawn by Graphviz as inline SVG (no XML prolog), or None
+    and why not."""
+    from .graph_dot import render, to_dot
+
+    try:
+        svg = render(to_dot(drawing(result, PICTURE_DIGITS)), "svg").decode("utf-8")
+    except BpcalcError as err:
+        return None, err.message
+    start = svg.find("<svg")
+    svg = svg[start:]
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # Graphviz's comments: node ids, nothing for the reader
+    return svg, ""
+
+
+def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS, picture: bool = True) -> str:
+    """The whole page, self-contained: style, picture, steps and script inline."""
+    notation = Notation(latex=False, digits=digits)
+    expl = explanation(result, notation, max_steps)  # the limit, the title, the point, the notes
+    all_steps = steps(result, notation)
+    gradient = expl.sections[-1]
+    summary = Step("gradient", None, tuple(result.graph.input_id(n) for n in result.wrt), gradient.lines)
+    all_steps += (summary,)
+    titles = {"forward": expl.sections[0].title, "backward": expl.sections[1].title, "gradient": gradient.title}
+    svg, why = picture_svg(result) if picture else (None, "")
+    figure = svg if svg is not None else f'<p class="no-picture">No picture: {escape(why)}</p>' if why else ""
+    items = []
+    phases = [s.phase for s in all_steps]
+    for k, step in enumerate(all_steps, start=1):
+        start = " phase-start" if k == 1 or phases[k - 2] != step.phase else ""
+        node = "" if step.node is None else str(step.node)
+        users = " ".join(map(str, step.users))
+        label = result.graph.labels[step.node] if step.node is not None else ""
+        body = "".join(_line_html(line) for line in step.lines)
+        items.append(
+            f'<li class="step{start}" id="step-{k}" data-step="{k}" data-phase="{step.phase}" data-node="{node}" '
+            f'data-label="{escape(label)}" data-users="{users}">'
+            f'<p class="phase">{escape(titles[step.phase])}</p>{body}</li>'
+        )
+    program = escape(expl.program)
+    point = f'<p class="at">at {escape(expl.at)}</p>' if expl.at else ""
+    notes = "".join(f'<p class="note-warning">warning: {escape(n)}</p>' for n in expl.notes)
+    legend = ('<p class="legend">On the picture: <span class="value">values above the edges</span>, '
+              '<span class="grad">gradients below</span>; the node of the step is '
+              '<span class="mark-current">marked</span>, and in the backward pass the nodes its gradient '
+              'comes from <span class="mark-user">too</span>.</p>') if svg else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="bpcalc explain">
+<title>bpcalc explain: {escape(expl.title)}</title>
+<style>
+{style()}</style>
+</head>
+<body>
+<header>
+<h1>Backpropagation, step by step</h1>
+<pre class="program"><code>{program}</code></pre>
+{point}
+</header>
+<main class="layout">
+<figure class="picture" id="picture">
+{figure}
+{legend}
+</figure>
+<section class="explanation" aria-label="steps">
+<nav class="controls" aria-label="stepping">
+<button type="button" id="first" title="first step (Home)">« first</button>
+<button type="button" id="prev" title="previous step (←)">◀ back</button>
+<span id="counter" aria-live="polite">step 1 of {len(all_steps)}</span>
+<button type="button" id="next" title="next step (→)">next ▶</button>
+<button type="button" id="last" title="last step (End)">last »</button>
+</nav>
+<p class="hint">Arrow keys ← → step; the address (#step=N) links to the step shown.</p>
+<ol class="steps">
+{chr(10).join(items)}
+</ol>
+{notes}
+</section>
+</main>
+<script>
+{script()}</script>
+</body>
+</html>
+"""
+
+
+def _line_html(line: Line) -> str:
+    math = " = ".join(line.chain)
+    note = f' <span class="note">({escape(line.note)})</span>' if line.note and math else (
+        f'<span class="note">{escape(line.note)}</span>' if line.note else "")
+    return f'<p class="line level-{line.level}"><span class="math">{escape(math)}</span>{note}</p>'
+
+
+def inline(page_html: str, height: int = 620) -> str:
+    """The page in an iframe (for a notebook cell): its script and style stay
+    its own."""
+    return (f'<iframe class="bpcalc-explain" srcdoc="{escape(page_html)}" '
+            f'style="width: 100%; height: {height}px; border: 1px solid #ddd;" '
+            'title="bpcalc explain, step by step"></iframe>')
