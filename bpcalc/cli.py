@@ -386,13 +386,7 @@ def explain(
 
             text = page(result, digits, max_steps)
         else:
-            notation = write.Notation(latex=fmt != "text", digits=digits)
-            if result.tensor:
-                from .render.explain_tensor import explanation
-
-                steps = explanation(result, notation, max_steps, wrt)
-            else:
-                steps = write.explanation(result, notation, max_steps, wrt)
+            steps = write.explanation_of(result, write.Notation(latex=fmt != "text", digits=digits), max_steps, wrt)
             if fmt == "text" and output is None:
                 write.render_text(steps, make_console())
                 return

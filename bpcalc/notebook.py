@@ -142,9 +142,9 @@ class Explained:
     max_steps: int = 300
 
     def _steps(self, latex: bool) -> Any:
-        from .render.explain import Notation, explanation
+        from .render.explain import Notation, explanation_of
 
-        return explanation(self.result, Notation(latex=latex, digits=self.digits), self.max_steps)
+        return explanation_of(self.result, Notation(latex=latex, digits=self.digits), self.max_steps)
 
     def text(self) -> str:
         from .render.explain import render_text
@@ -183,6 +183,8 @@ class Explained:
     def _repr_html_(self) -> str:
         from .render.html import inline
 
+        if self.result.tensor:  # the page is for scalar programs for now: the text, as it prints
+            return _pre(self.text())
         return inline(self.html())
 
 
@@ -192,17 +194,10 @@ def explain(program: str, at: Mapping[str, object] | None = None, *, exact: bool
     from .api import with_sympy
 
     result = grad(program, at, check=False)
-    _scalar(result, "explain")
     result = with_sympy(result, check=False, exact=exact, budget=budget)
     explained = Explained(result, digits, max_steps)
     explained._steps(False)  # the step limit is checked now, not when shown
     return explained
-
-
-def _scalar(result: GradResult, what: str) -> None:
-    if result.tensor:
-        raise BpcalcError("usage", f"bpcalc.{what} works on scalar programs for now, and this one has vectors "
-                          "or matrices: bpcalc.grad computes and checks it")
 
 
 # --- graph ----------------------------------------------------------------------
@@ -255,7 +250,6 @@ def graph(program: str, at: Mapping[str, object] | None = None, *, grads: bool =
     from .render.graph import drawing
 
     result = grad(program, at, check=False)
-    _scalar(result, "graph")
     result = with_sympy(result, check=False, exact=exact, budget=budget)
     return Picture(drawing(result, digits, grads))
 

@@ -118,8 +118,8 @@ def test_a_matrix_result_shows_its_table():
     text = str(r)
     assert "[4, 6]" in text and "[[1, -1]," in text and "GradResult(" not in text
     assert "[4, 6]" in r._repr_html_()
-    with pytest.raises(bpcalc.BpcalcError, match="scalar programs for now"):
-        bpcalc.explain("sum(W @ x)", at={"W": np.eye(2), "x": [1, -1]})
+    with pytest.raises(bpcalc.BpcalcError, match="works on scalar programs for now"):
+        bpcalc.explain("sum(W @ x)", at={"W": np.eye(2), "x": [1, -1]}).html()  # the page; text works
 
 
 def test_without_graphviz_a_notebook_shows_the_tables(monkeypatch):
@@ -129,3 +129,13 @@ def test_without_graphviz_a_notebook_shows_the_tables(monkeypatch):
     r = bpcalc.grad("(x+y)*z", at=AT)
     assert "<svg" not in r._repr_html_() and "∂f/∂z = 3" in r._repr_html_()
     assert "output f" in bpcalc.graph("(x+y)*z", at=AT)._repr_html_()
+
+
+def test_explain_and_graph_take_vectors_and_matrices():
+    import bpcalc
+
+    # f = sum(x*x): df/dx = 2x = [2, 4] (by hand)
+    e = bpcalc.explain("sum(x*x)", at={"x": [1.0, 2.0]})
+    assert "      dx = [2, 4]\n" in e.text() and e._repr_html_().startswith('<pre class="bpcalc">')
+    picture = bpcalc.graph("sum(x*x)", at={"x": [1.0, 2.0]})
+    assert "Σ 2 [2, 4]" in picture.dot  # x's gradient, with its shape, at its node

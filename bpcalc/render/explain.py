@@ -19,7 +19,7 @@ import math
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..api import GradResult
 from ..errors import BpcalcError
@@ -656,3 +656,14 @@ def latex_partial(top: str, bottom: str) -> str:
 
 
 RENDERERS: dict[str, Callable[[Explanation], str]] = {"markdown": markdown, "latex": latex}
+
+
+def explanation_of(result: GradResult, notation: Notation, max_steps: int = DEFAULT_MAX_STEPS,
+                   wrt: str | None = None) -> Any:
+    """The explanation of any program: scalar steps, or the matrix-form
+    steps of a program with vectors and matrices (`explain_tensor`)."""
+    if result.tensor:
+        from .explain_tensor import explanation as tensor_explanation
+
+        return tensor_explanation(result, notation, max_steps, wrt)
+    return explanation(result, notation, max_steps, wrt)

@@ -96,6 +96,9 @@ def picture_svg(result: GradResult) -> tuple[str | None, str]:
 
 def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS, picture: bool = True) -> str:
     """The whole page, self-contained: style, picture, steps and script inline."""
+    if result.tensor:
+        raise BpcalcError("usage", "the step-through page (--format html) works on scalar programs for now; "
+                          "text, markdown and latex explain vectors and matrices")
     notation = Notation(latex=False, digits=digits)
     expl = explanation(result, notation, max_steps)  # the limit, the title, the point, the notes
     all_steps = steps(result, notation)
