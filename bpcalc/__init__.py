@@ -6,7 +6,8 @@
 """
 
 from .api import GradResult, NodeResult, grad
+from .batch_api import BatchResult, grad_batch
 from .errors import BpcalcError
 
-__all__ = ["grad", "GradResult", "NodeResult", "BpcalcError"]
+__all__ = ["grad", "grad_batch", "GradResult", "BatchResult", "NodeResult", "BpcalcError"]
 __version__ = "0.1.0"
