@@ -1223,16 +1223,22 @@ def _broadcast_shapes(a: Shape, b: Shape) -> Shape:
     return tuple(reversed(out))
 
 
-def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any, need: tuple[bool, ...] = (True, True)) -> tuple[Any, Any]:
     """dA = dC @ B.T, dB = A.T @ dC, with vectors as a row (left) or column
-    (right). Stacked (batch) dimensions come back broadcast; the engine sums
-    them away, as for every op."""
+    (right); only the products in `need` (None for the other). Transposes
+    are views (BLAS reads them as they are). Stacked (batch) dimensions come
+    back broadcast; the engine sums them away, as for every op."""
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
-    da = g2 @ np.swapaxes(b2, -1, -2)
-    db = np.swapaxes(a2, -1, -2) @ g2
-    return (da[..., 0, :] if a.ndim == 1 else da), (db[..., :, 0] if b.ndim == 1 else db)
+    da = db = None
+    if need[0]:
+        da = g2 @ np.swapaxes(b2, -1, -2)
+        da = da[..., 0, :] if a.ndim == 1 else da
+    if need[1]:
+        db = np.swapaxes(a2, -1, -2) @ g2
+        db = db[..., :, 0] if b.ndim == 1 else db
+    return da, db
 
 
 def _transpose_shape(names: Sequence[str], a: Shape) -> Shape:
@@ -1342,6 +1348,8 @@ class TensorOp:
     prec: int = PREC_ATOM
     postfix: bool = False
     kink_doc: str = ""
+    #: `vjp` takes `need` (a bool per argument) and computes only those products.
+    selective: bool = False
 
     def arguments(self) -> str:
         """How many arguments a call takes, in words (keywords aside)."""
@@ -1354,7 +1362,7 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         lambda sp, np, a, b: np.array(a @ b, dtype=object),
         ("d{a} = d{out} @ {b}.T", "d{b} = {a}.T @ d{out}"),
         "matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)",
-        infix="@", prec=PREC_MUL,
+        infix="@", prec=PREC_MUL, selective=True,
     ),
     TensorOp(
         "transpose", 1, lambda np, a: np.transpose(a), lambda np, g, a, out: (np.transpose(g),),

@@ -356,39 +356,51 @@ def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
     return {j for j in as_indices if graph.ops[j] == INPUT and j not in used_otherwise}
 
 
-def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagnostic]]:
+def backward(graph: Graph, values: Sequence[Any],
+             wrt: Sequence[int] | None = None) -> tuple[list[Any], list[Diagnostic]]:
     """Adjoints d(output)/d(node), each of its node's shape (None for nodes
     that do not depend on any input, and for class-index data), plus a
-    warning where a gradient is infinite or undefined."""
+    warning where a gradient is infinite or undefined.
+
+    `wrt` (input node ids) limits the work to the nodes on a path from one
+    of those inputs to the output: the others get None (their adjoints are
+    not computed), and a product whose argument needs no adjoint (the
+    data side of X @ W when only W's gradient is asked for) is skipped."""
     n = len(graph)
     active, ops, params = graph.active, graph.ops, graph.params
     data = data_inputs(graph, values)
+    need = _needed(graph, data, wrt)
     adj: list[Any] = [None] * n
     out = graph.output
-    if active[out]:
+    if need[out]:
         adj[out] = np.ones(values[out].shape)
     with np.errstate(all="ignore"):
         for i in range(out, -1, -1):
             g = adj[i]
-            if g is None or not active[i] or ops[i] == INPUT or ops[i] == CONST:
+            if g is None or not need[i] or ops[i] == INPUT or ops[i] == CONST:
                 continue
             args = graph.args(i)
             argv = [values[j] for j in args]
             if ops[i] in TENSOR_OPS:
-                cots = TENSOR_OPS[ops[i]].vjp(np, g, *argv, values[i], **dict(params.get(i, ())))
+                spec = TENSOR_OPS[ops[i]]
+                kw = dict(params.get(i, ()))
+                if spec.selective and not all(need[j] for j in args):
+                    kw["need"] = tuple(need[j] for j in args)
+                cots = spec.vjp(np, g, *argv, values[i], **kw)
             else:
-                cots = [_times_local(g, p) for p in OPS[ops[i]].np_partials(np, *argv, values[i])]
+                partials = OPS[ops[i]].np_partials(np, *argv, values[i])
+                cots = [_times_local(g, p) if need[j] else None for j, p in zip(args, partials)]
             for j, c in zip(args, cots):
-                if c is None or not active[j] or j in data:
+                if c is None or not need[j]:
                     continue
                 c = unbroadcast(np.asarray(c, dtype=float), values[j].shape)
                 adj[j] = c if adj[j] is None else adj[j] + c
     result = [
-        None if not active[i] or i in data else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
+        None if not need[i] else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
         for i in range(n)
     ]
     warnings: list[Diagnostic] = []
-    if active[out]:
+    if need[out]:
         for i in range(n - 1, -1, -1):
             a = result[i]
             if a is not None and not _all_finite(a):
@@ -399,6 +411,22 @@ def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagn
                     "an infinite or undefined local derivative on the way back", i))
                 break
     return result, warnings
+
+
+def _needed(graph: Graph, data: set[int], wrt: Sequence[int] | None) -> list[bool]:
+    """Nodes whose adjoint is needed: active, not data, and (when `wrt` is
+    given) depending on one of the inputs in `wrt`."""
+    active = graph.active
+    if wrt is None:
+        return [active[i] and i not in data for i in range(len(graph))]
+    wanted = set(wrt) - data
+    need = [False] * len(graph)
+    for i in range(len(graph)):
+        if not active[i] or i in data:
+            continue
+        if i in wanted or any(need[j] for j in graph.args(i)):
+            need[i] = True
+    return need
 
 
 def evaluate(graph: Graph, point: Mapping[str, Any], max_entries: int) -> Any:
