@@ -3,6 +3,7 @@ measures everything side by side and prints the tables for README.md.
 
     python benchmarks/bench.py                 # everything (about 10 minutes)
     python benchmarks/bench.py startup batch   # some sections
+    python benchmarks/bench.py --runs 3 ...    # each section three times, then the range of every headline figure
     pip install '.[bench]'                     # jax and torch for the comparisons (optional)
 
 Whole-process timings are medians of runs interleaved round by round (so a
@@ -555,21 +556,82 @@ def machine() -> str:
             f"typer {typer.__version__}; load average at start {os.getloadavg()[0]:.2f}")
 
 
+def figures(results: dict[str, Any]) -> dict[str, float]:
+    """The headline figures of one run (those README.md quotes), by name."""
+    f: dict[str, float] = {}
+    st = results.get("startup")
+    if st:
+        f["start-up: grad --json --no-check / import typer (≤ 1.3)"] = st["grad --json --no-check"] / st["import typer"]
+        f["start-up: grad neuron with the check / import typer, rich, sympy (≤ 1.15)"] = (
+            st["grad neuron (SymPy check)"] / st["import typer, rich, sympy"])
+    for name, secs in (results.get("big_processes") or {}).items():
+        f[f"whole process, s: {name}"] = secs
+    for kind, by in (results.get("scale") or {}).items():
+        for n, r in by.items():
+            if int(n) in (100_000, 1_000_000):
+                f[f"scale: {kind} {int(n):,} forward+backward µs/node (≤ 1; chain ≤ 0.5 for issue 16)"] = (
+                    r["forward_us"] + r["backward_us"])
+                f[f"scale: {kind} {int(n):,} parse+lower µs/node"] = r["parse_us"] + r["lower_us"]
+    for c in results.get("check") or []:
+        if c["nodes"] > 50_000:
+            f[f"check seconds: {c['kind']} {c['nodes']:,} nodes ({c['method']})"] = c["seconds"]
+    b = results.get("batch")
+    if b:
+        side = b["side_by_side"]
+        f["batch: grad_batch M points/s (neuron, 10^6, median)"] = side["points"] / side["bpcalc_s"]["median"] / 1e6
+        if "jax_s" in side:
+            f["batch: JAX jit(vmap(value_and_grad)) M points/s (median)"] = side["points"] / side["jax_s"]["median"] / 1e6
+            f["batch: bpcalc / JAX, medians (≥ 1)"] = side["jax_s"]["median"] / side["bpcalc_s"]["median"]
+            f["batch: bpcalc / JAX, fastest calls"] = side["jax_s"]["best"] / side["bpcalc_s"]["best"]
+        f["batch: scalar engine M points/s"] = b["scalar_points_per_second"] / 1e6
+        for name, secs in b["programs_seconds"].items():
+            f[f"grading: {name}, programs/s"] = (400 if name.startswith("400") else 5000) / secs
+    t = results.get("tensors")
+    if t:
+        med = t["median_ms"]
+        for case in ("training", "every input"):
+            if f"torch {case}" in med:
+                f[f"tensors: bpcalc / PyTorch eager, {case} (≤ 1.0)"] = med[f"bpcalc {case}"] / med[f"torch {case}"]
+        f["tensors: bpcalc / NumPy by hand, every gradient"] = med["bpcalc every input"] / med["numpy by hand"]
+        f["tensors: two-layer net, whole process with the check, s"] = t["whole_process_s"]
+    return f
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--tensors-worker"]:
         print(json.dumps(tensors_in_process(int(sys.argv[2]))))
         return
-    chosen = sys.argv[1:] or list(SECTIONS)
+    args = sys.argv[1:]
+    runs = 1
+    if "--runs" in args:
+        k = args.index("--runs")
+        runs = int(args[k + 1])
+        del args[k : k + 2]
+    chosen = args or list(SECTIONS)
     print(f"Machine: {machine()}\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in chosen:
-            for line in SECTIONS[name](Path(tmp)):
-                print(line, flush=True)
+    every: list[dict[str, float]] = []
+    for run in range(runs):
+        if runs > 1:
+            print(f"## Run {run + 1} of {runs}\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in chosen:
+                for line in SECTIONS[name](Path(tmp)):
+                    print(line, flush=True)
+        every.append(figures(RESULTS))
+    if runs > 1:
+        print(f"## Ranges over the {runs} runs\n")
+        print(row("figure", "lowest", "highest", "each run"))
+        print(row("---", "---:", "---:", "---"))
+        for key in every[0]:
+            got = [f[key] for f in every if key in f]
+            print(row(key, f"{min(got):.3g}", f"{max(got):.3g}", ", ".join(f"{x:.3g}" for x in got)))
+        print()
     # a partial run updates its sections and keeps the others
     path = HERE / "results.json"
     kept = json.loads(path.read_text()) if path.exists() else {}
     measured_on = {**kept.get("measured_on", {}), **{name: machine() for name in chosen}}
-    path.write_text(json.dumps({**kept, **RESULTS, "measured_on": measured_on}, indent=2) + "\n")
+    ranges = {**kept.get("ranges", {}), **({k: [f.get(k) for f in every] for k in every[0]} if runs > 1 else {})}
+    path.write_text(json.dumps({**kept, **RESULTS, "measured_on": measured_on, "ranges": ranges}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

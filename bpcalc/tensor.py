@@ -330,16 +330,16 @@ def _times_local(g: Any, p: Any) -> Any:
     if type(p) is float and p in (1.0, -1.0):  # add, sub, neg: no product to form
         return g if p == 1.0 else -g
     r = g * p
-    if not np.isfinite(r).all():
+    if not _all_finite(r):
         r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
     return r
 
 
 def _all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
-    unless an entry is not or the sum overflows; only then look closer."""
-    with np.errstate(all="ignore"):
-        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+    unless an entry is not or the sum overflows; only then look closer.
+    (Called where numpy's floating-point warnings are off.)"""
+    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
 
 
 def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
@@ -401,15 +401,16 @@ def backward(graph: Graph, values: Sequence[Any],
     ]
     warnings: list[Diagnostic] = []
     if need[out]:
-        for i in range(n - 1, -1, -1):
-            a = result[i]
-            if a is not None and not _all_finite(a):
-                index, count = _first(~np.isfinite(a))
-                warnings.append(Diagnostic(
-                    "nonfinite",
-                    f"the gradient at {_where(graph, i, index, count)} is {_fmt(float(a[index]))}: "
-                    "an infinite or undefined local derivative on the way back", i))
-                break
+        with np.errstate(all="ignore"):
+            first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not _all_finite(result[i])),
+                         None)
+        if first is not None:
+            a = result[first]
+            index, count = _first(~np.isfinite(a))
+            warnings.append(Diagnostic(
+                "nonfinite",
+                f"the gradient at {_where(graph, first, index, count)} is {_fmt(float(a[index]))}: "
+                "an infinite or undefined local derivative on the way back", first))
     return result, warnings
 
 
