@@ -20,12 +20,18 @@ are exactly those of `bpcalc grad`.
 Elsewhere numpy's exp, sin, ... may differ from the math module's in the last
 bit, and an ill-conditioned point magnifies that without bound
 (cos(exp(y)^2.07) at y = 230.7: -1.24 in numpy, 0.89 in the math module). So
-every chunk is computed a second time with each operation's result moved by
-a few units in the last place (`JITTER`, in varied sizes and signs): a point whose
-value or gradient moves by more than `SENSITIVE` (relative) is *sensitive*
-and suspect too, so the scalar engine computes it and its numbers are grad's,
-exactly; every other point agrees with grad to about 1e-10 relative (the
-test measures it).
+every chunk is computed a second time with the result of each such operation
+moved by a few units in the last place (`JITTER`, in varied sizes and signs):
+a point whose value or gradient moves by more than `SENSITIVE` (relative) is
+*sensitive* and suspect too, so the scalar engine computes it and its numbers
+are grad's, exactly; every other point agrees with grad to about 1e-10
+relative (the test measures it). The second pass is cheap where it can be:
+correctly rounded operations (+, -, *, /, sqrt, abs, ...) give the math
+module's bits from the same arguments, so only the nodes that depend on an
+operation that is not are computed again; and when every path back from
+those nodes to the inputs is a plain chain of products (no adjoint is a sum
+of two), each gradient moves as its chain's first adjoint moves, which is the
+one compared (`VectorTape.frontier`).
 """
 
 from __future__ import annotations
