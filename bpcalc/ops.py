@@ -447,7 +447,10 @@ def _hypot_partials(a: float, b: float, out: float) -> tuple[float, float]:
             return (math.copysign(1.0, a), 0.0) if math.isinf(a) else (0.0, math.copysign(1.0, b))
         if math.isinf(a):
             return NAN, NAN  # both infinite: no limit
-        return a / math.hypot(a / 2, b / 2) / 2, b / math.hypot(a / 2, b / 2) / 2  # finite, overflowed
+        half = math.hypot(a / 2, b / 2)
+        if half == 0.0:  # an output that does not belong to these arguments (the origin): 0/0
+            return NAN, NAN
+        return a / half / 2, b / half / 2  # finite, overflowed
     return a / out, b / out
 
 
