@@ -3,7 +3,8 @@ measures everything side by side and prints the tables for README.md.
 
     python benchmarks/bench.py                 # everything (about 10 minutes)
     python benchmarks/bench.py startup batch   # some sections
-    BENCH_JAX_PYTHON=/path/to/python ...       # a Python with jax installed
+    python benchmarks/bench.py --runs 3 ...    # each section three times, then the range of every headline figure
+    pip install '.[bench]'                     # jax and torch for the comparisons (optional)
 
 Whole-process timings are medians of runs interleaved round by round (so a
 machine that gets busier during the run moves every command alike). Every target is reported as a ratio to a
@@ -224,22 +225,66 @@ def check(work: Path) -> list[str]:
 # --- batch ----------------------------------------------------------------------
 
 
-def vector_throughput(n: int, repeats: int = 7) -> float:
+ROUNDS = 15
+
+
+def neuron_points(n: int) -> dict[str, Any]:
     import numpy as np
 
-    from bpcalc.errors import Source
-    from bpcalc.lang.lower import build
-    from bpcalc.vector import evaluate
+    return dict(zip(("w0", "x0", "w1", "x1", "w2"), np.random.default_rng(0).normal(size=(5, n))))
 
-    graph, _ = build(Source(Path(NEURON).read_text()))
-    cols = dict(zip(graph.input_names, np.random.default_rng(0).normal(size=(5, n))))
-    evaluate(graph, cols)
-    times = []
-    for _ in range(repeats):
+
+def _jax_neuron() -> Any | None:
+    """JAX's jit(vmap(value_and_grad)) of the neuron (float64), or None when
+    jax is not importable here."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+
+    def neuron(w0: Any, x0: Any, w1: Any, x1: Any, w2: Any) -> Any:
+        return 1.0 / (1.0 + jnp.exp(-(w0 * x0 + w1 * x1 + w2)))
+
+    both = jax.jit(jax.vmap(jax.value_and_grad(neuron, argnums=(0, 1, 2, 3, 4))))
+    return lambda cols: jax.block_until_ready(both(*cols)), jax
+
+
+def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
+    """`bpcalc.grad_batch` and JAX on the same 10^6 points in one process,
+    call after call (round by round, so a busier moment slows both): the
+    median and the fastest of each. JAX's compilation is not counted."""
+    import numpy as np
+
+    import bpcalc
+
+    program = Path(NEURON).read_text()
+    cols = neuron_points(n)
+    r = bpcalc.grad_batch(program, cols)  # warm (tapes, thread pool)
+    found: dict[str, Any] = {"points": n, "recomputed": int(r.recomputed.sum())}
+    jax = _jax_neuron()
+    ours: list[float] = []
+    theirs: list[float] = []
+    if jax is not None:
+        call, module = jax
+        jcols = [module.numpy.asarray(c) for c in cols.values()]
+        value, grads = call(jcols)
+        assert np.allclose(np.asarray(value), r.value, rtol=1e-12)
+        assert np.allclose(np.asarray(grads[0]), r.gradient["w0"], rtol=1e-10, atol=1e-300)
+        found["jax"] = module.__version__
+    for _ in range(rounds):
         start = time.perf_counter()
-        evaluate(graph, cols)
-        times.append(time.perf_counter() - start)
-    return n / statistics.median(times)
+        bpcalc.grad_batch(program, cols)
+        ours.append(time.perf_counter() - start)
+        if jax is not None:
+            start = time.perf_counter()
+            call(jcols)
+            theirs.append(time.perf_counter() - start)
+    found["bpcalc_s"] = {"median": statistics.median(ours), "best": min(ours)}
+    if theirs:
+        found["jax_s"] = {"median": statistics.median(theirs), "best": min(theirs)}
+    return found
 
 
 def scalar_throughput(n: int = 20_000) -> float:
@@ -255,18 +300,6 @@ def scalar_throughput(n: int = 20_000) -> float:
     return n / (time.perf_counter() - start)
 
 
-def jax_throughput(n: int) -> dict[str, Any] | None:
-    python = os.environ.get("BENCH_JAX_PYTHON") or PY
-    try:
-        out = subprocess.run([python, str(HERE / "jax_neuron.py"), str(n)], capture_output=True, text=True,
-                             timeout=600)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def programs_file(work: Path, count: int) -> Path:
     forms = ["(x+y)*z", "x*y + sin(z)", "1/(1+exp(-(x*y+z)))", "tanh(x)*y - z^2", "max(x, y) * relu(z) + log(1 + x*x)"]
     path = work / f"programs_{count}.jsonl"
@@ -279,21 +312,25 @@ def programs_file(work: Path, count: int) -> Path:
 
 def batch(work: Path) -> list[str]:
     n = 1_000_000
-    ours = vector_throughput(n)
-    jax = jax_throughput(n)
+    side = neuron_side_by_side(n)
+    ours = n / side["bpcalc_s"]["median"]
     scalar = scalar_throughput()
-    lines = ["### Batch", "", row("measurement", "figure", "ratio", "target", ""),
-             row("---", "---:", "---:", "---", "---")]
-    lines.append(row(f"vectorized engine, CS231n neuron, {n:,} points", f"{ours / 1e6:.1f} M points/s", "", "", ""))
+    lines = [f"### Batch (in-process, {ROUNDS} interleaved rounds: medians, the fastest in brackets)", "",
+             row("measurement", "figure", "ratio", "target", ""), row("---", "---:", "---:", "---", "---")]
+    lines.append(row(f"`bpcalc.grad_batch`, CS231n neuron, {n:,} points, float64 (value and 5 gradients)",
+                     f"{ours / 1e6:.1f} M points/s ({n / side['bpcalc_s']['best'] / 1e6:.1f})", "", "", ""))
     lines.append(row("scalar engine, the same neuron, point by point", f"{scalar / 1e6:.3f} M points/s",
                      f"{ours / scalar:.0f}× slower", "", ""))
-    if jax is None:
-        lines.append(row("JAX jit(vmap(grad)), float64", "**jax is not importable: not measured** "
-                         "(set BENCH_JAX_PYTHON)", "", "≥ 1", ""))
+    if "jax_s" not in side:
+        lines.append(row("JAX jit(vmap(value_and_grad)), float64", "**jax is not importable: not measured** "
+                         "(`pip install '.[bench]'`)", "", "≥ 1", ""))
     else:
-        ratio = ours / jax["points_per_second"]
-        lines.append(row(f"JAX {jax['jax']} jit(vmap(value_and_grad)), float64", f"{jax['points_per_second'] / 1e6:.1f} M points/s",
-                         f"bpcalc / JAX = {ratio:.2f}", "≥ 1", verdict(ratio >= 1)))
+        theirs = n / side["jax_s"]["median"]
+        ratio = ours / theirs
+        best = side["jax_s"]["best"] / side["bpcalc_s"]["best"]
+        lines.append(row(f"JAX {side['jax']} jit(vmap(value_and_grad)), float64, compiled",
+                         f"{theirs / 1e6:.1f} M points/s ({n / side['jax_s']['best'] / 1e6:.1f})",
+                         f"bpcalc / JAX = {ratio:.2f} ({best:.2f})", "≥ 1", verdict(ratio >= 1)))
     small = programs_file(work, 400)
     big = programs_file(work, 5_000)
     commands = {
@@ -309,7 +346,7 @@ def batch(work: Path) -> list[str]:
         target = 200 if "SymPy" in name else 5000
         lines.append(row(f"`batch --programs`: {name} (whole process)", f"{rate:,.0f} programs/s", "",
                          f"≥ {target:,}/s", verdict(rate >= target)))
-    RESULTS["batch"] = {"vector_points_per_second": ours, "scalar_points_per_second": scalar, "jax": jax,
+    RESULTS["batch"] = {"vector_points_per_second": ours, "scalar_points_per_second": scalar, "side_by_side": side,
                         "programs_seconds": m}
     lines.append("")
     return lines
@@ -354,67 +391,138 @@ def two_layer_numpy(p: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     return loss, {"X": dX, "W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "t": -np.log(y) / n}
 
 
-def _best(fn: Any, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+TRAINING = ("W1", "b1", "W2", "b2")
+
+
+def _torch_two_layer(p: dict[str, Any], wrt: tuple[str, ...], threads: int) -> Any | None:
+    """PyTorch eager computing the same gradients (float64), or None when
+    torch is not importable."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    tp = {k: torch.tensor(v, requires_grad=k in wrt) for k, v in p.items()}
+    if p["t"].ndim == 1:
+        tp["t"] = torch.tensor(p["t"], dtype=torch.long)  # class indices
+    F = torch.nn.functional
+    chosen = [tp[k] for k in wrt]
+
+    def run() -> Any:
+        h = torch.sigmoid(tp["X"] @ tp["W1"] + tp["b1"])
+        loss = F.cross_entropy(h @ tp["W2"] + tp["b2"], tp["t"])
+        return loss, torch.autograd.grad(loss, chosen)
+
+    return run, torch.__version__
+
+
+#: Threads for BLAS (numpy's OpenBLAS) and PyTorch in the tensor comparison:
+#: one each, set before either loads. Two multi-threaded runtimes in one
+#: process on a shared 2-core machine wait on each other (torch's OpenMP
+#: threads spin after each call while OpenBLAS's want the same cores), which
+#: measures the scheduler, not the engines.
+TENSOR_THREADS = 1
 
 
 def tensors(work: Path) -> list[str]:
-    """The tensor engine against hand-written NumPy in the same process
-    (rounds interleaved, the fastest of each), and the whole process with
-    the default check."""
-    import numpy as np
-
-    import bpcalc
-
-    p = two_layer_point()
-    r = bpcalc.grad(TWO_LAYER, at=p, check=False)
-    loss, ref = two_layer_numpy(p)
-    assert abs(r.value - loss) <= 1e-12 * abs(loss)
-    for name, g in ref.items():
-        assert np.allclose(r.gradient[name], g, rtol=1e-10, atol=1e-15), name
-    rounds = 15
-    ours = theirs = float("inf")
-    for _ in range(rounds):
-        ours = min(ours, _best(lambda: bpcalc.grad(TWO_LAYER, at=p, check=False), 1))
-        theirs = min(theirs, _best(lambda: two_layer_numpy(p), 1))
-    a, b = np.random.default_rng(1).random((400, 400)), np.random.default_rng(2).random((400, 400))
-    mm_ours = mm_blas = float("inf")
-    for _ in range(rounds):
-        mm_ours = min(mm_ours, _best(lambda: bpcalc.grad("sum(A @ B @ A)", at={"A": a, "B": b}, check=False), 1))
-        mm_blas = min(mm_blas, _best(lambda: (a @ b @ a, np.ones((400, 400)) @ (b @ a).T,
-                                              (a @ b).T @ np.ones((400, 400)),
-                                              a.T @ np.ones((400, 400)) @ a.T), 1))
+    """The in-process comparison in a fresh process with TENSOR_THREADS
+    threads for BLAS and torch, then the whole process with the default check."""
+    env = {**os.environ, **{k: str(TENSOR_THREADS) for k in (
+        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    out = subprocess.run([PY, __file__, "--tensors-worker", str(TENSOR_THREADS)], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    lines, found = json.loads(out.strip().splitlines()[-1])
     point = work / "two_layer.json"
-    point.write_text(json.dumps({k: v.tolist() for k, v in p.items()}))
+    point.write_text(json.dumps({k: v.tolist() for k, v in two_layer_point().items()}))
     program = work / "two_layer.bp"
     program.write_text(TWO_LAYER)
     whole = medians({"grad": [BPCALC, "grad", "-f", str(program), "--at-file", str(point)],
                      "json": [BPCALC, "grad", "-f", str(program), "--at-file", str(point), "--json"]}, 3, work)
-    ratio = ours / theirs
-    lines = [
-        "### Vectors and matrices (in-process, fastest of 15 interleaved rounds)", "",
-        row("computation", "bpcalc", "reference", "ratio", "limit", ""),
-        row("---", "---:", "---:", "---:", "---", "---"),
-        row("two-layer net (100 × 784 → 100 → 10, sigmoid, softmax CE), value and every gradient: "
-            "`bpcalc.grad(check=False)` vs hand-written NumPy",
-            f"{ours * 1e3:.2f} ms", f"{theirs * 1e3:.2f} ms", f"{ratio:.2f}", "≤ 1.3", verdict(ratio <= 1.3)),
-        row("matmul-dominated `sum(A @ B @ A)`, 400×400: bpcalc vs the same six products in NumPy (BLAS)",
-            f"{mm_ours * 1e3:.2f} ms", f"{mm_blas * 1e3:.2f} ms", f"{mm_ours / mm_blas:.2f}", "(BLAS speed)", ""),
-        row("two-layer net, whole process `bpcalc grad -f net.bp --at-file point.json` (default check)",
+    lines += [
+        row("whole process `bpcalc grad -f net.bp --at-file point.json` (default check)",
             f"{whole['grad']:.2f} s", "", "", "< 3 s", verdict(whole["grad"] < 3)),
         row("the same with `--json` (every node's value and gradient: 0.5 M numbers)",
             f"{whole['json']:.2f} s", "", "", "", ""),
         "",
     ]
-    RESULTS["tensors"] = {"two_layer_ms": ours * 1e3, "numpy_ms": theirs * 1e3, "ratio": ratio,
-                          "matmul_ms": mm_ours * 1e3, "blas_ms": mm_blas * 1e3, "whole_process_s": whole["grad"],
-                          "whole_process_json_s": whole["json"]}
+    RESULTS["tensors"] = {**found, "whole_process_s": whole["grad"], "whole_process_json_s": whole["json"]}
     return lines
+
+
+def tensors_in_process(threads: int, rounds: int = 30) -> tuple[list[str], dict[str, Any]]:
+    """The tensor engine against PyTorch eager and hand-written NumPy in the
+    same process, call after call (medians of interleaved rounds, the fastest
+    in brackets)."""
+    import numpy as np
+
+    import bpcalc
+
+    onehot = two_layer_point()
+    indices = {**onehot, "t": onehot["t"].argmax(axis=1).astype(float)}
+    cases = {  # name -> (point, wrt)
+        "training": (indices, TRAINING),
+        "every input": (onehot, ("X", "W1", "b1", "W2", "b2", "t")),
+    }
+    calls: dict[str, Any] = {}
+    torch_version = None
+    for name, (p, wrt) in cases.items():
+        r = bpcalc.grad(TWO_LAYER, at=p, check=False, wrt=list(wrt))
+        calls[f"bpcalc {name}"] = lambda p=p, wrt=wrt: bpcalc.grad(TWO_LAYER, at=p, check=False, wrt=list(wrt))
+        torch_run = _torch_two_layer(p, wrt, threads)
+        if torch_run is not None:
+            run, torch_version = torch_run
+            loss, grads = run()
+            assert abs(loss.item() - r.value) <= 1e-12 * abs(r.value)
+            for k, g in zip(wrt, grads):
+                assert np.allclose(r.gradient[k], g.numpy(), rtol=1e-10, atol=1e-15), k
+            calls[f"torch {name}"] = run
+    loss, ref = two_layer_numpy(onehot)
+    r = bpcalc.grad(TWO_LAYER, at=onehot, check=False)
+    assert abs(r.value - loss) <= 1e-12 * abs(loss)
+    for k, g in ref.items():
+        assert np.allclose(r.gradient[k], g, rtol=1e-10, atol=1e-15), k
+    calls["numpy by hand"] = lambda: two_layer_numpy(onehot)
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    for f in calls.values():
+        f()
+    for _ in range(rounds):
+        for k, f in calls.items():
+            start = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - start)
+    med = {k: statistics.median(t) for k, t in times.items()}
+    best = {k: min(t) for k, t in times.items()}
+
+    def ms(k: str) -> str:
+        return f"{med[k] * 1e3:.2f} ms ({best[k] * 1e3:.2f})"
+
+    lines = [
+        (f"### Vectors and matrices (in-process, {rounds} interleaved rounds: medians, the fastest in brackets; "
+         f"{threads} threads for BLAS and torch)"), "",
+        "The DLFS two-layer net: batch 100, 784 → 100 → 10, sigmoid, softmax cross-entropy, float64, value and "
+        "gradients through `bpcalc.grad(check=False)`.", "",
+        row("computation", "bpcalc", "reference", "ratio (fastest)", "limit", ""),
+        row("---", "---:", "---:", "---:", "---", "---"),
+    ]
+    for name, (_p, wrt) in cases.items():
+        ours, theirs = f"bpcalc {name}", f"torch {name}"
+        what = (f"gradients of {', '.join(wrt)}" + (" (t: class indices, data)" if name == "training" else
+                                                    " (t: one-hot probabilities)"))
+        if theirs in med:
+            ratio = med[ours] / med[theirs]
+            lines.append(row(f"{what}: vs PyTorch {torch_version} eager", ms(ours), ms(theirs),
+                             f"{ratio:.2f} ({best[ours] / best[theirs]:.2f})", "≤ 1.0", verdict(ratio <= 1.0)))
+        else:
+            lines.append(row(f"{what}: vs PyTorch eager", ms(ours), "**torch is not importable: not measured** "
+                             "(`pip install '.[bench]'`)", "", "≤ 1.0", ""))
+    ratio = med["bpcalc every input"] / med["numpy by hand"]
+    lines += [
+        row("every gradient: vs the same net written by hand in NumPy (DLFS chapter 5)", ms("bpcalc every input"),
+            ms("numpy by hand"), f"{ratio:.2f} ({best['bpcalc every input'] / best['numpy by hand']:.2f})",
+            "≤ 1.3", verdict(ratio <= 1.3)),
+    ]
+    return lines, {"median_ms": {k: v * 1e3 for k, v in med.items()},
+                   "fastest_ms": {k: v * 1e3 for k, v in best.items()}, "threads": threads, "torch": torch_version}
 
 
 def startup_alt(work: Path) -> list[str]:
@@ -448,18 +556,82 @@ def machine() -> str:
             f"typer {typer.__version__}; load average at start {os.getloadavg()[0]:.2f}")
 
 
+def figures(results: dict[str, Any]) -> dict[str, float]:
+    """The headline figures of one run (those README.md quotes), by name."""
+    f: dict[str, float] = {}
+    st = results.get("startup")
+    if st:
+        f["start-up: grad --json --no-check / import typer (≤ 1.3)"] = st["grad --json --no-check"] / st["import typer"]
+        f["start-up: grad neuron with the check / import typer, rich, sympy (≤ 1.15)"] = (
+            st["grad neuron (SymPy check)"] / st["import typer, rich, sympy"])
+    for name, secs in (results.get("big_processes") or {}).items():
+        f[f"whole process, s: {name}"] = secs
+    for kind, by in (results.get("scale") or {}).items():
+        for n, r in by.items():
+            if int(n) in (100_000, 1_000_000):
+                f[f"scale: {kind} {int(n):,} forward+backward µs/node (≤ 1; chain ≤ 0.5 for issue 16)"] = (
+                    r["forward_us"] + r["backward_us"])
+                f[f"scale: {kind} {int(n):,} parse+lower µs/node"] = r["parse_us"] + r["lower_us"]
+    for c in results.get("check") or []:
+        if c["nodes"] > 50_000:
+            f[f"check seconds: {c['kind']} {c['nodes']:,} nodes ({c['method']})"] = c["seconds"]
+    b = results.get("batch")
+    if b:
+        side = b["side_by_side"]
+        f["batch: grad_batch M points/s (neuron, 10^6, median)"] = side["points"] / side["bpcalc_s"]["median"] / 1e6
+        if "jax_s" in side:
+            f["batch: JAX jit(vmap(value_and_grad)) M points/s (median)"] = side["points"] / side["jax_s"]["median"] / 1e6
+            f["batch: bpcalc / JAX, medians (≥ 1)"] = side["jax_s"]["median"] / side["bpcalc_s"]["median"]
+            f["batch: bpcalc / JAX, fastest calls"] = side["jax_s"]["best"] / side["bpcalc_s"]["best"]
+        f["batch: scalar engine M points/s"] = b["scalar_points_per_second"] / 1e6
+        for name, secs in b["programs_seconds"].items():
+            f[f"grading: {name}, programs/s"] = (400 if name.startswith("400") else 5000) / secs
+    t = results.get("tensors")
+    if t:
+        med = t["median_ms"]
+        for case in ("training", "every input"):
+            if f"torch {case}" in med:
+                f[f"tensors: bpcalc / PyTorch eager, {case} (≤ 1.0)"] = med[f"bpcalc {case}"] / med[f"torch {case}"]
+        f["tensors: bpcalc / NumPy by hand, every gradient"] = med["bpcalc every input"] / med["numpy by hand"]
+        f["tensors: two-layer net, whole process with the check, s"] = t["whole_process_s"]
+    return f
+
+
 def main() -> None:
-    chosen = sys.argv[1:] or list(SECTIONS)
+    if sys.argv[1:2] == ["--tensors-worker"]:
+        print(json.dumps(tensors_in_process(int(sys.argv[2]))))
+        return
+    args = sys.argv[1:]
+    runs = 1
+    if "--runs" in args:
+        k = args.index("--runs")
+        runs = int(args[k + 1])
+        del args[k : k + 2]
+    chosen = args or list(SECTIONS)
     print(f"Machine: {machine()}\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in chosen:
-            for line in SECTIONS[name](Path(tmp)):
-                print(line, flush=True)
+    every: list[dict[str, float]] = []
+    for run in range(runs):
+        if runs > 1:
+            print(f"## Run {run + 1} of {runs}\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in chosen:
+                for line in SECTIONS[name](Path(tmp)):
+                    print(line, flush=True)
+        every.append(figures(RESULTS))
+    if runs > 1:
+        print(f"## Ranges over the {runs} runs\n")
+        print(row("figure", "lowest", "highest", "each run"))
+        print(row("---", "---:", "---:", "---"))
+        for key in every[0]:
+            got = [f[key] for f in every if key in f]
+            print(row(key, f"{min(got):.3g}", f"{max(got):.3g}", ", ".join(f"{x:.3g}" for x in got)))
+        print()
     # a partial run updates its sections and keeps the others
     path = HERE / "results.json"
     kept = json.loads(path.read_text()) if path.exists() else {}
     measured_on = {**kept.get("measured_on", {}), **{name: machine() for name in chosen}}
-    path.write_text(json.dumps({**kept, **RESULTS, "measured_on": measured_on}, indent=2) + "\n")
+    ranges = {**kept.get("ranges", {}), **({k: [f.get(k) for f in every] for k in every[0]} if runs > 1 else {})}
+    path.write_text(json.dumps({**kept, **RESULTS, "measured_on": measured_on, "ranges": ranges}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -316,6 +316,28 @@ def without_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: Graphs of short programs already built in this process, by (text, origin,
+#: limits): a notebook or a training loop calls grad on the same program
+#: again and again. A Graph is frozen (its `cache` holds only what is derived
+#: from it), so one can serve every call.
+_BUILT: dict[tuple[str, str, Limits], tuple[Graph, tuple[Diagnostic, ...]]] = {}
+_BUILT_MAX_TEXT = 4096
+_BUILT_MAX = 64
+
+
+def _built(source: Source, limits: Limits) -> tuple[Graph, list[Diagnostic]]:
+    if len(source.text) > _BUILT_MAX_TEXT:
+        return build(source, limits)
+    key = (source.text, source.origin, limits)
+    found = _BUILT.get(key)
+    if found is None:
+        graph, warnings = build(source, limits)
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.pop(next(iter(_BUILT)))
+        found = _BUILT[key] = (graph, tuple(warnings))
+    return found[0], list(found[1])
+
+
 def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] | None = None,
             limits: Limits = DEFAULT_LIMITS, python: bool = False):
     """Parse, lower, resolve the point, run forward and backward.
@@ -325,7 +347,7 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
     batch). `tensor` says the tensor engine ran (vectors and matrices).
     """
     with without_gc():
-        graph, warnings = build(source, limits)
+        graph, warnings = _built(source, limits)
         point = as_point(at)
         chosen = resolve(graph, point, wrt, python)
         plain = {name: v.value for name, v in point.items()}
@@ -334,7 +356,7 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
 
             _shapes, sw = tensor.shapes(graph, plain, limits.max_entries)
             values, fw = tensor.forward(graph, plain)
-            adjoints, bw = tensor.backward(graph, values)
+            adjoints, bw = tensor.backward(graph, values, [graph.input_id(name) for name in chosen])
             return graph, point, chosen, values, adjoints, [*warnings, *sw, *fw, *bw], True
         values, fw = forward(graph, plain)
         adjoints, bw = backward(graph, values)

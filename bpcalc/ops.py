@@ -447,8 +447,10 @@ def _hypot_partials(a: float, b: float, out: float) -> tuple[float, float]:
             return (math.copysign(1.0, a), 0.0) if math.isinf(a) else (0.0, math.copysign(1.0, b))
         if math.isinf(a):
             return NAN, NAN  # both infinite: no limit
-        half = math.hypot(a / 2, b / 2)  # finite arguments whose hypot overflowed
-        return (a / half / 2, b / half / 2) if half else (NAN, NAN)
+        half = math.hypot(a / 2, b / 2)
+        if half == 0.0:  # an output that does not belong to these arguments (the origin): 0/0
+            return NAN, NAN
+        return a / half / 2, b / half / 2  # finite, overflowed
     return a / out, b / out
 
 
@@ -1228,16 +1230,22 @@ def _broadcast_shapes(a: Shape, b: Shape) -> Shape:
     return tuple(reversed(out))
 
 
-def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any, need: tuple[bool, ...] = (True, True)) -> tuple[Any, Any]:
     """dA = dC @ B.T, dB = A.T @ dC, with vectors as a row (left) or column
-    (right). Stacked (batch) dimensions come back broadcast; the engine sums
-    them away, as for every op."""
+    (right); only the products in `need` (None for the other). Transposes
+    are views (BLAS reads them as they are). Stacked (batch) dimensions come
+    back broadcast; the engine sums them away, as for every op."""
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
-    da = g2 @ np.swapaxes(b2, -1, -2)
-    db = np.swapaxes(a2, -1, -2) @ g2
-    return (da[..., 0, :] if a.ndim == 1 else da), (db[..., :, 0] if b.ndim == 1 else db)
+    da = db = None
+    if need[0]:
+        da = g2 @ np.swapaxes(b2, -1, -2)
+        da = da[..., 0, :] if a.ndim == 1 else da
+    if need[1]:
+        db = np.swapaxes(a2, -1, -2) @ g2
+        db = db[..., :, 0] if b.ndim == 1 else db
+    return da, db
 
 
 def _transpose_shape(names: Sequence[str], a: Shape) -> Shape:
@@ -1439,6 +1447,8 @@ class TensorOp:
     #: The vector-Jacobian products as bpcalc programs (see `_matmul_program`):
     #: `program(names, g, out, shapes, **params)`, None where it cannot.
     program: Callable[..., tuple[str | None, ...]] | None = None
+    #: `vjp` takes `need` (a bool per argument) and computes only those products.
+    selective: bool = False
 
     def arguments(self) -> str:
         """How many arguments a call takes, in words (keywords aside)."""
@@ -1451,7 +1461,7 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         lambda sp, np, a, b: np.array(a @ b, dtype=object),
         ("d{a} = d{out} @ {b}.T", "d{b} = {a}.T @ d{out}"),
         "matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)",
-        infix="@", prec=PREC_MUL, program=_matmul_program,
+        infix="@", prec=PREC_MUL, program=_matmul_program, selective=True,
     ),
     TensorOp(
         "outer", 2, lambda np, a, b: np.outer(a, b), lambda np, g, a, b, out: (g @ b, a @ g), _outer_shape,

@@ -324,29 +324,37 @@ def _times_local(g: Any, p: Any) -> Any:
     if type(p) is float and p in (1.0, -1.0):  # add, sub, neg: no product to form
         return g if p == 1.0 else -g
     r = g * p
-    if not np.isfinite(r).all():
+    if not _all_finite(r):
         r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
     return r
 
 
 def _all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
-    unless an entry is not or the sum overflows; only then look closer."""
-    with np.errstate(all="ignore"):
-        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+    unless an entry is not or the sum overflows; only then look closer.
+    (Called where numpy's floating-point warnings are off.)"""
+    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
 
 
-def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any) -> list[Any]:
+def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any,
+             need: Sequence[bool] | None = None) -> list[Any]:
     """Node i's vector-Jacobian product with the upstream gradient `g`: one
     array per argument, of that argument's shape (None for an argument with
-    no gradient, such as class indices). The op table's rule, then
-    broadcasting undone: the one place it is."""
+    no gradient, such as class indices, and for one `need` says nobody asked
+    for). The op table's rule, then broadcasting undone: the one place it is."""
     op = graph.ops[i]
+    wanted = [True] * len(argv) if need is None else list(need)
     if op in TENSOR_OPS:
-        cots = TENSOR_OPS[op].vjp(np, g, *argv, out, **dict(graph.params.get(i, ())))
+        spec = TENSOR_OPS[op]
+        kw = dict(graph.params.get(i, ()))
+        if spec.selective and not all(wanted):
+            kw["need"] = tuple(wanted)
+        cots = spec.vjp(np, g, *argv, out, **kw)
     else:
-        cots = [_times_local(g, p) for p in OPS[op].np_partials(np, *argv, out)]
-    return [None if c is None else unbroadcast(np.asarray(c, dtype=float), np.shape(a)) for c, a in zip(cots, argv)]
+        partials = OPS[op].np_partials(np, *argv, out)
+        cots = [_times_local(g, p) if w else None for w, p in zip(wanted, partials)]
+    return [None if c is None or not w else unbroadcast(np.asarray(c, dtype=float), np.shape(a))
+            for c, a, w in zip(cots, argv, wanted)]
 
 
 def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
@@ -363,43 +371,68 @@ def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
     return {j for j in as_indices if graph.ops[j] == INPUT and j not in used_otherwise}
 
 
-def backward(graph: Graph, values: Sequence[Any]) -> tuple[list[Any], list[Diagnostic]]:
+def backward(graph: Graph, values: Sequence[Any],
+             wrt: Sequence[int] | None = None) -> tuple[list[Any], list[Diagnostic]]:
     """Adjoints d(output)/d(node), each of its node's shape (None for nodes
     that do not depend on any input, and for class-index data), plus a
-    warning where a gradient is infinite or undefined."""
+    warning where a gradient is infinite or undefined.
+
+    `wrt` (input node ids) limits the work to the nodes on a path from one
+    of those inputs to the output: the others get None (their adjoints are
+    not computed), and a product whose argument needs no adjoint (the
+    data side of X @ W when only W's gradient is asked for) is skipped."""
     n = len(graph)
-    active, ops = graph.active, graph.ops
+    ops = graph.ops
     data = data_inputs(graph, values)
+    need = _needed(graph, data, wrt)
     adj: list[Any] = [None] * n
     out = graph.output
-    if active[out]:
+    if need[out]:
         adj[out] = np.ones(values[out].shape)
     with np.errstate(all="ignore"):
         for i in range(out, -1, -1):
             g = adj[i]
-            if g is None or not active[i] or ops[i] == INPUT or ops[i] == CONST:
+            if g is None or not need[i] or ops[i] == INPUT or ops[i] == CONST:
                 continue
             args = graph.args(i)
-            for j, c in zip(args, node_vjp(graph, i, g, [values[j] for j in args], values[i])):
-                if c is None or not active[j] or j in data:
+            for j, c in zip(args, node_vjp(graph, i, g, [values[j] for j in args], values[i],
+                                           [need[j] for j in args])):
+                if c is None:
                     continue
                 adj[j] = c if adj[j] is None else adj[j] + c
     result = [
-        None if not active[i] or i in data else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
+        None if not need[i] else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
         for i in range(n)
     ]
     warnings: list[Diagnostic] = []
-    if active[out]:
-        for i in range(n - 1, -1, -1):
-            a = result[i]
-            if a is not None and not _all_finite(a):
-                index, count = _first(~np.isfinite(a))
-                warnings.append(Diagnostic(
-                    "nonfinite",
-                    f"the gradient at {_where(graph, i, index, count)} is {_fmt(float(a[index]))}: "
-                    "an infinite or undefined local derivative on the way back", i))
-                break
+    if need[out]:
+        with np.errstate(all="ignore"):
+            first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not _all_finite(result[i])),
+                         None)
+        if first is not None:
+            a = result[first]
+            index, count = _first(~np.isfinite(a))
+            warnings.append(Diagnostic(
+                "nonfinite",
+                f"the gradient at {_where(graph, first, index, count)} is {_fmt(float(a[index]))}: "
+                "an infinite or undefined local derivative on the way back", first))
     return result, warnings
+
+
+def _needed(graph: Graph, data: set[int], wrt: Sequence[int] | None) -> list[bool]:
+    """Nodes whose adjoint is needed: active, not data, and (when `wrt` is
+    given) depending on one of the inputs in `wrt`."""
+    active = graph.active
+    if wrt is None:
+        return [active[i] and i not in data for i in range(len(graph))]
+    wanted = set(wrt) - data
+    need = [False] * len(graph)
+    for i in range(len(graph)):
+        if not active[i] or i in data:
+            continue
+        if i in wanted or any(need[j] for j in graph.args(i)):
+            need[i] = True
+    return need
 
 
 def evaluate(graph: Graph, point: Mapping[str, Any], max_entries: int) -> Any:

@@ -1,0 +1,95 @@
+"""`bpcalc.grad_batch(program, points)`: one program at many points, in memory.
+
+The same engine as `bpcalc batch --points`: the vectorized engine
+(`bpcalc.vector`) over whole columns, and the scalar engine (`bpcalc grad`'s)
+for the points it marks as suspect (domain errors, kinks, overflow, points
+where rounding alone moves the result), so every row's numbers are grad's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .errors import BpcalcError, Source
+from .graph import Graph
+from .limits import DEFAULT_LIMITS, Limits
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Values and gradients at every point, as NumPy arrays (one entry per
+    point). A point where the program is undefined has nan there and its
+    message in `errors`; `warnings` holds the scalar engine's warnings of the
+    points it computed; `recomputed` marks those points, `ill_conditioned` the
+    ones among them where a last-bit difference in one operation moves the
+    result by more than 1e-11 (relative)."""
+
+    program: str
+    graph: Graph
+    wrt: tuple[str, ...]
+    value: Any
+    gradient: dict[str, Any]
+    recomputed: Any
+    ill_conditioned: Any
+    errors: dict[int, str]
+    warnings: dict[int, tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+
+def grad_batch(program: str | Source, points: Mapping[str, Any], *, wrt: Sequence[str] | None = None,
+               origin: str = "<program>", limits: Limits = DEFAULT_LIMITS) -> BatchResult:
+    """Value and gradient of a scalar program at many points.
+
+    `points` maps every input name to a 1-D array (or sequence) of numbers,
+    one entry per point, all of the same length; `wrt` chooses the inputs
+    whose gradient is reported (default: all).
+
+    >>> r = grad_batch("x*y", {"x": [1.0, 2.0], "y": [3.0, 4.0]})
+    >>> r.value.tolist(), r.gradient["x"].tolist()
+    ([3.0, 8.0], [3.0, 4.0])
+    """
+    import numpy as np
+
+    from .api import without_gc
+    from .batch import ILL_CONDITIONED, scalar_row
+    from .lang.lower import build
+    from .point import resolve
+    from .vector import evaluate
+
+    source = program if isinstance(program, Source) else Source(program, origin)
+    with without_gc():
+        graph, _warnings = build(source, limits)
+    if graph.uses_tensors:
+        raise BpcalcError("usage", "grad_batch runs scalar programs (a number per input per point), and this "
+                          "one has vectors or matrices: use bpcalc.grad")
+    chosen = resolve(graph, dict.fromkeys(points), wrt)
+    cols = {}
+    for name in graph.input_names:
+        col = np.asarray(points[name], dtype=np.float64)
+        if col.ndim != 1:
+            raise BpcalcError("value", f"the points of {name} must be a 1-D array (one number per point)")
+        cols[name] = col
+    if len({len(c) for c in cols.values()}) > 1:
+        raise BpcalcError("value", "every input needs the same number of points")
+    batch = evaluate(graph, cols, chosen)
+    value, gradient = batch.value, batch.gradient
+    errors: dict[int, str] = {}
+    warnings: dict[int, tuple[str, ...]] = {}
+    names = graph.input_names
+    for k in np.flatnonzero(batch.suspect).tolist():
+        row = scalar_row(graph, k, {name: float(cols[name][k]) for name in names}, chosen)
+        if row.error is not None:
+            errors[k] = row.error
+            value[k] = np.nan
+            gradient[:, k] = np.nan
+            continue
+        value[k] = row.value
+        gradient[:, k] = row.gradient
+        notes = (*row.warnings, ILL_CONDITIONED) if batch.sensitive[k] else row.warnings
+        if notes:
+            warnings[k] = notes
+    return BatchResult(source.text, graph, chosen, value, dict(zip(chosen, gradient)), batch.suspect,
+                       batch.sensitive, errors, warnings)
