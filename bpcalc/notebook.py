@@ -183,8 +183,6 @@ class Explained:
     def _repr_html_(self) -> str:
         from .render.html import inline
 
-        if self.result.tensor:  # the page is for scalar programs for now: the text, as it prints
-            return _pre(self.text())
         return inline(self.html())
 
 

@@ -181,3 +181,23 @@ def test_the_notebook_view_steps_inside_its_frame(browser, tmp_path):
     assert frame.locator("#picture g.node.bp-current title").text_content() == f"n{current.get_attribute('data-node')}"
     screenshot(page, tmp_path, "notebook-cell.png")
     page.close()
+
+
+def test_a_matrix_program_steps_through_its_rules(browser, tmp_path):
+    """DLFS Affine + Softmax-with-Loss: the backward step for W marks W and its
+    user X @ W, and shows dW = X.T @ dn4 with the numbers of the sample's
+    PyTorch reference (dlfs_affine_softmax.expect.json: dW[0, 0] = 0.0973657)."""
+    matrix = SAMPLES / "matrix"
+    out = write_page(tmp_path, "-f", str(matrix / "dlfs_affine_softmax.bp"), "--at-file",
+                     str(matrix / "dlfs_affine_softmax.point.json"))
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(out.as_uri())
+    steps = page.evaluate("() => [...document.querySelectorAll('li.step')].map(s => s.dataset.label)")
+    k = steps.index("W", steps.index("L", 6) + 1) + 1  # W's backward step (1-based)
+    for _ in range(k - 1):
+        page.keyboard.press("ArrowRight")
+    s = state(page)
+    assert s["hash"] == f"#step={k}" and s["label"] == "W" and s["marked"] == "n1" and s["users"] == ["n4"]
+    assert "dW = X.T @ dn4" in s["text"] and "0.0973657" in s["text"] and "(3×2)(2×3) → (3×3)" in s["text"]
+    screenshot(page, tmp_path, "matrix-step.png")
+    page.close()

@@ -446,7 +446,7 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     import numpy as np
 
     graph, values = result.graph, result.values
-    shown = [i for i in range(len(graph)) if graph.ops[i] != CONST or graph.names[i] is not None]
+    shown = forward_nodes(graph)
     if max_steps and len(shown) > max_steps:
         raise BpcalcError("limit", f"explain writes out every node, and this program has {len(shown)} "
                           f"(more than {max_steps}); raise the limit with --max-steps, or use `bpcalc grad`")
@@ -468,17 +468,7 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         if i == graph.output:
             notes.append("the output")
         forward.append(Line(tuple(chain), ", ".join(notes)))
-    backward = []
-    for s in steps.steps:
-        target = math_text(s.target, notation)
-        if s.literal or s.formula == "1" or s.formula.startswith("["):
-            backward.append(Line((target, _value(s.value, notation)), s.note))
-            continue
-        # the step and the shapes it multiplies; then why, in words; then its numbers
-        backward.append(Line((target, math_text(s.formula, notation)), s.shapes))
-        if s.note:
-            backward.append(Line((), s.note, level=1))
-        backward.append(Line((target, _value(s.value, notation)), level=1))
+    backward = [line for s in steps.steps for line in step_lines(s, notation)]
     dead = [graph.labels[i] for i in range(len(graph)) if graph.active[i] and not graph.reaches_output()[i]]
     if dead:
         backward.append(Line((), f"not on any path to the output, so their gradient is 0: {', '.join(dead)}"))
@@ -506,6 +496,24 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     notes = tuple(w.message for w in result.warnings)
     return Explanation(graph.source.text.strip(), graph.source.origin, program_title(graph.source),
                        point_text(result, notation.digits), sections, notes)
+
+
+def forward_nodes(graph: Graph) -> list[int]:
+    """The nodes the forward pass writes out, in order (constants only when named)."""
+    return [i for i in range(len(graph)) if graph.ops[i] != CONST or graph.names[i] is not None]
+
+
+def step_lines(s: Step, notation: Notation) -> list[Line]:
+    """One backward step written out: the step and the shapes it multiplies;
+    then why, in words; then its numbers."""
+    target = math_text(s.target, notation)
+    if s.literal or s.formula == "1" or s.formula.startswith("["):
+        return [Line((target, _value(s.value, notation)), s.note)]
+    lines = [Line((target, math_text(s.formula, notation)), s.shapes)]
+    if s.note:
+        lines.append(Line((), s.note, level=1))
+    lines.append(Line((target, _value(s.value, notation)), level=1))
+    return lines
 
 
 def _agreement(result: GradResult, steps: TensorSteps) -> str:

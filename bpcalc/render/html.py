@@ -24,7 +24,7 @@ from importlib import resources
 from ..api import GradResult
 from ..graph import CONST
 from ..errors import BpcalcError
-from .explain import (DEFAULT_MAX_STEPS, Line, Notation, exact_texts, explanation, forward_line,
+from .explain import (DEFAULT_MAX_STEPS, Line, Notation, exact_texts, explanation_of, forward_line,
                       node_lines, users_of)
 from .graph import drawing
 
@@ -45,6 +45,8 @@ class Step:
 
 def steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
     """The forward pass node by node, the backward pass node by node, the gradient."""
+    if result.tensor:
+        return tensor_steps(result, notation)
     graph = result.graph
     exact = exact_texts(result, notation)
     out: list[Step] = [
@@ -62,6 +64,23 @@ def steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
                 lines = node_lines(result, i, notation, exact, users, legend=first)
                 first = False
                 out.append(Step("backward", i, tuple(dict.fromkeys(u for u, _ in users[i])), tuple(lines)))
+    return tuple(out)
+
+
+def tensor_steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
+    """The same for a program with vectors and matrices: each forward node
+    with its shape and value, then each backward step (the op's rule with
+    this program's names and shapes, and its numbers), marking the node whose
+    gradient it is and the users its gradient comes from."""
+    from . import explain_tensor
+
+    graph = result.graph
+    forward = explain_tensor.explanation(result, notation).sections[0].lines
+    out = [Step("forward", i, (), (line,)) for i, line in zip(explain_tensor.forward_nodes(graph), forward)]
+    users = users_of(graph)
+    for s in explain_tensor.tensor_steps(result).steps:
+        came_from = tuple(dict.fromkeys(u for u, _ in users[s.node])) if s.node != graph.output else ()
+        out.append(Step("backward", s.node, came_from, tuple(explain_tensor.step_lines(s, notation))))
     return tuple(out)
 
 
@@ -96,13 +115,10 @@ def picture_svg(result: GradResult) -> tuple[str | None, str]:
 
 def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS, picture: bool = True) -> str:
     """The whole page, self-contained: style, picture, steps and script inline."""
-    if result.tensor:
-        raise BpcalcError("usage", "the step-through page (--format html) works on scalar programs for now; "
-                          "text, markdown and latex explain vectors and matrices")
     notation = Notation(latex=False, digits=digits)
-    expl = explanation(result, notation, max_steps)  # the limit, the title, the point, the notes
+    expl = explanation_of(result, notation, max_steps)  # the limit, the title, the point, the notes
     all_steps = steps(result, notation)
-    gradient = expl.sections[-1]
+    gradient = expl.sections[2]  # forward, backward, gradient (a tensor program adds its steps as a program)
     summary = Step("gradient", None, tuple(result.graph.input_id(n) for n in result.wrt), gradient.lines)
     all_steps += (summary,)
     titles = {"forward": expl.sections[0].title, "backward": expl.sections[1].title, "gradient": gradient.title}
