@@ -183,47 +183,31 @@ def _limit_gelu(a: Any) -> Any:
     return torch.where(a == math.inf, a, torch.where(inf, 0.0 * safe, 0.5 * safe * torch.special.erfc(-safe * math.sqrt(0.5))))
 
 
-class _StableExpm1(torch.autograd.Function):
-    """expm1 with slope e^a (torch's backward uses expm1(a) + 1, which cancels
-    for a < -36: the slope at log(1e-300) comes out 0)."""
+def _with_slope(forward: Any, slope: Any) -> Any:
+    """A unary function whose backward is `slope(a)` (written the way bpcalc
+    computes it) instead of PyTorch's own formula."""
 
-    @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        ctx.save_for_backward(a)
-        return torch.expm1(a)
+    class _Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any) -> Any:
+            ctx.save_for_backward(a)
+            return forward(a)
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (a,) = ctx.saved_tensors
-        return g * torch.exp(a)
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (a,) = ctx.saved_tensors
+            return g * slope(a)
 
-
-class _StableAsinh(torch.autograd.Function):
-    """asinh with slope 1/hypot(a, 1) (torch's 1/sqrt(a^2 + 1) is 0 once a^2 overflows)."""
-
-    @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        ctx.save_for_backward(a)
-        return torch.asinh(a)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (a,) = ctx.saved_tensors
-        return g / torch.hypot(a, torch.ones_like(a))
+    return _Function.apply
 
 
-class _StableAcosh(torch.autograd.Function):
-    """acosh with slope 1/sqrt((a - 1)(a + 1)), the root taken of each factor."""
-
-    @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        ctx.save_for_backward(a)
-        return torch.acosh(a)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (a,) = ctx.saved_tensors
-        return g / torch.sqrt(a - 1) / torch.sqrt(a + 1)
+#: expm1 with slope e^a (torch's backward uses expm1(a) + 1, which cancels for
+#: a < -36: the slope at log(1e-300) comes out 0); asinh with slope
+#: 1/hypot(a, 1) (torch's 1/sqrt(a^2 + 1) is 0 once a^2 overflows); acosh with
+#: slope 1/sqrt((a - 1)(a + 1)), the root taken of each factor.
+_stable_expm1 = _with_slope(torch.expm1, torch.exp)
+_stable_asinh = _with_slope(torch.asinh, lambda a: 1 / torch.hypot(a, torch.ones_like(a)))
+_stable_acosh = _with_slope(torch.acosh, lambda a: 1 / torch.sqrt(a - 1) / torch.sqrt(a + 1))
 
 
 def _selected(a: Any, other: Any) -> Any:
@@ -239,8 +223,8 @@ LIMITS = {
     **STABLE, "softsign": _limit_softsign, "atan2": _LimitAtan2.apply, "hypot": _LimitHypot.apply,
     "silu": lambda a: a * _StableSigmoid.apply(a), "gelu": _limit_gelu,
     "leaky_relu": lambda a, s: torch.where(a > 0, a, _selected(a, a) * _selected(a, s)),
-    "elu": lambda a, alpha: torch.where(a > 0, a, _selected(a, alpha) * _StableExpm1.apply(torch.clamp(a, max=0.0))),
-    "expm1": _StableExpm1.apply, "asinh": _StableAsinh.apply, "acosh": _StableAcosh.apply,
+    "elu": lambda a, alpha: torch.where(a > 0, a, _selected(a, alpha) * _stable_expm1(torch.clamp(a, max=0.0))),
+    "expm1": _stable_expm1, "asinh": _stable_asinh, "acosh": _stable_acosh,
 }
 POSITIVE_ZERO = {**TORCH, "sqrt": _PositiveSqrt.apply}
 
