@@ -159,7 +159,9 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
 
                 flat, shape, text = payload  # type: ignore[misc]
                 node = add_node(CONST, -1, -1, start, end, False)
-                consts[node] = (np.array(flat, dtype=float).reshape(shape), text)  # type: ignore[assignment]
+                array = np.array(flat, dtype=float).reshape(shape)
+                array.setflags(write=False)  # a graph may be shared (api caches short programs' graphs)
+                consts[node] = (array, text)  # type: ignore[assignment]
                 push([node, start, end, False])
             elif tag == "callk":
                 name, npos, keywords = payload  # type: ignore[misc]
