@@ -21,6 +21,9 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+#: Most axes a vector, matrix or tensor may have (NumPy's own limit is 64).
+MAX_RANK = 32
+
 #: The check's defaults (kept here, not in verify.py, so that importing them
 #: does not load the checker: start-up matters, see benchmarks/).
 DEFAULT_RTOL = 1e-9

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 from .errors import BpcalcError, Source, Span
 from .graph import Graph
 from .lang.tokens import NUMBER
+from .limits import MAX_RANK
 
 _NAME = re.compile(r"[^\W\d]\w*\Z")
 
@@ -144,6 +145,8 @@ def array_value(name: str, value: object) -> AtValue:
             raise BpcalcError("value", f"{name}{where} must be a number, got {item!r}")
         return ()
 
+    if _depth(value) > MAX_RANK:
+        raise BpcalcError("value", f"{name} is nested deeper than {MAX_RANK} levels")
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iuf":
             raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
@@ -156,6 +159,17 @@ def array_value(name: str, value: object) -> AtValue:
 
 
 _NUMBER_TYPES = (int, float)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists nest in `value` (following first items; 0 for a number)."""
+    if hasattr(value, "ndim"):
+        return int(value.ndim)  # type: ignore[union-attr]
+    depth = 0
+    while isinstance(value, (list, tuple)) and value and depth <= MAX_RANK:
+        value = value[0]
+        depth += 1
+    return depth
 
 
 def _regular(item: object) -> tuple[int, ...] | None:

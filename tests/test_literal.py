@@ -35,3 +35,14 @@ def test_literal_errors_point_at_the_place(text, message, column):
         parse(Source(text))
     assert message in info.value.message
     assert info.value.position == (1, column)
+
+
+def test_nesting_deeper_than_the_rank_limit_is_refused():
+    from bpcalc.limits import MAX_RANK
+
+    deep = "[" * (MAX_RANK + 1) + "1" + "]" * (MAX_RANK + 1)
+    with pytest.raises(BpcalcError) as info:
+        parse(Source(deep))
+    assert info.value.message == f"a [...] literal nested deeper than {MAX_RANK} levels"
+    assert info.value.position == (1, MAX_RANK + 1)
+    assert item("[" * MAX_RANK + "1" + "]" * MAX_RANK)[1][1] == (1,) * MAX_RANK

@@ -107,3 +107,14 @@ def test_header_point_reads_the_at_comment_lines():
     with pytest.raises(BpcalcError) as err:
         header_point(Source("# at: x=1, x=2\nx\n", "f.bp"))
     assert "given twice" in err.value.message and err.value.source.origin == "f.bp: '# at:' line"
+
+
+def test_values_nested_deeper_than_the_rank_limit_are_refused():
+    from bpcalc.limits import MAX_RANK
+
+    deep: object = 1.0
+    for _ in range(MAX_RANK + 1):
+        deep = [deep]
+    with pytest.raises(BpcalcError) as info:
+        as_point({"x": deep})
+    assert info.value.message == f"x is nested deeper than {MAX_RANK} levels"

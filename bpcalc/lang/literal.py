@@ -11,6 +11,7 @@ input (`--at x=[...]`).
 from __future__ import annotations
 
 from ..errors import BpcalcError, Source, Span
+from ..limits import MAX_RANK
 from .tokens import NAME, NUM, OP, SEP
 
 class LiteralReader:
@@ -47,6 +48,8 @@ class LiteralReader:
                 self.sign, self.sign_start = piece, start
                 return None
             if piece == "[" and self.sign is None:
+                if len(self.levels) >= MAX_RANK:
+                    raise self.fail(f"a [...] literal nested deeper than {MAX_RANK} levels", start, end)
                 self.levels.append([[], start])
                 return None
             if piece == "]" and self.sign is None:
