@@ -297,9 +297,11 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
         exact = outcome.value[c.name]
         engine = np.asarray(c.engine, dtype=float)
         defined = ~np.isnan(exact)
-        close = np.abs(engine - exact) <= atol + rtol * np.abs(exact)
+        with np.errstate(invalid="ignore"):  # inf - inf: equal infinities agree
+            same = engine == exact
+            close = same | (np.abs(engine - exact) <= atol + rtol * np.abs(exact))
+            err = np.where(defined & ~same, np.abs(engine - exact), np.where(defined, 0.0, -1.0))
         bad = defined & ~close
-        err = np.where(defined, np.abs(engine - exact), -1.0)
         worst = tuple(int(k) for k in np.unravel_index(int(np.argmax(err)), engine.shape)) if engine.ndim else ()
         if bad.any():
             status = KINK if kinks else MISMATCH

@@ -193,3 +193,12 @@ def test_updated_claims_on_vectors_and_matrices():
     assert r.code == 0, r.err
     assert [(c["what"], c["correct"]) for c in r.json()["claims"]] == [
         ("x[0] − 0.5·∂f/∂x[0]", -1.0), ("x[1] − 0.5·∂f/∂x[1]", -4.0), ("W[0, 1] − 0.5·∂f/∂W[0, 1]", 2.5)]
+
+
+def test_the_verification_table_of_a_tensor_check():
+    from conftest import run_cli
+
+    # f = sum(relu(x)) at x = [1, 0]: df/dx = [1, 0] (relu'(0) = 0, a kink: the table is printed)
+    run = run_cli("check", "sum(relu(x))", "--at", "x=[1,0]", "--expect", "x=[1,0]")
+    assert run.code == 0, run.err
+    assert "check against SymPy, entry by entry" in run.out and "kink: convention used" in run.out

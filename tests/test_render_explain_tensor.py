@@ -131,3 +131,12 @@ def test_steps_bpcalc_refuses_at_the_point_are_reported_not_checked():
     expl = explanation(result, Notation(latex=False))
     last = expl.sections[-1].lines[-1].note
     assert last.startswith("not run through bpcalc: division by zero") and "✓" not in last
+
+
+def test_max_of_three_tensors_is_explained_with_the_engines_numbers():
+    # d/dx sum(max(x, y, z)) at x = [3, 0], y = [1, 2], z = [1, 2]: x wins entry 0, y and z tie at entry 1
+    from conftest import run_cli
+
+    run = run_cli("explain", "sum(max(x, y, z))", "--at", "x=[3,0],y=[1,2],z=[1,2]")
+    assert run.code == 0, run.err
+    assert "  ∂f/∂x = [1, 0]  (2)" in run.out and "  ∂f/∂y = [0, 0.5]  (2)" in run.out

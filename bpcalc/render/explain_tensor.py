@@ -274,6 +274,10 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
             words += f" (adding 0 * {argnames[0]} gives it {argnames[0]}'s shape)"
         return Flow(formula, _tensor_shapes(op, position, shapes, gshape), words)
     spec = OPS[op]
+    if len(args) > spec.arity:  # max(a, b, c): the rule in words, the engine's numbers
+        words = (f"through {names[u]} = {op}({', '.join(argnames)}), entry by entry: "
+                 f"upstream × {spec.formula(position, argnames)}")
+        return Flow(None, _paren(gshape), words)
     templates = spec.rule_program or spec.rule
     local = templates[position].format(**dict(zip("ab", [_group(a) for a in argnames])))
     prose = spec.rule[position].format(**dict(zip("ab", argnames)))

@@ -124,10 +124,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         render_derivatives(result, console)
     if result.check is not None:
         console.print()
-        if result.tensor:
-            render_tensor_check(result.check, out, console, digits)
-        else:
-            render_check(result.check, out, console, digits)
+        render_check(result.check, out, console, digits)
     render_warnings(result, console)
 
 
@@ -244,6 +241,10 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
     from rich import box
     from rich.table import Table
     from rich.text import Text
+
+    if getattr(check, "tensor", False):  # vectors and matrices: one row per input
+        render_tensor_check(check, out, console, digits)
+        return
 
     tolerances = f"rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)}"
     if check.method == SYMPY:
