@@ -9,16 +9,31 @@ from typing import Any
 
 from .api import GradResult, NodeResult
 from .errors import BpcalcError
-from .notebook import CheckReport, Explained, Picture, check, explain, grad, graph
 
 __all__ = ["grad", "check", "explain", "graph", "grad_batch", "GradResult", "NodeResult", "CheckReport",
            "Explained", "Picture", "BatchResult", "BpcalcError"]
 __version__ = "0.1.0"
 
 
+_NOTEBOOK = ("grad", "check", "explain", "CheckReport", "Explained", "Picture")
+
+
+def graph(program: str, at: Any = None, **options: Any) -> Any:
+    """`bpcalc graph` as a function (`bpcalc.notebook.graph`). Bound here
+    rather than loaded on first use like the rest of the API, because
+    `bpcalc.graph` is also the name of a submodule, which would shadow it."""
+    from .notebook import graph as draw
+
+    return draw(program, at, **options)
+
+
 def __getattr__(name: str) -> Any:
-    """grad_batch and BatchResult load on first use: the command line's
-    start-up does not pay for them (issue 6)."""
+    """The API (bpcalc.notebook) and grad_batch load on first use: the
+    command line's start-up does not pay for them (issue 6)."""
+    if name in _NOTEBOOK:
+        from . import notebook
+
+        return getattr(notebook, name)
     if name in ("grad_batch", "BatchResult"):
         from . import batch_api
 

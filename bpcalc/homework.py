@@ -58,7 +58,7 @@ from .api import GradResult
 from .errors import BpcalcError, Source, Span
 from .graph import CONST, INPUT, Graph
 from .inputs import DEFAULT_MAX_BYTES, read_program
-from .ops import CONSTANTS
+from .ops import CONSTANTS, shape_words
 # point's comma splitter (outside parentheses), shared with --at parsing
 from .point import AtValue, split_top_level, constant_value
 from .limits import DEFAULT_ATOL, DEFAULT_RTOL
@@ -497,14 +497,14 @@ def _entry(result: GradResult, claim: Claim, node: int, correct: Any, gradient: 
         raise BpcalcError("value", f"{what} holds class indices: data, which has no gradient to claim",
                           claim.source, claim.span)
     if claim.index is None and shape:
-        raise BpcalcError("value", f"{what} is {_shape_words(shape)}: claim it whole ({what}=[…]) or one entry "
+        raise BpcalcError("value", f"{what} is {shape_words(shape)}: claim it whole ({what}=[…]) or one entry "
                           f"({what}{_index_text((0,) * len(shape))}=…)", claim.source, claim.span)
     if claim.shape is not None and claim.shape != shape:
-        raise BpcalcError("value", f"the claim is {_shape_words(claim.shape)}, and {what} is "
-                          f"{_shape_words(shape)}", claim.source, claim.span)
+        raise BpcalcError("value", f"the claim is {shape_words(claim.shape)}, and {what} is "
+                          f"{shape_words(shape)}", claim.source, claim.span)
     if claim.index is not None and (len(claim.index) != len(shape) or any(
             k >= n for k, n in zip(claim.index, shape))):
-        raise BpcalcError("value", f"{what}{_index_text(claim.index)}: {what} is {_shape_words(shape)}, so its "
+        raise BpcalcError("value", f"{what}{_index_text(claim.index)}: {what} is {shape_words(shape)}, so its "
                           f"entries are {_index_text(tuple(0 for _ in shape))} to "
                           f"{_index_text(tuple(n - 1 for n in shape))}" if shape else
                           f"{what}{_index_text(claim.index)}: {what} is one number, with no entries",
@@ -512,15 +512,6 @@ def _entry(result: GradResult, claim: Claim, node: int, correct: Any, gradient: 
     if correct is None:
         return None
     return float(np.asarray(correct)[claim.index] if claim.index is not None else correct)
-
-
-def _shape_words(shape: tuple[int, ...]) -> str:
-    from .ops import shape_text
-
-    if len(shape) < 3:
-        return ("a number", f"a vector of {shape[0] if shape else 0} entries",
-                f"a {shape_text(shape)} matrix")[len(shape)]
-    return f"a tensor of shape {shape_text(shape)}"
 
 
 def require_lr(claims: Sequence[Claim], lr: float | None) -> None:

@@ -1056,6 +1056,13 @@ def shape_text(shape: Shape) -> str:
     return "scalar" if not shape else "×".join(map(str, shape))
 
 
+def shape_words(shape: Shape) -> str:
+    """() -> 'a number', (3,) -> 'a vector of 3 entries', (2, 3) -> 'a 2×3 matrix'."""
+    if len(shape) < 3:
+        return ("a number", f"a vector of {shape[0] if shape else 0} entries", f"a {shape_text(shape)} matrix")[len(shape)]
+    return f"a tensor of shape {shape_text(shape)}"
+
+
 def described(name: str, shape: Shape) -> str:
     """'W is 2×2', 'x has 3 entries', 's is a scalar'."""
     if not shape:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -116,8 +116,10 @@ def tensor_value(name: str, array: Any, text: str, source: Source | None = None)
 
     if array.ndim == 0:
         return number_value(name, float(array))
+    from .tensor import all_finite
+
     with np.errstate(all="ignore"):
-        finite = bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())  # one pass when finite
+        finite = all_finite(array)
     if not finite:
         bad = np.argwhere(~np.isfinite(array))
         index = "[" + ", ".join(str(int(k)) for k in bad[0]) + "]"
@@ -301,6 +303,13 @@ def _not_a_pair(piece: str, point: dict[str, AtValue], before: str) -> str:
     return f"'{piece}' is not name=value (values are separated by commas: x=1,y=2)"
 
 
+def _is_fraction(v: object) -> bool:
+    """A fractions.Fraction (without importing fractions at start-up: a value
+    can only be one if its module is loaded)."""
+    fractions = sys.modules.get("fractions")
+    return fractions is not None and isinstance(v, fractions.Fraction)
+
+
 def as_point(at: Mapping[str, object] | None) -> dict[str, AtValue]:
     """Accept API-style values: numbers, constant-expression strings, AtValue."""
     out: dict[str, AtValue] = {}
@@ -311,7 +320,7 @@ def as_point(at: Mapping[str, object] | None) -> dict[str, AtValue]:
             out[name] = v
         elif isinstance(v, str):
             out[name] = constant_value(name, v)
-        elif isinstance(v, Fraction):  # exact: Fraction(1, 3) is 1/3, as written
+        elif _is_fraction(v):  # exact: Fraction(1, 3) is 1/3, as written
             out[name] = constant_value(name, str(v))
         else:
             out[name] = number_value(name, v)  # type: ignore[arg-type]

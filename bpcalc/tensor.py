@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import BpcalcError, Diagnostic, Span
 from .graph import CONST, INPUT, Graph
-from .ops import OPS, TENSOR_OPS, Shape, ShapeError, ce_index_problem, described, shape_text
+from .ops import OPS, TENSOR_OPS, Shape, ShapeError, ce_index_problem, described, shape_words
 
 _MAX_WARNINGS_PER_KIND = 20
 #: A broadcast of an (N, 1) and an (N,) operand to (N, N) is warned from this N up.
@@ -105,14 +105,9 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     if need_scalar and out[o]:
         label = graph.names[o] or graph.snippet(o, 40)
         raise _fail(graph, o, "shape",
-                    f"the output {label} is {_shape_words(out[o])}, and a gradient needs one number: "
+                    f"the output {label} is {shape_words(out[o])}, and a gradient needs one number: "
                     f"reduce it with sum(...) or mean(...)")
     return out, warnings
-
-
-def _shape_words(shape: Shape) -> str:
-    return f"a vector of {shape[0]} entries" if len(shape) == 1 else f"a {shape_text(shape)} matrix" if len(
-        shape) == 2 else f"a tensor of shape {shape_text(shape)}"
 
 
 def _broadcast(names: Sequence[str], a: Shape, b: Shape) -> Shape:
@@ -175,7 +170,7 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Dia
                     _tie_note(graph, i, argv[0], out, warnings, counts)
             else:
                 spec = OPS[op]
-                if not _all_finite(out):
+                if not all_finite(out):
                     _nonfinite_entry(graph, i, argv, out, warnings, counts)
                 if spec.kink is not None and spec.np_kink is not None and active[i]:
                     _entry_notes(graph, i, "kink", spec.np_kink(np, *argv), argv, spec.kink, warnings, counts)
@@ -324,12 +319,12 @@ def _times_local(g: Any, p: Any) -> Any:
     if type(p) is float and p in (1.0, -1.0):  # add, sub, neg: no product to form
         return g if p == 1.0 else -g
     r = g * p
-    if not _all_finite(r):
+    if not all_finite(r):
         r = np.where((g == 0) | (np.asarray(p) == 0), 0.0, r)
     return r
 
 
-def _all_finite(a: Any) -> bool:
+def all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
     unless an entry is not or the sum overflows; only then look closer.
     (Called where numpy's floating-point warnings are off.)"""
@@ -407,7 +402,7 @@ def backward(graph: Graph, values: Sequence[Any],
     warnings: list[Diagnostic] = []
     if need[out]:
         with np.errstate(all="ignore"):
-            first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not _all_finite(result[i])),
+            first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not all_finite(result[i])),
                          None)
         if first is not None:
             a = result[first]

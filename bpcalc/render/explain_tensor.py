@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from ..api import GradResult
 from ..errors import BpcalcError, Source
 from ..graph import CONST, INPUT, Graph
-from ..ops import OPS, TENSOR_OPS, ce_indices
+from ..ops import OPS, TENSOR_OPS, ce_indices, shape_text
 from ..symbolic import latex_name
 from .explain import DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, on_path_from, shown_forward, users_of
 from .numbers import fmt, tensor_fmt, written_out
@@ -65,10 +65,6 @@ class TensorSteps:
     def program(self) -> str:
         """The backward steps as one bpcalc program."""
         return "\n".join(f"{s.target} = {s.formula}" for s in self.steps)
-
-
-def shape_text(shape: Sequence[int]) -> str:
-    return "scalar" if not shape else "×".join(map(str, shape))
 
 
 def _paren(shape: Sequence[int]) -> str:

@@ -13,6 +13,7 @@ from ..verify import (
     Check,
 )
 from .numbers import INLINE_ENTRIES, fmt, tensor_fmt, written_out
+from ..ops import shape_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,7 +38,7 @@ def at_tensor_text(name: str, value: object, digits: int) -> str:
     """'x = [1, -2]' for a small tensor, 'W (3×3)' for a larger one."""
     if getattr(value, "size", 0) <= INLINE_ENTRIES:
         return f"{name} = {written_out(value, digits)}"
-    return f"{name} ({shape_cell(getattr(value, 'shape', ()))})"
+    return f"{name} ({shape_text(getattr(value, 'shape', ()))})"
 
 
 def program_title(source: Source) -> str:
@@ -89,7 +90,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     for i in range(shown):
         style = "bold" if i == g.output else None
         if result.tensor:
-            cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
+            cells = [g.labels[i], g.ops[i], shape_text(result.shape(i)), g.snippet(i, 120),
                      tensor_fmt(values[i], digits, row_sep=",\n ", with_shape=False), gradient_cell(result, i, digits)]
         else:
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
@@ -146,10 +147,6 @@ SHOWN_GRADIENT = 24
 DATA_NOTE = "none: class indices are data, not a variable"
 
 
-def shape_cell(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape)) if shape else "scalar"
-
-
 def gradient_cell(result: GradResult, i: int, digits: int) -> str:
     a = result.adjoints[i]
     if a is None and result.graph.ops[i] == "input":
@@ -165,7 +162,7 @@ def render_node(result: GradResult, label: str, console: "Console", digits: int)
     i = g.labels.index(label)
     out = result.output_label
     console.print()
-    head = f"{label} ({shape_cell(result.shape(i))}) = "
+    head = f"{label} ({shape_text(result.shape(i))}) = "
     console.print(Text.assemble((label, "bold"), head[len(label):],
                                 written_out(result.values[i], digits, row_sep=",\n" + " " * (len(head) + 1))))
     grad = result.adjoints[i]
@@ -200,7 +197,7 @@ def render_tensor_check(check: object, out: str, console: "Console", digits: int
         where = f" at {list(c.worst)}" if c.worst else ""
         mark = _MARK.get(c.status, c.status)
         style = "red" if not c.ok else ("green" if c.status in (OK, FD_OK) else "yellow")
-        table.add_row(c.name, shape_cell(c.shape), how, f"{c.error:.2g}{where}", Text(mark, style=style))
+        table.add_row(c.name, shape_text(c.shape), how, f"{c.error:.2g}{where}", Text(mark, style=style))
     console.print(table)
     for note in check.notes:  # type: ignore[attr-defined]
         console.print(Text.assemble(("note: ", "bold"), note))
