@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
@@ -93,6 +94,17 @@ BudgetOpt = Annotated[
 ]
 MaxNodesOpt = Annotated[
     int, typer.Option("--max-nodes", min=1, help="Most graph nodes a program may have.")
+]
+class Lang(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
+LangOpt = Annotated[  # applied by `speak`, before click reads the arguments
+    Optional[Lang],
+    typer.Option("--lang", help="Language of what is printed for people: en or zh (中文). Default: BPCALC_LANG, "
+                 "else the locale (LANG=zh_CN.UTF-8 → zh), else en. --json is always English.",
+                 show_default=False),
 ]
 MaxDepthOpt = Annotated[
     int, typer.Option("--max-depth", min=1, help="Deepest nesting of parentheses and unary operators.")
@@ -229,6 +241,7 @@ def grad(
     exact: ExactOpt = False,
     derivative: DerivativeOpt = False,
     lr: LrOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Value and gradient of a program at a point: every node's value and
     gradient, the gradient for each input, and the SymPy check."""
@@ -268,7 +281,7 @@ OPS_SCHEMA = "bpcalc.ops/1"
 
 
 @app.command()
-def ops(json_out: JsonOpt = False) -> None:
+def ops(json_out: JsonOpt = False, lang: LangOpt = None) -> None:
     """List the primitive operations, their derivatives and their conventions
     at non-differentiable points."""
     from .render.optable import ops_document, render_ops
@@ -313,6 +326,7 @@ def check(
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    lang: LangOpt = None,
 ) -> None:
     """Check claimed answers (gradients, the output's value, named nodes)
     against the computed ones: exit 0 if all hold, 1 if any does not."""
@@ -364,6 +378,7 @@ def explain(
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    lang: LangOpt = None,
 ) -> None:
     """The backward pass written out: the forward pass node by node, then each
     node's local derivative and upstream x local = downstream, back to the inputs."""
@@ -419,6 +434,7 @@ def graph(
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Most graph nodes drawn (a larger picture is slow to lay out and hard to read).")] = 500,
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    lang: LangOpt = None,
 ) -> None:
     """Draw the computational graph: each operation a node, each edge with
     the forward value above it and the gradient flowing back below it."""
@@ -476,6 +492,7 @@ def batch(
     max_bytes: MaxBytesOpt = DEFAULT_LIMITS.max_bytes,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    lang: LangOpt = None,
 ) -> None:
     """Many points, one program (vectorized): one result row per point with
     its value and gradient. Or many programs (--programs): one verdict per
@@ -550,6 +567,7 @@ def main() -> None:
     command = getattr(group, "commands", {}).get(wanted) if chosen else None
     if command is not None:
         args = [wanted, *program_last(args[1:], command)]
+        speak(args[1:], command)
     try:
         done = group.main(args=args, prog_name="bpcalc", standalone_mode=False)
         code = done if isinstance(done, int) else 0
@@ -574,6 +592,24 @@ def main() -> None:
     except BrokenPipeError:
         code = reader_gone()
     os._exit(code)
+
+
+def speak(args: list[str], command: "TyperCommand") -> None:
+    """Choose the language of what is printed for people before click reads
+    the arguments (so that its usage errors are in it too): --lang, else
+    BPCALC_LANG, else the locale; English with --json (for scripts). A
+    --lang that is not a language of ours is click's usage error."""
+    from . import i18n
+
+    options = args[: args.index("--")] if "--" in args else args
+    wanted = None
+    for k, arg in enumerate(options):
+        if arg == "--lang" and k + 1 < len(options):
+            wanted = options[k + 1]
+        elif arg.startswith("--lang="):
+            wanted = arg.partition("=")[2]
+    lang = i18n.from_environment() if wanted not in i18n.LANGUAGES else wanted
+    i18n.use("en" if json_requested(args, command) else lang)
 
 
 def _value_options(command: "TyperCommand") -> dict[str, bool]:

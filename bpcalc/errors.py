@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from .i18n import _
+
 #: Exit codes of the command line (see README "Exit codes").
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -124,9 +126,10 @@ class BpcalcError(Exception):
         """The one-line message, with origin, line and column where known."""
         pos = self.position
         if pos is None or self.source is None:
-            return f"error: {self.message}"
+            return _("error: {message}").format(message=self.message)
         where = "" if self.source.origin == "<program>" else f"{self.source.origin}: "
-        return f"error: {where}line {pos[0]}, column {pos[1]}: {self.message}"
+        return _("error: {where}line {line}, column {column}: {message}").format(
+            where=where, line=pos[0], column=pos[1], message=self.message)
 
     def render(self) -> str:
         """Headline plus the source line and a caret under the place."""
