@@ -45,7 +45,8 @@ def _reject_constant(name: str) -> Any:
 def run_cli(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None,
             cwd: Path | None = None, timeout: float = 120) -> Run:
     """Run `bpcalc *args` as a subprocess; stdout/stderr decoded as UTF-8."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    # English unless a test asks for another language (whatever the machine's locale)
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "BPCALC_LANG": "en", **(env or {})}
     full_env.pop("BPCALC_DEBUG", None)
     data = stdin.encode() if isinstance(stdin, str) else stdin
     proc = subprocess.run(
