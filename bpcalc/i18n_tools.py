@@ -74,6 +74,14 @@ def update(lang: str) -> int:
         template.add(message.id, locations=message.places)
     before = {m.id for m in catalogue if m.id}
     catalogue.update(template, no_fuzzy_matching=True)
+    write_catalogue(lang, catalogue)
+    return len({m.id for m in catalogue if m.id} - before)
+
+
+def write_catalogue(lang: str, catalogue) -> None:  # catalogue: babel.messages.Catalog
+    """`lang`'s .po, as Babel writes it, under our header."""
+    from babel.messages.pofile import write_po
+
     po_path(lang).parent.mkdir(parents=True, exist_ok=True)
     catalogue.header_comment = ""  # ours is HEADER
     out = io.BytesIO()  # no header: gettext's charset and plural forms are Babel's (UTF-8; from the locale)
@@ -82,7 +90,6 @@ def update(lang: str) -> int:
     while lines and (lines[0].startswith("# ") or not lines[0].strip()):
         lines.pop(0)  # the header comment Babel read (and keeps)
     po_path(lang).write_text(HEADER.format(lang=lang) + "".join(lines), encoding="utf-8")
-    return len({m.id for m in catalogue if m.id} - before)
 
 
 def compiled(lang: str) -> bytes:

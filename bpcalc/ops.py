@@ -34,6 +34,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .i18n import N_, _, ngettext
+
 INF = math.inf
 NAN = math.nan
 
@@ -1053,23 +1055,27 @@ Shape = tuple[int, ...]
 
 def shape_text(shape: Shape) -> str:
     """(2, 3) -> '2×3'; (3,) -> '3'; () -> 'scalar'."""
-    return "scalar" if not shape else "×".join(map(str, shape))
+    return _("scalar") if not shape else "×".join(map(str, shape))
 
 
 def shape_words(shape: Shape) -> str:
     """() -> 'a number', (3,) -> 'a vector of 3 entries', (2, 3) -> 'a 2×3 matrix'."""
-    if len(shape) < 3:
-        return ("a number", f"a vector of {shape[0] if shape else 0} entries", f"a {shape_text(shape)} matrix")[len(shape)]
-    return f"a tensor of shape {shape_text(shape)}"
+    if not shape:
+        return _("a number")
+    if len(shape) == 1:
+        return ngettext("a vector of {n} entry", "a vector of {n} entries", shape[0]).format(n=shape[0])
+    if len(shape) == 2:
+        return _("a {shape} matrix").format(shape=shape_text(shape))
+    return _("a tensor of shape {shape}").format(shape=shape_text(shape))
 
 
 def described(name: str, shape: Shape) -> str:
     """'W is 2×2', 'x has 3 entries', 's is a scalar'."""
     if not shape:
-        return f"{name} is a scalar"
+        return _("{name} is a scalar").format(name=name)
     if len(shape) == 1:
-        return f"{name} has {shape[0]} entr{'y' if shape[0] == 1 else 'ies'}"
-    return f"{name} is {shape_text(shape)}"
+        return ngettext("{name} has {n} entry", "{name} has {n} entries", shape[0]).format(name=name, n=shape[0])
+    return _("{name} is {shape}").format(name=name, shape=shape_text(shape))
 
 
 def _axis(shape: Shape, axis: int | None, name: str) -> int | None:
@@ -1486,24 +1492,24 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
     TensorOp(
         "sum", 1, _t_sum, _reduce_vjp(lambda shape, axis: 1.0), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis), dtype=object),
-        ("d{a} = d{out} copied to every entry summed",), "sum of the entries (sum(X, axis=0): down each column)",
+        (N_("d{a} = d{out} copied to every entry summed"),), "sum of the entries (sum(X, axis=0): down each column)",
         params=(("axis", None),), program=_sum_program,
     ),
     TensorOp(
         "mean", 1, _t_mean, _reduce_vjp(lambda shape, axis: 1.0 / _count(shape, axis)), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis) / _count(x.shape, axis), dtype=object),
-        ("d{a} = d{out} / n copied to every entry averaged",), "mean of the entries (mean(X, axis=1): of each row)",
+        (N_("d{a} = d{out} / n copied to every entry averaged"),), "mean of the entries (mean(X, axis=1): of each row)",
         params=(("axis", None),), program=_mean_program,
     ),
     TensorOp(
         "amax", 1, _reduce_extreme(True), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(True),
-        ("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere",),
+        (N_("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere"),),
         "max(X) with one argument: the largest entry (axis= keyword as for sum)",
         params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
     ),
     TensorOp(
         "amin", 1, _reduce_extreme(False), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(False),
-        ("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere",),
+        (N_("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere"),),
         "min(X) with one argument: the smallest entry (axis= keyword as for sum)",
         params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
     ),
@@ -1527,8 +1533,8 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
     ),
     TensorOp(
         "cross_entropy", 2, _ce_forward, _ce_vjp, _ce_shape, _ce_sympy,
-        ("d{a} = d{out} * (softmax({a}) - onehot({b})) / N", "none: class indices are data "
-         "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)"),
+        ("d{a} = d{out} * (softmax({a}) - onehot({b})) / N", N_("none: class indices are data "
+         "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)")),
         "cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
         "indices (N,) or probabilities (N, C); the mean over the batch",
         program=_ce_program,

@@ -16,6 +16,8 @@ from bpcalc.render.explain import (
     Notation, explanation, fill, latex, local_formula, markdown, node_lines, terms_into, users_of,
 )
 
+from pathlib import Path
+
 from conftest import run_cli
 from test_samples import SAMPLE_FILES, header, pairs, sample_point
 
@@ -199,13 +201,20 @@ needs_latex = pytest.mark.skipif(not PDFLATEX and not os.environ.get("BPCALC_REQ
                                  reason="needs pdflatex and pdftotext (texlive-latex-base, poppler-utils)")
 
 
-def compile_latex(tmp_path, body: str) -> tuple[str, str]:
-    """(pdflatex's log, the PDF's text) of `body` in an article page."""
+XELATEX = shutil.which("xelatex") is not None and shutil.which("kpsewhich") is not None and subprocess.run(
+    ["kpsewhich", "ctex.sty"], capture_output=True).returncode == 0
+needs_xelatex = pytest.mark.skipif(not (XELATEX and PDFLATEX) and not os.environ.get("BPCALC_REQUIRE_LATEX"),
+                                   reason="needs xelatex and ctex (texlive-xetex, texlive-lang-chinese)")
+
+
+def compile_latex(tmp_path, body: str, engine: str = "pdflatex", documentclass: str = "article") -> tuple[str, str]:
+    """(the log, the PDF's text) of `body` in an article page."""
     (tmp_path / "body.tex").write_text(body)
     (tmp_path / "doc.tex").write_text(
-        "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\\input{body.tex}\\end{document}\n"
+        f"\\documentclass{{{documentclass}}}\\usepackage{{amsmath}}\\begin{{document}}\\input{{body.tex}}"
+        "\\end{document}\n"
     )
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+    run = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                          cwd=tmp_path, capture_output=True, timeout=120)
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert run.returncode == 0, log[-2000:]
@@ -248,6 +257,48 @@ def test_every_sample_fits_the_page_and_every_gradient_is_in_the_pdf(tmp_path, p
     for name, want in pairs(header(path, "expect")).items():
         assert f"∂{name.replace('_', ' ')}\n" in gradient, (name, gradient)
         assert any(math.isclose(n, want, rel_tol=5e-6, abs_tol=tolerance) for n in numbers), (name, want, gradient)
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ALL_SAMPLES = [*SAMPLE_FILES, *sorted((SAMPLES / "matrix").glob("*.bp"))]
+#: English prose that must not be left in a Chinese explanation (formulas,
+#: names and numbers stay as they are: none of these words is one of them).
+ENGLISH_PROSE = re.compile(r"\b(the|of|and|is|from|with|each|gradient|output|input|node|rows|entries|local|"
+                           r"upstream|downstream|warning|pass|step|steps|copied|entry|was|its|to)\b")
+
+
+@pytest.mark.parametrize("path", ALL_SAMPLES, ids=[p.stem for p in ALL_SAMPLES])
+def test_every_sample_is_explained_in_the_terms_of_the_chinese_notes(path):
+    point = (["--at-file", str(path.with_suffix(".point.json"))] if path.parent.name == "matrix"
+             else ["--at", sample_point(path)])
+    run = run_cli("explain", "-f", str(path), *point, "--lang", "zh")
+    assert run.code == 0, run.err
+    body = run.out.split("\n", 2)[2]  # after the title (the program's file) and the point
+    assert "正向传播" in body and "反向传播" in body and "\n梯度\n" in body
+    if path.parent.name != "matrix":  # the scalar steps: local derivative, upstream × local = downstream
+        assert "（局部导数）" in body and "上游传来的导数 × 局部导数 = 传给下游的导数" in body
+    else:  # the matrix steps: each op's rule, and the steps run as a program
+        assert "的规则" in body and "✓ 用 bpcalc 运行后" in body
+    prose = [line for line in body.splitlines() if ENGLISH_PROSE.search(line)]
+    assert prose == [], prose[:5]
+
+
+@needs_xelatex
+@pytest.mark.parametrize("args", [
+    ("-f", str(SAMPLES / "cs231n_neuron.bp")),
+    ("-f", str(SAMPLES / "fan_out.bp")),
+    ("-f", str(SAMPLES / "matrix" / "dlfs_affine_softmax.bp"), "--at-file",
+     str(SAMPLES / "matrix" / "dlfs_affine_softmax.point.json")),
+], ids=["neuron", "fan-out", "dlfs-matrix"])
+def test_the_chinese_explanation_compiles_with_ctex(tmp_path, args):
+    run = run_cli("explain", *args, "--format", "latex", "--lang", "zh")
+    assert run.code == 0, run.err
+    assert "\\usepackage{ctex} (compile with xelatex)" in run.out
+    log, text = compile_latex(tmp_path, run.out, engine="xelatex", documentclass="ctexart")
+    assert re.findall(r"Overfull \\[hv]box.*", log) == []
+    assert "Missing character" not in log  # every Chinese character has a glyph
+    for term in ("正向传播", "反向传播", "梯度"):
+        assert term in text, term
 
 
 def test_a_zero_local_derivative_is_explained_as_passing_nothing_back():

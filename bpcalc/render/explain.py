@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..api import GradResult
 from ..errors import BpcalcError
 from ..graph import CONST, INPUT, Graph
+from ..i18n import _, language
+from rich.cells import cell_len
 from ..ops import OPS
 from ..symbolic import latex_name
 from .numbers import fmt
@@ -88,8 +90,8 @@ def on_path_from(graph: Graph, wrt: str | None) -> list[bool]:
     if wrt not in graph.input_names:
         from ..lang.parser import suggest
 
-        raise BpcalcError("usage", f"--wrt {wrt}: the program has no input called that"
-                          f"{suggest(wrt, list(graph.input_names))}")
+        raise BpcalcError("usage", _("--wrt {name}: the program has no input called that").format(name=wrt)
+                          + suggest(wrt, list(graph.input_names)))
     start = graph.input_id(wrt)
     hit = [False] * len(graph)
     hit[start] = True
@@ -304,31 +306,28 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     path = on_path_from(graph, wrt)
     shown = sum(1 for i in range(len(graph)) if graph.ops[i] != CONST or graph.names[i] is not None)
     if max_steps and shown > max_steps:
-        raise BpcalcError(
-            "limit",
-            f"explain writes out every node, and this program has {shown} (more than {max_steps}); "
-            "raise the limit with --max-steps, or use `bpcalc grad` for the table",
-        )
+        raise BpcalcError("limit", too_many_steps(shown, max_steps))
     exact = exact_texts(result, notation)
     out = result.output_label
-    only = f" (only the nodes on the paths from {wrt})" if wrt is not None else ""
+    only = _(" (only the nodes on the paths from {name})").format(name=wrt) if wrt is not None else ""
     sections = (
-        Section(f"Forward pass: each node's value, inputs first{only}",
+        Section(_("Forward pass: each node's value, inputs first") + only,
                 tuple(_forward_lines(result, notation, exact, path if wrt is not None else None))),
-        Section(f"Backward pass: ∂{out}/∂node, from the output (gradient 1) back to the inputs{only}",
+        Section(_("Backward pass: ∂{output}/∂{node}, from the output (gradient 1) back to the inputs").format(
+                    output=out, node=_("node")) + only,
                 tuple(_backward_lines(result, notation, exact, path))),
-        Section("Gradient", tuple(
+        Section(_("Gradient"), tuple(
             Line((notation.partial(out, name), notation.result(v, exact.adjoint(graph.input_id(name)))))
             for name, v in result.gradient.items() if wrt is None or name == wrt
-        ) or (Line((), "the program has no inputs"),)),
+        ) or (Line((), _("the program has no inputs")),)),
     )
     source = graph.source
     notes = tuple(w.message for w in result.warnings)
     full = result.exact
     if notation.latex and full is not None and full.ok and exact != ExactTexts(
             full.latex_values, full.latex_adjoints, full.latex_partials):
-        notes += (f"exact forms wider than about {EXACT_WIDTH} characters are shown as decimals only "
-                  "(a formula cannot break across lines)",)
+        notes += (_("exact forms wider than about {width} characters are shown as decimals only "
+                    "(a formula cannot break across lines)").format(width=EXACT_WIDTH),)
     return Explanation(source.text.strip(), source.origin, program_title(source), point_text(result, notation.digits),
                        sections, notes)
 
@@ -356,7 +355,8 @@ def forward_line(result: GradResult, i: int, notation: Notation, exact: ExactTex
     chain.append(notation.result(values[i], exact.value(i)))
     note = ""
     if i == graph.output:
-        note = "the output" if graph.names[i] else f"the output, {notation.inline(result.output_label)}"
+        note = _("the output") if graph.names[i] else _("the output, {name}").format(
+            name=notation.inline(result.output_label))
     return Line(_distinct(chain), note)
 
 
@@ -370,9 +370,9 @@ def _backward_lines(result: GradResult, notation: Notation, exact: ExactTexts,
     graph = result.graph
     out, output = result.output_label, graph.output
     if not graph.active[output]:
-        return [Line((), "the output does not depend on any input: there is no backward pass")]
+        return [Line((), _("the output does not depend on any input: there is no backward pass"))]
     users = users_of(graph)
-    lines = [Line((notation.partial(out, graph.labels[output]), "1"), "the output: gradient 1")]
+    lines = [Line((notation.partial(out, graph.labels[output]), "1"), _("the output: gradient 1"))]
     users = [[(u, p) for u, p in edges if path[u]] for edges in users]
     for i in range(output - 1, -1, -1):
         if users[i] and path[i]:
@@ -381,8 +381,8 @@ def _backward_lines(result: GradResult, notation: Notation, exact: ExactTexts,
     live = graph.reaches_output()
     dead = [graph.labels[i] for i in range(len(graph)) if graph.active[i] and not live[i]]
     if dead:
-        names = ", ".join(notation.inline(d) for d in dead)
-        lines.append(Line((), f"not on any path to the output, so their gradient is 0: {names}"))
+        names = _(", ").join(notation.inline(d) for d in dead)
+        lines.append(Line((), _("not on any path to the output, so their gradient is 0: {names}").format(names=names)))
     return lines
 
 
@@ -396,19 +396,19 @@ def node_lines(result: GradResult, node: int, notation: Notation, exact: ExactTe
     terms = terms_into(result, node, users)
     op = graph.ops[node]
     if op == INPUT:
-        head = Line((notation.name(label),), "an input")
+        head = Line((notation.name(label),), _("an input"))
     else:
         head = Line((notation.name(label), definition(graph, node, notation)))
     feeders = list(dict.fromkeys(graph.labels[t.user] for t in terms))
     twice = len(feeders) < len(terms)  # x*x: one user, two arguments
     if len(terms) > 1:
         if len(feeders) == 1:
-            how = (f"it is both arguments of {notation.inline(feeders[0])}: "
-                   "its gradient is the sum of both contributions")
+            how = _("it is both arguments of {user}: its gradient is the sum of both contributions").format(
+                user=notation.inline(feeders[0]))
         else:
-            who = ", ".join(notation.inline(f) for f in feeders[:-1]) + f" and {notation.inline(feeders[-1])}"
-            how = f"it feeds {who}: its gradient is the sum of their contributions"
-        head = Line(head.chain, f"{head.note + '; ' if head.note else ''}{how}")
+            how = _("it feeds {users}: its gradient is the sum of their contributions").format(
+                users=and_list([notation.inline(f) for f in feeders]))
+        head = Line(head.chain, _("; ").join(n for n in (head.note, how) if n))
     lines = [head]
     symbols, numbers = [], []
     for t in terms:
@@ -416,19 +416,32 @@ def node_lines(result: GradResult, node: int, notation: Notation, exact: ExactTe
         formula = local_formula(graph, t.user, t.position, notation)
         local = notation.number(t.local, exact.partial(t.user, t.position))
         chain = [notation.partial(user, label), formula, local]
-        notes = ["local derivative" if legend else "", f"as argument {t.position + 1}" if twice else ""]
-        lines.append(Line(_distinct(chain), "; ".join(n for n in notes if n), level=1))
+        notes = [_("local derivative") if legend else "",
+                 _("as argument {n}").format(n=t.position + 1) if twice else ""]
+        lines.append(Line(_distinct(chain), _("; ").join(n for n in notes if n), level=1))
         upstream = notation.number(t.upstream, exact.adjoint(t.user))
         symbols.append(notation.partial(out, user) + notation.times + notation.factor(formula))
         numbers.append(notation.factor(upstream) + notation.times + notation.factor(local))
     adjoint = result.adjoints[node]
     total = notation.result(adjoint, exact.adjoint(node))
     chain = [notation.partial(out, label), " + ".join(symbols), " + ".join(numbers), total]
-    product = "upstream × local = downstream" if legend and len(terms) == 1 else ""
+    product = _("upstream × local = downstream") if legend and len(terms) == 1 else ""
     if any(t.local == 0 and not math.isfinite(t.upstream) for t in terms):
-        product = "a zero local derivative passes nothing back, not inf · 0 = nan"
+        product = _("a zero local derivative passes nothing back, not inf · 0 = nan")
     lines.append(Line(_distinct(chain), product, level=1))
     return lines
+
+
+def too_many_steps(shown: int, max_steps: int) -> str:
+    return _("explain writes out every node, and this program has {shown} (more than {limit}); raise the "
+             "limit with --max-steps, or use `bpcalc grad` for the table").format(shown=shown, limit=max_steps)
+
+
+def and_list(items: Sequence[str]) -> str:
+    """a, b and c (in the current language)."""
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=_(", ").join(items[:-1]), last=items[-1])
 
 
 # --- renderers ----------------------------------------------------------------
@@ -439,7 +452,7 @@ def render_text(expl: Explanation, console: "Console") -> None:
 
     console.print(Text.assemble(("bpcalc explain ", "bold"), expl.title))
     if expl.at:
-        console.print(Text(f"at {expl.at}", style="dim"))
+        console.print(Text(_("at {point}").format(point=expl.at), style="dim"))
     for section in expl.sections:
         console.print()
         console.print(Text(section.title, style="bold"))
@@ -453,7 +466,7 @@ def print_lines(lines: Sequence[Line], console: "Console") -> None:
 
     for line in lines:
         math = " = ".join(line.chain)
-        note = f"  ({line.note})" if line.note and math else line.note
+        note = _("  ({note})").format(note=line.note) if line.note and math else line.note
         # soft_wrap: a long formula stays one line (the terminal wraps it), so it can be copied
         console.print(Text.assemble("  " + "    " * line.level, math, (note, "dim")), soft_wrap=True)
 
@@ -464,7 +477,7 @@ def _print_notes(expl: Explanation, console: "Console") -> None:
     if expl.notes:
         console.print()
     for note in expl.notes:
-        console.print(Text.assemble(("warning: ", "bold yellow"), note))
+        console.print(Text.assemble((_("warning: "), "bold yellow"), note))
 
 
 def markdown(expl: Explanation) -> str:
@@ -472,20 +485,20 @@ def markdown(expl: Explanation) -> str:
     out = []
     if "\n" in expl.program:
         origin = f" ({expl.origin})" if not expl.origin.startswith("<") else ""
-        out += [f"### Backpropagation, step by step{origin}", "", "```", expl.program, "```", ""]
+        out += [_("### Backpropagation, step by step") + origin, "", "```", expl.program, "```", ""]
     else:
-        out += [f"### Backpropagation, step by step: `{expl.program}`", ""]
+        out += [_("### Backpropagation, step by step: `{program}`").format(program=expl.program), ""]
     if expl.at:
-        out += [f"at `{expl.at}`", ""]
+        out += [_("at `{point}`").format(point=expl.at), ""]
     for section in expl.sections:
         out += [f"**{_md_title(section.title)}**", ""]
         for line in section.lines:
             indent = "  " * line.level
             math = f"${' = '.join(line.chain)}$" if line.chain else ""
-            note = f" ({line.note})" if line.note and math else line.note
+            note = _(" ({note})").format(note=line.note) if line.note and math else line.note
             out.append(f"{indent}- {math}{note}")
         out.append("")
-    out += [f"> warning: {_md_escape(n)}" for n in expl.notes]
+    out += ["> " + _("warning: ") + _md_escape(n) for n in expl.notes]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -496,6 +509,9 @@ def markdown(expl: Explanation) -> str:
 #: does not fit to the next line). So no row runs past the margin of an
 #: article page.
 ROW_WIDTH = 50
+#: Prose in another script than Latin needs its fonts: for Chinese, ctex
+#: (with xelatex; TeX Live's texlive-lang-chinese).
+LATEX_CJK = " and \\usepackage{ctex} (compile with xelatex)"
 NOTE_WIDTH = 40
 LHS_WIDTH = 8  # the left column is as wide as its widest entry
 
@@ -507,7 +523,7 @@ def latex(expl: Explanation) -> str:
     out = [f"% bpcalc explain: {line}" for line in expl.program.splitlines() or [""]]
     if expl.at:
         out.append(f"% at {expl.at}")
-    out.append("% needs \\usepackage{amsmath}")
+    out.append("% needs \\usepackage{amsmath}" + (LATEX_CJK if language() != "en" else ""))
     out.append("{\\allowdisplaybreaks")
     for section in expl.sections:
         rows = [f"\\intertext{{{_latex_text(_md_title(section.title))}}}"]
@@ -534,7 +550,7 @@ def _latex_rows(line: Line) -> list[str]:
         rows = [row for start, step in zip(starts, steps) for row in _wrapped(start, step, room)]
     if not line.note:
         return rows
-    if len(line.note) > NOTE_WIDTH:
+    if cell_len(line.note) > NOTE_WIDTH:
         return [*rows, f"\\intertext{{{_latex_text(line.note)}}}"]
     rows[-1] += f" \\tag*{{{_latex_text(line.note)}}}"
     return rows
@@ -630,7 +646,9 @@ def _line_breaks(rows: list[str]) -> list[str]:
 
 def _md_title(title: str) -> str:
     """Section titles mention ∂f/∂node; in LaTeX-bearing output, as math."""
-    return re.sub(r"∂(\S+)/∂node", lambda m: f"$\\partial {latex_name(m.group(1))}/\\partial\\,\\mathrm{{node}}$", title)
+    node = _("node")
+    return re.sub(rf"∂(\S+?)/∂{re.escape(node)}",
+                  lambda m: f"$\\partial {latex_name(m.group(1))}/\\partial\\,\\text{{{node}}}$", title)
 
 
 def _md_escape(text: str) -> str:

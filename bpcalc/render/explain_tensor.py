@@ -29,9 +29,11 @@ from typing import Any, Sequence
 from ..api import GradResult
 from ..errors import BpcalcError, Source
 from ..graph import CONST, INPUT, Graph
+from ..i18n import N_, _, ngettext
 from ..ops import OPS, TENSOR_OPS, ce_indices, shape_text
 from ..symbolic import latex_name
-from .explain import DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, on_path_from, shown_forward, users_of
+from .explain import (DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, and_list, on_path_from, shown_forward,
+                      too_many_steps, users_of)
 from .numbers import fmt, tensor_fmt, written_out
 from .table import point_text, program_title
 
@@ -148,7 +150,7 @@ def tensor_steps(result: GradResult, wrt: str | None = None) -> TensorSteps:
     out = graph.output
     steps: list[Step] = []
     if graph.active[out]:
-        steps.append(Step(grads[out], "1", out, "scalar", 1.0, "the output: gradient 1"))
+        steps.append(Step(grads[out], "1", out, shape_text(()), 1.0, _("the output: gradient 1")))
     onehots: dict[int, str] = {}
     for j in range(out - 1, -1, -1):
         edges = [(u, p) for u, p in users[j] if path[u] and adjoints[u] is not None]
@@ -157,7 +159,7 @@ def tensor_steps(result: GradResult, wrt: str | None = None) -> TensorSteps:
         flows = [_contribution(result, names, grads, u, position, onehots, steps) for u, position in edges]
         value = adjoints[j]
         whole = _paren(np.shape(value))
-        cannot = "bpcalc's language cannot write this step, so these are the engine's numbers"
+        cannot = _("bpcalc's language cannot write this step, so these are the engine's numbers")
         if len(flows) == 1:
             flow, (u, position) = flows[0], edges[0]
             if flow.formula is None:
@@ -170,19 +172,22 @@ def tensor_steps(result: GradResult, wrt: str | None = None) -> TensorSteps:
                 if inner not in (grads[u], f"-{grads[u]}"):  # a product first, then the sum: two steps
                     part = f"{grads[j]}_{names[u]}"
                     steps.append(Step(part, inner, j, flow.shapes, _local(result, u, position),
-                                      f"{flow.words}, before the broadcast is undone", final=False))
+                                      _("{why}, before the broadcast is undone").format(why=flow.words),
+                                      final=False))
                     inner = part
                 steps.append(Step(grads[j], flow.undo.replace("{}", inner), j,
                                   f"{_paren(np.shape(values[u]))} → {whole}", value, flow.undo_words))
             continue
         uses = [names[u] for u, _ in edges]
-        feeders = [f"{f} (both arguments)" if uses.count(f) > 1 else f for f in dict.fromkeys(uses)]
+        feeders = [_("{name} (both arguments)").format(name=f) if uses.count(f) > 1 else f
+                   for f in dict.fromkeys(uses)]
         if len(feeders) > 1:
-            how = (f"{names[j]} feeds {', '.join(feeders[:-1])} and {feeders[-1]}: "
-                   "its gradient is the sum of their contributions")
+            how = _("{name} feeds {users}: its gradient is the sum of their contributions").format(
+                name=names[j], users=and_list(feeders))
         else:
-            how = f"{names[j]} is both arguments of {uses[0]}: its gradient is the sum of both contributions"
-        note = "; ".join([how, *(f.undo_words for f in flows if f.undo_words)])
+            how = _("{name} is both arguments of {user}: its gradient is the sum of both contributions").format(
+                name=names[j], user=uses[0])
+        note = _("; ").join([how, *(f.undo_words for f in flows if f.undo_words)])
         parts = [f.whole() for f in flows]
         if any(p is None for p in parts):
             steps.append(Step(grads[j], _literal(value), j, whole, value, f"{note} — {cannot}", literal=True))
@@ -259,25 +264,26 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
         formula = None
         if top.program is not None:
             formula = top.program(argnames, g, names[u], shapes, **params)[position]
-        rule = top.rule[min(position, len(top.rule) - 1)]
+        rule = _(top.rule[min(position, len(top.rule) - 1)])  # some are words
         filled = rule.replace("{a}", argnames[0]).replace("{out}", names[u]).replace("d" + names[u], g)
         if len(argnames) > 1:
             filled = filled.replace("{b}", argnames[1])
-        words = f"{op}'s rule {filled}"
+        words = _("{op}'s rule {rule}").format(op=op, rule=filled)
         if formula is not None and formula.startswith("outer("):
-            words += ": a column times a row, the outer product"
+            words += _(": a column times a row, the outer product")
         if formula is not None and " + 0 * " in formula:
-            words += f" (adding 0 * {argnames[0]} gives it {argnames[0]}'s shape)"
+            words += _(" (adding 0 * {name} gives it {name}'s shape)").format(name=argnames[0])
         return Flow(formula, _tensor_shapes(op, position, shapes, gshape), words)
     spec = OPS[op]
     if len(args) > spec.arity:  # max(a, b, c): the rule in words, the engine's numbers
-        words = (f"through {names[u]} = {op}({', '.join(argnames)}), entry by entry: "
-                 f"upstream × {spec.formula(position, argnames)}")
+        words = _("through {node} = {formula}, entry by entry: upstream × {local}").format(
+            node=names[u], formula=f"{op}({', '.join(argnames)})", local=spec.formula(position, argnames))
         return Flow(None, _paren(gshape), words)
     templates = spec.rule_program or spec.rule
     local = templates[position].format(**dict(zip("ab", [_group(a) for a in argnames])))
     prose = spec.rule[position].format(**dict(zip("ab", argnames)))
-    words = f"through {names[u]} = {spec.text(*argnames)}, entry by entry: upstream × {prose}"
+    words = _("through {node} = {formula}, entry by entry: upstream × {local}").format(
+        node=names[u], formula=spec.text(*argnames), local=prose)
     if local == "1":
         inner = g
     elif local == "-1":
@@ -293,26 +299,32 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
     return Flow(inner if undo is not None else None, _paren(gshape), words, undo, text)
 
 
-_VERBS = {"add": "added to", "sub": "subtracted from", "mul": "multiplied into", "div": "divided into"}
+_VERBS = {"add": N_("added to"), "sub": N_("subtracted from"), "mul": N_("multiplied into"),
+          "div": N_("divided into")}
+_USED_IN = N_("used in")
 
 
 def _unbroadcast(name: str, grad: str, g: str, user: str, mine: tuple, full: tuple, op: str) -> tuple[str | None, str]:
     """How a broadcast argument's gradient is summed back: (formula with
     \\1 for the contribution, the words)."""
-    verb = _VERBS.get(op, "used in")
+    words = dict(name=name, verb=_(_VERBS.get(op, _USED_IN)), user=user, grad=grad, g=g)
     if not mine:
-        return "sum({})", (f"{name} is one number {verb} every entry of {user} ({shape_text(full)}), "
-                             f"so {grad} sums the contributions over all {math.prod(full)} entries")
+        return "sum({})", _("{name} is one number {verb} every entry of {user} ({shape}), so {grad} sums the "
+                            "contributions over all {n} entries").format(shape=shape_text(full), n=math.prod(full),
+                                                                         **words)
     if len(full) == 2 and mine == full[1:]:
-        return "sum({}, axis=0)", (f"{name} was {verb} each of the {full[0]} rows of {user}, "
-                                     f"so {grad} sums {g} over the rows")
+        return "sum({}, axis=0)", _("{name} was {verb} each of the {n} rows of {user}, so {grad} sums {g} over "
+                                    "the rows").format(n=full[0], **words)
     if len(full) == 2 and mine == (1, full[1]):
-        return "outer([1], sum({}, axis=0))", (f"{name} (1×{full[1]}) was {verb} each of the {full[0]} rows of "
-                                                 f"{user}, so {grad} sums {g} over the rows")
+        return "outer([1], sum({}, axis=0))", _("{name} ({shape}) was {verb} each of the {n} rows of {user}, so "
+                                                "{grad} sums {g} over the rows").format(
+            shape=shape_text(mine), n=full[0], **words)
     if len(full) == 2 and mine == (full[0], 1):
-        return "outer(sum({}, axis=1), [1])", (f"{name} ({full[0]}×1) was {verb} each of the {full[1]} columns of "
-                                                 f"{user}, so {grad} sums {g} over the columns")
-    return None, f"{name} {_paren(mine)} was broadcast to {_paren(full)}: {grad} sums over the broadcast axes"
+        return "outer(sum({}, axis=1), [1])", _("{name} ({shape}) was {verb} each of the {n} columns of {user}, "
+                                                "so {grad} sums {g} over the columns").format(
+            shape=shape_text(mine), n=full[1], **words)
+    return None, _("{name} {shape} was broadcast to {full}: {grad} sums over the broadcast axes").format(
+        shape=_paren(mine), full=_paren(full), **words)
 
 
 def _tensor_shapes(op: str, position: int, shapes: Sequence[tuple], gshape: tuple) -> str:
@@ -355,17 +367,22 @@ def _cross_entropy(result: GradResult, names: Sequence[str], grads: Sequence[str
             label = f"onehot_{names[t]}"
             onehots[t] = label
             steps.append(Step(label, written_out(onehot, 17), t, _paren(x.shape), onehot,
-                              f"the class indices {names[t]} as one-hot rows (data, no gradient)", final=False))
+                              _("the class indices {name} as one-hot rows (data, no gradient)").format(name=names[t]),
+                              final=False))
         tname = onehots[t]
     elif not np.allclose(np.sum(target, axis=-1), 1.0):
-        return Flow(None, _paren(x.shape), "cross_entropy with targets whose rows do not sum to 1")
+        return Flow(None, _paren(x.shape), _("cross_entropy with targets whose rows do not sum to 1"))
     formula = TENSOR_OPS["cross_entropy"].program([names[a], tname], g, names[u], shapes)[position]
     if position == 0:
-        words = (f"cross_entropy = mean over the {n} row{'s' if n != 1 else ''} of −Σ {tname} · log_softmax({names[a]}); "
-                 f"log_softmax's rule d = dℓ − softmax({names[a]}) · Σdℓ with dℓ = −{g} · {tname}{per} "
-                 f"comes to {g} · (p − {tname}){per}, p = softmax({names[a]}), as each row of {tname} sums to 1")
+        words = ngettext("cross_entropy = mean over the {n} row of −Σ {t} · log_softmax({x}); log_softmax's rule "
+                         "d = dℓ − softmax({x}) · Σdℓ with dℓ = −{g} · {t}{per} comes to {g} · (p − {t}){per}, "
+                         "p = softmax({x}), as each row of {t} sums to 1",
+                         "cross_entropy = mean over the {n} rows of −Σ {t} · log_softmax({x}); log_softmax's rule "
+                         "d = dℓ − softmax({x}) · Σdℓ with dℓ = −{g} · {t}{per} comes to {g} · (p − {t}){per}, "
+                         "p = softmax({x}), as each row of {t} sums to 1", n).format(
+            n=n, t=tname, x=names[a], g=g, per=per)
     else:
-        words = f"the probability target's gradient: −{g} · log_softmax({names[a]}){per}"
+        words = _("the probability target's gradient: −{g} · log_softmax({x}){per}").format(g=g, x=names[a], per=per)
     return Flow(formula, f"{_paren(())} → {_paren(shapes[position])}", words)
 
 
@@ -448,8 +465,7 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     graph, values = result.graph, result.values
     shown = forward_nodes(graph)
     if max_steps and len(shown) > max_steps:
-        raise BpcalcError("limit", f"explain writes out every node, and this program has {len(shown)} "
-                          f"(more than {max_steps}); raise the limit with --max-steps, or use `bpcalc grad`")
+        raise BpcalcError("limit", too_many_steps(len(shown), max_steps))
     steps = tensor_steps(result, wrt)
     names = steps.names
     forward = []
@@ -462,36 +478,38 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         chain.append(_value(values[i], notation))
         notes = [shape_text(np.shape(values[i]))]
         if graph.ops[i] == INPUT:
-            notes.append("an input")
+            notes.append(_("an input"))
         if graph.labels[i] != names[i] and graph.ops[i] != CONST:
-            notes.append(f"{graph.labels[i]} in the grad table")
+            notes.append(_("{label} in the grad table").format(label=graph.labels[i]))
         if i == graph.output:
-            notes.append("the output")
-        forward.append(Line(tuple(chain), ", ".join(notes)))
+            notes.append(_("the output"))
+        forward.append(Line(tuple(chain), _(", ").join(notes)))
     backward = [line for s in steps.steps for line in step_lines(s, notation)]
     dead = [graph.labels[i] for i in range(len(graph)) if graph.active[i] and not graph.reaches_output()[i]]
     if dead:
-        backward.append(Line((), f"not on any path to the output, so their gradient is 0: {', '.join(dead)}"))
+        backward.append(Line((), _("not on any path to the output, so their gradient is 0: {names}").format(
+            names=_(", ").join(dead))))
     out = result.output_label
     grad_lines = []
     for name, v in result.gradient.items():
         if wrt is not None and name != wrt:
             continue
-        shown_v = "none: class indices are data, not a variable" if v is None else _value(v, notation)
+        shown_v = _("none: class indices are data, not a variable") if v is None else _value(v, notation)
         grad_lines.append(Line((notation.partial(out, name), shown_v),
                                shape_text(np.shape(v)) if v is not None else ""))
-    program = [Line((), f"{s.target} = {s.formula}" if not s.literal else f"{s.target} = (the engine's numbers)")
+    program = [Line((), f"{s.target} = {s.formula}" if not s.literal
+                    else _("{name} = (the engine's numbers)").format(name=s.target))
                for s in steps.steps]
     if steps.steps:
         program.append(Line((), _agreement(result, steps)))
-    title = "Backward pass: each step the op's rule with this program's names, shapes and numbers"
+    title = _("Backward pass: each step the op's rule with this program's names, shapes and numbers")
     if wrt is not None:
-        title += f" (only the steps on the paths from {wrt})"
+        title += _(" (only the steps on the paths from {name})").format(name=wrt)
     sections = (
-        Section("Forward pass: each node's shape and value, inputs first", tuple(forward)),
-        Section(title, tuple(backward) or (Line((), "the output does not depend on any input"),)),
-        Section("Gradient", tuple(grad_lines) or (Line((), "the program has no inputs"),)),
-    ) + ((Section("The backward steps as a bpcalc program (inputs: the forward values)", tuple(program)),)
+        Section(_("Forward pass: each node's shape and value, inputs first"), tuple(forward)),
+        Section(title, tuple(backward) or (Line((), _("the output does not depend on any input")),)),
+        Section(_("Gradient"), tuple(grad_lines) or (Line((), _("the program has no inputs")),)),
+    ) + ((Section(_("The backward steps as a bpcalc program (inputs: the forward values)"), tuple(program)),)
           if program else ())
     notes = tuple(w.message for w in result.warnings)
     return Explanation(graph.source.text.strip(), graph.source.origin, program_title(graph.source),
@@ -521,13 +539,15 @@ def _agreement(result: GradResult, steps: TensorSteps) -> str:
     try:
         wrong = steps_agree(result, steps)
     except BpcalcError as err:  # a step bpcalc refuses at this point (a division by zero)
-        return f"not run through bpcalc: {err.message}"
+        return _("not run through bpcalc: {reason}").format(reason=err.message)
     if wrong:
-        return f"✗ run through bpcalc, these steps differ from the engine's gradients: {', '.join(wrong)}"
+        return _("✗ run through bpcalc, these steps differ from the engine's gradients: {names}").format(
+            names=", ".join(wrong))
     literal = [s.target for s in steps.steps if s.literal]
     ran = len(steps.steps) - len(literal)
-    note = f" ({', '.join(literal)}: the engine's numbers, not a formula)" if literal else ""
-    return f"✓ run through bpcalc, the {ran} formula steps give the engine's gradients{note}"
+    note = _(" ({names}: the engine's numbers, not a formula)").format(names=", ".join(literal)) if literal else ""
+    return ngettext("✓ run through bpcalc, the {n} formula step gives the engine's gradients",
+                    "✓ run through bpcalc, the {n} formula steps give the engine's gradients", ran).format(n=ran) + note
 
 
 def run_steps(steps: TensorSteps) -> dict[str, Any]:
@@ -599,8 +619,9 @@ def entry_terms(result: GradResult, node: int, index: tuple[int, ...], digits: i
             formula, numbers = _matmul_entry(values[args[0]], values[args[1]], adjoints[u], position, index,
                                              (names[args[0]], names[args[1]], grads[u]), digits)
         elif op in TENSOR_OPS:
-            rule = TENSOR_OPS[op].rule[min(position, len(TENSOR_OPS[op].rule) - 1)]
-            formula = f"{op}'s rule {rule.format(a=names[args[0]], b=names[args[-1]], out=names[u])}, entry {at}"
+            rule = _(TENSOR_OPS[op].rule[min(position, len(TENSOR_OPS[op].rule) - 1)])
+            formula = _("{op}'s rule {rule}, entry {at}").format(
+                op=op, rule=rule.format(a=names[args[0]], b=names[args[-1]], out=names[u]), at=at)
             numbers = _n(c, digits)
         elif np.shape(values[args[position]]) == np.shape(values[u]):
             p = np.broadcast_to(OPS[op].np_partials(np, *[values[k] for k in args], values[u])[position],
@@ -609,8 +630,8 @@ def entry_terms(result: GradResult, node: int, index: tuple[int, ...], digits: i
             formula = f"{grads[u]}{at} · {_group(local)}{at}"
             numbers = f"{_n(g[index], digits)} · {_n(p[index], digits)}"
         else:
-            formula = (f"{grads[u]} · ∂{names[u]}/∂{names[node]} summed over the entries "
-                       f"{names[node]}{at} was broadcast to")
+            formula = _("{g} · ∂{user}/∂{name} summed over the entries {name}{at} was broadcast to").format(
+                g=grads[u], user=names[u], name=names[node], at=at)
             numbers = _n(c, digits)
         terms.append(EntryTerm(u, formula, numbers, c))
     return terms
@@ -670,13 +691,13 @@ def entry_lines(result: GradResult, node: int, index: tuple[int, ...], notation:
     names, grads = _identifiers(graph)
     at = _entry_text(index)
     terms = entry_terms(result, node, index, notation.digits)
-    lines = [Line((f"{grads[node]}{at}",), f"{names[node]} is {graph.labels[node]} in the grad table"
-                  if names[node] != graph.labels[node] else "")]
+    lines = [Line((f"{grads[node]}{at}",), _("{name} is {label} in the grad table").format(
+        name=names[node], label=graph.labels[node]) if names[node] != graph.labels[node] else "")]
     for t in terms:
-        lines.append(Line((f"from {names[t.user]}", t.formula, t.numbers, fmt(t.contribution, notation.digits)),
-                          "upstream × local for this entry", level=1))
+        lines.append(Line((_("from {name}").format(name=names[t.user]), t.formula, t.numbers,
+                           fmt(t.contribution, notation.digits)), _("upstream × local for this entry"), level=1))
     total = np.asarray(result.adjoints[node])[index]
     if len(terms) > 1:
         lines.append(Line((f"{grads[node]}{at}", " + ".join(_n(t.contribution, notation.digits) for t in terms),
-                           fmt(float(total), notation.digits)), "the sum of the contributions", level=1))
+                           fmt(float(total), notation.digits)), _("the sum of the contributions"), level=1))
     return lines
