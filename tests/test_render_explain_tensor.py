@@ -7,6 +7,7 @@ PyTorch numbers) and from NumPy formulas written here, never from bpcalc."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -109,7 +110,7 @@ def test_latex_writes_transposes_products_and_matrices():
 
 
 from conftest import run_cli  # noqa: E402
-from test_render_explain import compile_latex, needs_latex  # noqa: E402
+from test_render_explain import compile_latex, needs_latex, needs_xelatex  # noqa: E402
 
 
 @needs_latex
@@ -118,10 +119,33 @@ def test_every_matrix_sample_compiles_and_has_its_gradients_in_the_pdf(tmp_path,
     bp, point = SAMPLES / "matrix" / f"{stem}.bp", SAMPLES / "matrix" / f"{stem}.point.json"
     run = run_cli("explain", "-f", str(bp), "--at-file", str(point), "--format", "latex")
     assert run.code == 0, run.err
-    _log, text = compile_latex(tmp_path, run.out)
+    log, text = compile_latex(tmp_path, run.out)
+    assert re.findall(r"Overfull \\[hv]box.*", log) == []  # wide matrices are smallmatrix, long prose breaks
     gradient = text[text.rindex("Gradient"):text.rindex("The backward steps")]
     for name in json.loads((SAMPLES / "matrix" / f"{stem}.expect.json").read_text())["gradient"]:
         assert f"∂{name}" in gradient.replace("\n", ""), (name, gradient)
+
+
+def test_a_wide_matrix_is_a_smallmatrix_in_latex():
+    # d sum(W * C)/dW = C: a 1×4 row of 10-character numbers, too wide for a page's line as a bmatrix
+    n = Notation(latex=True)
+    c = [[-0.0104163, 0.00310635, 0.00834355, -0.0103055]]
+    result = grad("sum(W * C)", at={"W": [[1.0, 1.0, 1.0, 1.0]], "C": c}, check=False)
+    gradient = {line.chain[0]: line.chain[1] for line in explanation(result, n).sections[2].lines}
+    assert gradient["\\frac{\\partial f}{\\partial W}"] == ("\\left[\\begin{smallmatrix}-0.0104163 & 0.00310635 & "
+                                                          "0.00834355 & -0.0103055\\end{smallmatrix}\\right]")
+    assert gradient["\\frac{\\partial f}{\\partial C}"] == "\\begin{bmatrix}1 & 1 & 1 & 1\\end{bmatrix}"
+
+
+@needs_xelatex
+@pytest.mark.parametrize("stem", MATRIX)
+def test_every_matrix_sample_compiles_in_chinese(tmp_path, stem):
+    bp, point = SAMPLES / "matrix" / f"{stem}.bp", SAMPLES / "matrix" / f"{stem}.point.json"
+    run = run_cli("explain", "-f", str(bp), "--at-file", str(point), "--format", "latex", "--lang", "zh")
+    assert run.code == 0, run.err
+    log, text = compile_latex(tmp_path, run.out, engine="xelatex", documentclass="ctexart")
+    assert re.findall(r"Overfull \\[hv]box.*", log) == []
+    assert "反向传播" in text and "梯度" in text
 
 
 def test_steps_bpcalc_refuses_at_the_point_are_reported_not_checked():

@@ -526,7 +526,7 @@ def latex(expl: Explanation) -> str:
     out.append("% needs \\usepackage{amsmath}" + (LATEX_CJK if language() != "en" else ""))
     out.append("{\\allowdisplaybreaks")
     for section in expl.sections:
-        rows = [f"\\intertext{{{_latex_text(_md_title(section.title))}}}"]
+        rows = [f"\\intertext{{{latex_text(_md_title(section.title))}}}"]
         for line in section.lines:
             rows += _latex_rows(line)
         out += ["\\begin{align*}", *_line_breaks(rows), "\\end{align*}"]
@@ -540,7 +540,7 @@ def _latex_rows(line: Line) -> list[str]:
     long, and a step too wide for the line wrapped before a + - or ·), its
     note as a tag or, when long, a paragraph under it."""
     if not line.chain:
-        return [f"\\intertext{{{_latex_text(line.note)}}}"]
+        return [f"\\intertext{{{latex_text(line.note)}}}"]
     lhs, steps = "\\quad " * line.level + line.chain[0], line.chain[1:]
     if _width(" = ".join(line.chain)) <= ROW_WIDTH or not steps:
         rows = [f"{lhs} &" + (f"= {' = '.join(steps)}" if steps else "")]
@@ -551,8 +551,8 @@ def _latex_rows(line: Line) -> list[str]:
     if not line.note:
         return rows
     if cell_len(line.note) > NOTE_WIDTH:
-        return [*rows, f"\\intertext{{{_latex_text(line.note)}}}"]
-    rows[-1] += f" \\tag*{{{_latex_text(line.note)}}}"
+        return [*rows, f"\\intertext{{{latex_text(line.note)}}}"]
+    rows[-1] += f" \\tag*{{{latex_text(line.note)}}}"
     return rows
 
 
@@ -655,11 +655,12 @@ def _md_escape(text: str) -> str:
     return re.sub(r"([\\`*_$<>#|\[\]])", r"\\\1", text)
 
 
-def _latex_text(text: str) -> str:
+def latex_text(text: str) -> str:
     """Prose for \\text{} / \\intertext{}: escape LaTeX's specials outside $…$."""
     parts = text.split("$")
     for k in range(0, len(parts), 2):
         parts[k] = "".join(_TEXT_MATH.get(ch, ch) for ch in re.sub(r"([%&#_{}])", r"\\\1", parts[k]))
+        parts[k] = parts[k].replace("\\_", "\\_\\allowbreak{}")  # log_softmax's may break after _
     return "$".join(parts)
 
 

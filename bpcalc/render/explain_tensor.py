@@ -32,7 +32,7 @@ from ..graph import CONST, INPUT, Graph
 from ..i18n import N_, _, ngettext
 from ..ops import OPS, TENSOR_OPS, ce_indices, shape_text
 from ..symbolic import latex_name
-from .explain import (DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, and_list, on_path_from, shown_forward,
+from .explain import (DEFAULT_MAX_STEPS, Explanation, latex_text, Line, Notation, Section, and_list, on_path_from, shown_forward,
                       too_many_steps, users_of)
 from .numbers import fmt, tensor_fmt, written_out
 from .table import point_text, program_title
@@ -394,10 +394,16 @@ def _value(v: Any, notation: Notation) -> str:
 
     a = np.asarray(v, dtype=float)
     if a.size > SMALL:
-        return tensor_fmt(a, notation.digits)
+        summary = tensor_fmt(a, notation.digits)
+        return f"\\text{{{latex_text(summary)}}}" if notation.latex else summary
     if notation.latex:
         return _bmatrix(a, notation)
     return written_out(a, notation.digits)
+
+
+#: A matrix wider than this (in characters, about) is an amsmath smallmatrix,
+#: so that it fits an article page's line (LaTeX does not break a matrix).
+MATRIX_WIDTH = 36
 
 
 def _bmatrix(a: Any, notation: Notation) -> str:
@@ -406,7 +412,10 @@ def _bmatrix(a: Any, notation: Notation) -> str:
     if a.ndim == 1:
         return "\\begin{bmatrix}" + " & ".join(notation.number(float(x)) for x in a) + "\\end{bmatrix}"
     if a.ndim == 2:
-        rows = [" & ".join(notation.number(float(x)) for x in row) for row in a]
+        cells = [[notation.number(float(x)) for x in row] for row in a]
+        rows = [" & ".join(row) for row in cells]
+        if sum(max(len(row[k]) for row in cells) + 1.5 for k in range(a.shape[1])) > MATRIX_WIDTH:
+            return "\\left[\\begin{smallmatrix}" + " \\\\ ".join(rows) + "\\end{smallmatrix}\\right]"
         return "\\begin{bmatrix}" + " \\\\ ".join(rows) + "\\end{bmatrix}"
     return tensor_fmt(a, notation.digits)
 
