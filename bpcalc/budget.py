@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .i18n import _
+
 DEFAULT_MEMORY = 2 << 30  # bytes of address space for the child
 
 
@@ -96,7 +98,7 @@ def run_with_budget(
     if timed_out:
         return Outcome("timeout", seconds=elapsed)
     if not chunks:
-        return Outcome("error", error="the check process ended without an answer", seconds=elapsed)
+        return Outcome("error", error=_("the check process ended without an answer"), seconds=elapsed)
     status, value, error = pickle.loads(b"".join(chunks))
     return Outcome(status, value, error, elapsed)
 

@@ -13,11 +13,12 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 
 import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
+from .i18n import N_, _
 from .inputs import read_program
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
 
@@ -134,7 +135,8 @@ def split_names(text: str | None) -> list[str] | None:
         return None
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
-        raise BpcalcError("usage", "--wrt needs input names, e.g. --wrt x,y")
+        raise BpcalcError("usage", _("{option} needs input names, e.g. {example}").format(
+            option="--wrt", example="--wrt x,y"))
     return names
 
 
@@ -185,11 +187,11 @@ def reporting(json_mode: bool, schema: str) -> Iterator[None]:
         print(err.render(), file=sys.stderr)
         raise typer.Exit(err.exit_code) from None
     except RecursionError:
-        _internal(json_mode, schema, "the input is nested too deeply for this operation", EXIT_USAGE)
+        _internal(json_mode, schema, _("the input is nested too deeply for this operation"), EXIT_USAGE)
     except MemoryError:
-        _internal(json_mode, schema, "out of memory: the input is too large", EXIT_USAGE)
+        _internal(json_mode, schema, _("out of memory: the input is too large"), EXIT_USAGE)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         raise typer.Exit(130) from None
     except BrokenPipeError:
         raise typer.Exit(reader_gone()) from None
@@ -200,8 +202,9 @@ def reporting(json_mode: bool, schema: str) -> Iterator[None]:
             raise
         _internal(
             json_mode, schema,
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug in bpcalc — "
-            "please report it with the command you ran (BPCALC_DEBUG=1 shows details)",
+            _("internal error ({exception}); this is a bug in bpcalc — "
+              "please report it with the command you ran (BPCALC_DEBUG=1 shows details)").format(
+                exception=f"{type(exc).__name__}: {exc}"),
             EXIT_INTERNAL,
         )
 
@@ -212,7 +215,7 @@ def _internal(json_mode: bool, schema: str, message: str, code: int) -> None:
 
         kind = "limit" if code == EXIT_USAGE else "internal"
         print(error_document(schema, {"kind": kind, "message": message, "line": None, "column": None}))
-    print(f"error: {message}", file=sys.stderr)
+    print(_("error: {message}").format(message=message), file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -259,8 +262,9 @@ def grad(
             if label not in result.graph.labels:
                 from .lang.parser import suggest
 
-                raise BpcalcError("usage", f"--show {label}: no node is called that "
-                                  f"(the table's node column names them){suggest(label, result.graph.labels)}")
+                raise BpcalcError("usage", _("{option}: no node is called that "
+                                             "(the table's node column names them){suggestion}").format(
+                    option=f"--show {label}", suggestion=suggest(label, result.graph.labels)))
         if check and not (exact or derivative) and not result.tensor:
             checking_once(render=not json_out)
         result = with_sympy(replace(result, lr=lr), check=check, exact=exact, derivative=derivative, rtol=rtol,
@@ -340,7 +344,7 @@ def check(
     with reporting(json_out, SCHEMA):
         require_finite({"--rtol": rtol, "--atol": atol, "--budget": budget, **({} if lr is None else {"--lr": lr})})
         if decimals is not None and sig_figs is not None:
-            raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
+            raise BpcalcError("usage", _("give {one} or {other}, not both").format(one="--decimals", other="--sig-figs"))
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         claims = collect_claims(expect or [], expect_value, expect_node or [], expect_node_grad or [],
@@ -388,7 +392,8 @@ def explain(
     with reporting(False, SCHEMA):
         require_finite({"--budget": budget})
         if fmt not in (*write.FORMATS, "html"):
-            raise BpcalcError("usage", f"--format {fmt}: the formats are {', '.join((*write.FORMATS, 'html'))}")
+            raise BpcalcError("usage", _("{option}: the formats are {formats}").format(
+                option=f"--format {fmt}", formats=", ".join((*write.FORMATS, "html"))))
         from .render.graph import output_path, write_picture
 
         output = None if output_text is None else output_path(output_text)
@@ -446,7 +451,8 @@ def graph(
         output = None if output_text is None else draw.output_path(output_text)
         chosen = draw.choose_format(fmt, output)
         if chosen in ("png", "pdf") and output is None and sys.stdout.isatty():
-            raise BpcalcError("usage", f"{chosen} is binary: write it to a file with -o FILE.{chosen}")
+            raise BpcalcError("usage", _("{format} is binary: write it to a file with {option}").format(
+                format=chosen, option=f"-o FILE.{chosen}"))
         limits = make_limits(max_bytes, max_nodes, max_depth)
         source = read_program(program, file, limits.max_bytes)
         result = compute(source, the_point(at, at_file, limits.max_bytes, source), check=False, limits=limits)
@@ -454,9 +460,9 @@ def graph(
         drawn = draw.drawing(result, digits, grads)
         for w in result.warnings:
             if w.kind != "exact":  # exact mode's note is among the drawing's notes
-                print(f"warning: {w.message}", file=sys.stderr)
+                _warn(w.message)
         for note in drawn.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(_("note: {note}").format(note=note), file=sys.stderr)
         if output is not None:
             draw.write_picture(output, draw.picture(drawn, chosen))
         elif chosen == "text":
@@ -502,23 +508,23 @@ def batch(
     with reporting(False, "bpcalc.batch/1"):
         require_finite({"--budget": budget, "--rtol": rtol, "--atol": atol})
         if decimals is not None and sig_figs is not None:
-            raise BpcalcError("usage", "give --decimals or --sig-figs, not both")
+            raise BpcalcError("usage", _("give {one} or {other}, not both").format(one="--decimals", other="--sig-figs"))
         for name, fmt in (("--from", input_format), ("--to", output_format)):
             if fmt is not None and fmt not in run.FORMATS:
-                raise BpcalcError("usage", f"{name} {fmt}: the formats are csv and jsonl")
+                raise BpcalcError("usage", _("{option}: the formats are csv and jsonl").format(option=f"{name} {fmt}"))
         if (points is None) == (programs is None):
-            raise BpcalcError("usage", "give either --points FILE (with a program) or --programs FILE")
+            raise BpcalcError("usage", _("give either --points FILE (with a program) or --programs FILE"))
         if reduce is not None and reduce not in run.REDUCTIONS:
-            raise BpcalcError("usage", f"--reduce {reduce}: the reductions are sum and mean")
+            raise BpcalcError("usage", _("{option}: the reductions are sum and mean").format(option=f"--reduce {reduce}"))
         if reduce is not None and programs is not None:
-            raise BpcalcError("usage", "--reduce sums over --points; --programs judges each line on its own")
+            raise BpcalcError("usage", _("--reduce sums over --points; --programs judges each line on its own"))
         path = points if points is not None else programs
         assert path is not None
         with run.open_text(path) as (stream, origin, size), \
                 run.progress(sys.stderr.isatty(), size, origin) as on_read:
             if programs is not None:
                 if program is not None or file is not None:
-                    raise BpcalcError("usage", "--programs reads the programs from its file: give no program")
+                    raise BpcalcError("usage", _("--programs reads the programs from its file: give no program"))
                 from .homework import Judging
 
                 judging = Judging(rtol, atol, decimals, sig_figs, as_written)
@@ -537,7 +543,7 @@ def batch(
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(_("warning: {message}").format(message=message), file=sys.stderr)
 
 
 def main() -> None:
@@ -574,13 +580,15 @@ def main() -> None:
     except click.UsageError as err:  # also a bad option value (BadParameter)
         if command is not None and json_requested(args[1:], command):
             _usage_document(wanted, err.format_message())
-        err.show()
+        if command is None:  # `bpcalc grdd`: no command's --lang was read
+            speak(args, None)
+        show_usage_error(err, click)
         code = err.exit_code
     except click.ClickException as err:
-        err.show()
+        show_usage_error(err, click)
         code = err.exit_code
     except typer.Abort:
-        print("Aborted!", file=sys.stderr)
+        print(_("Aborted!"), file=sys.stderr)
         code = 1
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
@@ -594,7 +602,7 @@ def main() -> None:
     os._exit(code)
 
 
-def speak(args: list[str], command: "TyperCommand") -> None:
+def speak(args: list[str], command: "TyperCommand | None") -> None:
     """Choose the language of what is printed for people before click reads
     the arguments (so that its usage errors are in it too): --lang, else
     BPCALC_LANG, else the locale; English with --json (for scripts). A
@@ -602,14 +610,118 @@ def speak(args: list[str], command: "TyperCommand") -> None:
     from . import i18n
 
     options = args[: args.index("--")] if "--" in args else args
+    takes_value = _value_options(command) if command is not None else {"--lang": True}
     wanted = None
-    for k, arg in enumerate(options):
+    k = 0
+    while k < len(options):
+        arg = options[k]
         if arg == "--lang" and k + 1 < len(options):
             wanted = options[k + 1]
         elif arg.startswith("--lang="):
             wanted = arg.partition("=")[2]
+        k += 2 if takes_value.get(arg) else 1  # `--at --lang`: --lang is --at's value
     lang = i18n.from_environment() if wanted not in i18n.LANGUAGES else wanted
-    i18n.use("en" if json_requested(args, command) else lang)
+    i18n.use("en" if command is not None and json_requested(args, command) else lang)
+
+
+def show_usage_error(err: Any, click: Any) -> None:
+    """click's usage error on stderr, as click shows it: in English click's
+    own text; in another language the same lines, translated from the
+    exception's class and fields (the click that typer vendors has no
+    gettext), with the option names, values and ranges as click wrote them."""
+    from . import i18n
+
+    if i18n.language() == "en":
+        err.show()
+        return
+    lines = []
+    ctx = getattr(err, "ctx", None)
+    if ctx is not None:
+        usage = ctx.get_usage()
+        lines.append(_("Usage: {usage}").format(usage=usage.removeprefix("Usage:").strip()))
+        if ctx.command.get_help_option(ctx) is not None:
+            lines.append(_("Try '{command} {option}' for help.").format(
+                command=ctx.command_path, option=ctx.help_option_names[0]))
+        lines.append("")
+    lines.append(_("Error: {message}").format(message=click_message(err, click)))
+    print("\n".join(lines), file=sys.stderr)
+
+
+def click_message(err: Any, click: Any) -> str:
+    """The text of click's error `err` in the current language, by its class
+    and fields; click's English text where bpcalc has no translation of it.
+    (Click's texts are always English: matching them is matching a fixed
+    template, not a translated message.)"""
+    import re
+
+    def hint() -> str | None:
+        names = err.param_hint if err.param_hint is not None else (
+            err.param.get_error_hint(err.ctx) if err.param is not None else None)
+        return names if names is None or isinstance(names, str) else " / ".join(repr(x) for x in names)
+
+    if isinstance(err, click.NoSuchOption):
+        option = _printable(err.option_name)
+        if err.possibilities:
+            return _("No such option: {option} (possible options: {options})").format(
+                option=option, options=", ".join(sorted(err.possibilities)))
+        return _("No such option: {option}").format(option=option)
+    if isinstance(err, click.MissingParameter):
+        kind = err.param_type or (err.param.param_type_name if err.param is not None else None)
+        missing = {"option": _("Missing option {name}."), "argument": _("Missing argument {name}."),
+                   "parameter": _("Missing parameter {name}.")}.get(kind or "")
+        if missing is None or err.message:
+            return err.format_message()
+        return missing.format(name=hint() or "")
+    if isinstance(err, click.BadParameter):
+        names = hint()
+        value = _value_message(err.message)
+        if names is None:
+            return _("Invalid value: {message}").format(message=value)
+        return _("Invalid value for {option}: {message}").format(option=names, message=value)
+    if isinstance(err, click.BadOptionUsage):
+        option = repr(err.option_name)
+        if err.message == f"Option {option} requires an argument.":
+            return _("Option {option} requires an argument.").format(option=option)
+        if err.message == f"Option {option} does not take a value.":
+            return _("Option {option} does not take a value.").format(option=option)
+        return err.format_message()
+    message = err.format_message()
+    extra = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", message, re.S)
+    if extra:
+        return _("Got unexpected extra arguments ({arguments})").format(arguments=extra.group(1))
+    command = re.fullmatch(r"No such command (.+?)\.(?: Did you mean (.+)\?)?", message, re.S)
+    if command and command.group(2):
+        return _("No such command {name}. Did you mean {names}?").format(name=command.group(1),
+                                                                        names=command.group(2))
+    if command:
+        return _("No such command {name}.").format(name=command.group(1))
+    return message
+
+
+#: Click's texts for a bad option value (types.py), and what they become.
+_VALUE_MESSAGES = (
+    (r"(?P<value>.+) is not in the range (?P<range>.+)\.", N_("{value} is not in the range {range}.")),
+    (r"(?P<value>.+) is not a valid (?:integer|int)(?: range)?\.", N_("{value} is not a valid integer.")),
+    (r"(?P<value>.+) is not a valid float(?: range)?\.", N_("{value} is not a valid number.")),
+    (r"(?P<value>.+) is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
+    (r"(?P<value>.+) is not a valid boolean\. Recognized values: (?P<values>.+)",
+     N_("{value} is not a valid boolean. Recognized values: {values}")),
+)
+
+
+def _value_message(message: str) -> str:
+    """Click's message for a bad option value, translated; itself when unknown."""
+    import re
+
+    for pattern, text in _VALUE_MESSAGES:
+        found = re.fullmatch(pattern, message, re.S)
+        if found:
+            return _(text).format(**found.groupdict())
+    return message
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _value_options(command: "TyperCommand") -> dict[str, bool]:

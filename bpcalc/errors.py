@@ -83,8 +83,20 @@ def caret_lines(source: Source, span: Span) -> list[str]:
         col = col - shift + (1 if shift else 0)
         width = min(width, _MAX_SHOWN_LINE)
     visible = "".join(ch if ch.isprintable() else "?" for ch in text)
-    pad = "".join("\t" if ch == "\t" else " " for ch in visible[: col - 1])
-    return [f"  {visible}", f"  {pad}{'^' * width}"]
+    # A wide character (损失, ｘ) takes two columns: so do the spaces under it.
+    pad = "".join("\t" if ch == "\t" else " " * _cells(ch) for ch in visible[: col - 1])
+    under = visible[col - 1 : col - 1 + width]
+    carets = sum(_cells(ch) for ch in under) + max(0, width - len(under))
+    return [f"  {visible}", f"  {pad}{'^' * carets}"]
+
+
+def _cells(ch: str) -> int:
+    """Columns a character takes on a terminal (1 for ASCII, fast)."""
+    if ch.isascii():
+        return 1
+    from rich.cells import cell_len
+
+    return max(1, cell_len(ch))
 
 
 class BpcalcError(Exception):
@@ -127,7 +139,7 @@ class BpcalcError(Exception):
         pos = self.position
         if pos is None or self.source is None:
             return _("error: {message}").format(message=self.message)
-        where = "" if self.source.origin == "<program>" else f"{self.source.origin}: "
+        where = "" if self.source.origin == "<program>" else _("{origin}: ").format(origin=self.source.origin)
         return _("error: {where}line {line}, column {column}: {message}").format(
             where=where, line=pos[0], column=pos[1], message=self.message)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .errors import Source, Span
+from .i18n import _
 
 INPUT = "input"
 CONST = "const"
@@ -151,10 +152,10 @@ class Graph:
     def describe(self, i: int, width: int = 60) -> str:
         """'%3 `exp(-x)`' (or 'q `x + y`'), with the line in multi-line programs."""
         text = self.snippet(i, width)
-        where = ""
         if "\n" in self.source.text.strip():
-            where = f" on line {self.source.line_col(self.starts[i])[0]}"
-        return f"{self.labels[i]} `{text}`{where}"
+            return _("{label} `{text}` on line {line}").format(
+                label=self.labels[i], text=text, line=self.source.line_col(self.starts[i])[0])
+        return f"{self.labels[i]} `{text}`"
 
 
 def _labels(names: tuple[str | None, ...]) -> tuple[str, ...]:

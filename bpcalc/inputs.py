@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import BpcalcError, Source, Span
+from .i18n import _
 from .limits import DEFAULT_LIMITS
 
 DEFAULT_MAX_BYTES = DEFAULT_LIMITS.max_bytes
@@ -40,24 +41,25 @@ def _decode(data: bytes, origin: str, skipped: int = 0) -> str:
         text = good + data[exc.start :].decode("utf-8", errors="replace")
         source = Source(text, origin)
         raise BpcalcError(
-            "io", f"invalid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset {skipped + exc.start})",
+            "io", _("invalid UTF-8 (byte {byte} at byte offset {offset})").format(
+                byte=f"0x{data[exc.start]:02x}", offset=skipped + exc.start),
             source, Span(len(good), len(good) + 1),
         ) from None
 
 
-def _too_big(origin: str, max_bytes: int) -> BpcalcError:
-    return BpcalcError(
-        "limit",
-        f"{origin} is larger than {max_bytes:,} bytes; raise the limit with --max-bytes",
-    )
+def _too_big(origin: str | None, max_bytes: int) -> BpcalcError:
+    """`origin` None: the program given as an argument."""
+    message = (_("the program is larger than {limit} bytes; raise the limit with {option}") if origin is None
+               else _("{file} is larger than {limit} bytes; raise the limit with {option}"))
+    return BpcalcError("limit", message.format(file=origin, limit=f"{max_bytes:,}", option="--max-bytes"))
 
 
 def read_program(text: str | None, file: Path | None, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
     """The program as a Source: from `text` ('-' means stdin) or from `file`."""
     if text is not None and file is not None:
-        raise BpcalcError("usage", "give the program either as an argument or with -f FILE, not both")
+        raise BpcalcError("usage", _("give the program either as an argument or with -f FILE, not both"))
     if text is None and file is None:
-        raise BpcalcError("usage", "no program given: write it as an argument, use -f FILE, or '-' for stdin")
+        raise BpcalcError("usage", _("no program given: write it as an argument, use -f FILE, or '-' for stdin"))
     if file is not None:
         if str(file) == "-":
             return read_stream(sys.stdin.buffer, "<stdin>", max_bytes)
@@ -65,14 +67,14 @@ def read_program(text: str | None, file: Path | None, max_bytes: int = DEFAULT_M
             with open(file, "rb") as f:
                 return read_stream(f, str(file), max_bytes)
         except IsADirectoryError:
-            raise BpcalcError("io", f"{file} is a directory, not a program file") from None
+            raise BpcalcError("io", _("{file} is a directory, not a program file").format(file=file)) from None
         except OSError as exc:
-            raise BpcalcError("io", f"cannot read {file}: {exc.strerror or exc}") from None
+            raise BpcalcError("io", _("cannot read {file}: {reason}").format(file=file, reason=exc.strerror or exc)) from None
     assert text is not None
     if text == "-":
         return read_stream(sys.stdin.buffer, "<stdin>", max_bytes)
     if len(text.encode("utf-8", errors="surrogatepass")) > max_bytes:
-        raise _too_big("the program", max_bytes)
+        raise _too_big(None, max_bytes)
     if any("\udc80" <= ch <= "\udcff" for ch in text):
         # invalid UTF-8 in argv arrives as lone surrogates (PEP 383)
         data = text.encode("utf-8", errors="surrogateescape")

@@ -38,7 +38,9 @@ def require_finite(values: dict[str, float]) -> None:
     import math
 
     from .errors import BpcalcError
+    from .i18n import _
 
     for name, value in values.items():
         if not math.isfinite(value):
-            raise BpcalcError("usage", f"{name} must be a finite number, not {value}")
+            raise BpcalcError("usage", _("{option} must be a finite number, not {value}").format(
+                option=name, value=value))

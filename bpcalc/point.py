@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import BpcalcError, Source, Span
 from .graph import Graph
+from .i18n import _, ngettext
 from .lang.tokens import NUMBER
 from .limits import MAX_RANK
 
@@ -64,7 +65,7 @@ def constant_value(name: str, text: str) -> AtValue:
     from .lang.lower import literal_graph, lower
     from .lang.parser import parse
 
-    source = Source(text, f"the value of {name}")
+    source = Source(text, _("the value of {name}").format(name=name))
     plain = _PLAIN_NUMBER.match(text)
     if plain:  # the common case, without the parser: a grading batch reads thousands
         sign, digits = plain.groups()
@@ -75,7 +76,7 @@ def constant_value(name: str, text: str) -> AtValue:
     program = parse(source)
     if len(program.statements) != 1 or program.statements[0].target is not None:
         raise BpcalcError(
-            "value", f"the value of {name} must be a single expression, not {text!r}",
+            "value", _("the value of {name} must be a single expression, not {text}").format(name=name, text=repr(text)),
             source, Span(0, len(text)),
         )
     graph, _warnings = lower(source, program.statements)
@@ -90,20 +91,21 @@ def constant_value(name: str, text: str) -> AtValue:
         i = graph.inputs[0]
         if unknown.lower() in ("nan", "inf", "infinity"):
             raise BpcalcError(
-                "value", f"'{unknown}' is not allowed: input values must be finite numbers",
+                "value", _("'{word}' is not allowed: input values must be finite numbers").format(word=unknown),
                 source, Span(graph.starts[i], graph.ends[i]),
             )
         raise BpcalcError(
             "value",
-            f"'{unknown}' is not a number or a known constant "
-            "(a value is a number or a constant expression such as pi/4)",
+            _("'{word}' is not a number or a known constant "
+              "(a value is a number or a constant expression such as pi/4)").format(word=unknown),
             source, Span(graph.starts[i], graph.ends[i]),
         )
     values, _w = forward(graph, {})
     value = values[graph.output]
     if not math.isfinite(value):
         raise BpcalcError(
-            "value", f"{text.strip()} is {value} in double precision: input values must be finite numbers",
+            "value", _("{text} is {value} in double precision: input values must be finite numbers").format(
+                text=text.strip(), value=value),
             source, Span(0, len(text)),
         )
     return AtValue(name, value, text.strip(), graph)
@@ -123,8 +125,9 @@ def tensor_value(name: str, array: Any, text: str, source: Source | None = None)
     if not finite:
         bad = np.argwhere(~np.isfinite(array))
         index = "[" + ", ".join(str(int(k)) for k in bad[0]) + "]"
-        raise BpcalcError("value", f"{name} has {array[tuple(bad[0])]} at entry {index}: input values must be "
-                          "finite numbers", source, Span(0, len(source.text)) if source else None)
+        raise BpcalcError("value", _("{name} has {value} at entry {index}: input values must be "
+                                     "finite numbers").format(name=name, value=array[tuple(bad[0])], index=index),
+                          source, Span(0, len(source.text)) if source else None)
     return AtValue(name, array, text, None)
 
 
@@ -136,22 +139,25 @@ def array_value(name: str, value: object) -> AtValue:
     def check(item: object, where: str) -> tuple[int, ...]:
         if isinstance(item, (list, tuple)):
             if not item:
-                raise BpcalcError("value", f"{name}{where} is an empty list: a vector needs at least one number")
+                raise BpcalcError("value", _("{name} is an empty list: a vector needs at least one number").format(
+                    name=name + where))
             shapes = [check(x, f"{where}[{k}]") for k, x in enumerate(item)]
             for k, sh in enumerate(shapes[1:], start=1):
                 if sh != shapes[0]:
-                    raise BpcalcError("value", f"{name} is ragged: {name}{where}[{k}] has shape {sh}, "
-                                      f"{name}{where}[0] has {shapes[0]}; every row needs the same number of entries")
+                    raise BpcalcError("value", _("{name} is ragged: {row} has shape {shape}, {first} has {first_shape}; "
+                                                 "every row needs the same number of entries").format(
+                        name=name, row=f"{name}{where}[{k}]", shape=sh, first=f"{name}{where}[0]", first_shape=shapes[0]))
             return (len(item), *shapes[0])
         if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise BpcalcError("value", f"{name}{where} must be a number, got {item!r}")
+            raise BpcalcError("value", _("{name} must be a number, got {item}").format(name=name + where, item=repr(item)))
         return ()
 
     if _depth(value) > MAX_RANK:
-        raise BpcalcError("value", f"{name} is nested deeper than {MAX_RANK} levels")
+        raise BpcalcError("value", _("{name} is nested deeper than {limit} levels").format(name=name, limit=MAX_RANK))
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iuf":
-            raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
+            raise BpcalcError("value", _("the value of {name} must be an array of numbers, not of {dtype}").format(
+                name=name, dtype=value.dtype))
         array = np.asarray(value, dtype=float)  # read, never written: no copy of a large array
     else:
         if not _regular(value):
@@ -198,12 +204,13 @@ def number_value(name: str, value: float | int) -> AtValue:
         else:
             return array_value(name, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BpcalcError("value", f"the value of {name} must be a number, got {value!r}")
+        raise BpcalcError("value", _("the value of {name} must be a number, got {value}").format(
+            name=name, value=repr(value)))
     if isinstance(value, int):
         return constant_value(name, str(value))
     f = float(value)
     if not math.isfinite(f):
-        raise BpcalcError("value", f"{name}={f}: input values must be finite numbers")
+        raise BpcalcError("value", _("{pair}: input values must be finite numbers").format(pair=f"{name}={f}"))
     return AtValue(name, f, repr(f), None)
 
 
@@ -224,22 +231,24 @@ def parse_at(specs: Sequence[str], origin: str = "--at") -> dict[str, AtValue]:
             span = Span(start, start + len(piece))
             if "=" not in piece:
                 raise BpcalcError("value", _not_a_pair(piece, point, spec[:start]), source, span)
-            name, _, value_text = piece.partition("=")
+            name, _eq, value_text = piece.partition("=")
             name = name.strip()
             if not name:
-                raise BpcalcError("value", f"missing name before '=' in '{piece}'", source, span)
+                raise BpcalcError("value", _("missing name before '=' in '{text}'").format(text=piece), source, span)
             if not _NAME.match(name):
-                raise BpcalcError("value", f"'{name}' is not a valid input name", source, span)
+                raise BpcalcError("value", _("'{name}' is not a valid input name").format(name=name), source, span)
             if not value_text.strip():
-                raise BpcalcError("value", f"no value after '{name}='", source, span)
+                raise BpcalcError("value", _("no value after '{name}='").format(name=name), source, span)
             if "=" in value_text and _PAIR_AFTER_SPACE.search(piece):
                 pairs = _PAIR_AFTER_SPACE.sub(",", piece)
                 raise BpcalcError(
-                    "value", f"'{piece}' holds more than one value: separate them with commas: {pairs}", source, span)
+                    "value", _("'{text}' holds more than one value: separate them with commas: {pairs}").format(
+                        text=piece, pairs=pairs), source, span)
             if name in point:
                 raise BpcalcError(
                     "value",
-                    f"'{name}' is given twice ({name}={point[name].text} and {name}={value_text.strip()})",
+                    _("'{name}' is given twice ({first} and {second})").format(
+                        name=name, first=f"{name}={point[name].text}", second=f"{name}={value_text.strip()}"),
                     source, span,
                 )
             point[name] = constant_value(name, value_text)
@@ -260,26 +269,27 @@ def read_at_file(path: Path, max_bytes: int) -> dict[str, AtValue]:
         seen: dict[str, object] = {}
         for key, value in pairs:
             if key in seen:
-                raise BpcalcError("value", f"{path}: '{key}' is given twice")
+                raise BpcalcError("value", _("{file}: '{name}' is given twice").format(file=path, name=key))
             seen[key] = value
         return seen
 
     def no_constant(word: str) -> object:
-        raise BpcalcError("value", f"{path}: {word} is not allowed: input values must be finite numbers")
+        raise BpcalcError("value", _("{file}: {word} is not allowed: input values must be finite numbers").format(
+            file=path, word=word))
 
     try:
         doc = json.loads(text.lstrip("\ufeff"), object_pairs_hook=no_duplicates, parse_constant=no_constant)
     except json.JSONDecodeError as err:
         offset = len(text) - len(text.lstrip("\ufeff")) + err.pos
-        raise BpcalcError("value", f"{path} is not valid JSON: {err.msg}", source,
+        raise BpcalcError("value", _("{file} is not valid JSON: {reason}").format(file=path, reason=err.msg), source,
                           Span(offset, offset + 1)) from None
     if not isinstance(doc, dict):
-        raise BpcalcError("value", f"{path}: expected a JSON object of input name -> number or nested list, "
-                          f"got {type(doc).__name__}")
+        raise BpcalcError("value", _("{file}: expected a JSON object of input name -> number or nested list, "
+                                     "got {type}").format(file=path, type=type(doc).__name__))
     point: dict[str, AtValue] = {}
     for name, value in doc.items():
         if not _NAME.match(name):
-            raise BpcalcError("value", f"{path}: '{name}' is not a valid input name")
+            raise BpcalcError("value", _("{file}: '{name}' is not a valid input name").format(file=path, name=name))
         point[name] = number_value(name, value) if isinstance(value, (int, float)) and not isinstance(
             value, bool) else array_value(name, value)
     return point
@@ -292,15 +302,16 @@ _NAME_THEN_VALUE = re.compile(r"([^\W\d]\w*)\s*(?::|\s)\s*(\S.*)\Z")
 def _not_a_pair(piece: str, point: dict[str, AtValue], before: str) -> str:
     """What is wrong with a piece of --at that has no '='."""
     if _NAME.match(piece):
-        return f"'{piece}' has no value; write {piece}=<number>"
+        return _("'{name}' has no value; write {name}=<number>").format(name=piece)
     pair = _NAME_THEN_VALUE.match(piece)
     if pair:
-        return f"'{piece}' is not name=value; write {pair.group(1)}={pair.group(2)}"
+        return _("'{text}' is not name=value; write {pair}").format(text=piece, pair=f"{pair.group(1)}={pair.group(2)}")
     last = list(point.values())[-1] if point and before.rstrip().endswith(",") else None
     if last is not None and re.fullmatch(r"[0-9]+", piece) and re.fullmatch(r"-?[0-9]+", last.text):
-        return (f"'{piece}' after the comma in {last.name}={last.text},{piece} is not name=value: "
-                f"commas separate inputs; for a decimal write {last.text}.{piece}")
-    return f"'{piece}' is not name=value (values are separated by commas: x=1,y=2)"
+        return _("'{text}' after the comma in {written} is not name=value: "
+                 "commas separate inputs; for a decimal write {decimal}").format(
+            text=piece, written=f"{last.name}={last.text},{piece}", decimal=f"{last.text}.{piece}")
+    return _("'{text}' is not name=value (values are separated by commas: x=1,y=2)").format(text=piece)
 
 
 def _is_fraction(v: object) -> bool:
@@ -315,7 +326,7 @@ def as_point(at: Mapping[str, object] | None) -> dict[str, AtValue]:
     out: dict[str, AtValue] = {}
     for name, v in (at or {}).items():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise BpcalcError("value", f"{name!r} is not a valid input name")
+            raise BpcalcError("value", _("{name} is not a valid input name").format(name=repr(name)))
         if isinstance(v, AtValue):
             out[name] = v
         elif isinstance(v, str):
@@ -347,14 +358,15 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         return (f"{what}={{{name!r}: …}}" if what == "at" else f"{what}=[{name!r}]") if python else f"--{what} {name}"
 
     inputs = graph.input_names
+    listed = ", ".join(inputs) or _("none")
     missing = [name for name in inputs if name not in point]
     if missing:
         i = graph.inputs[inputs.index(missing[0])]
-        plural = "s" if len(missing) > 1 else ""
-        them = ", ".join(missing)
         raise BpcalcError(
             "value",
-            f"missing value{plural} for input{plural} {them}; give {'them' if plural else 'it'} with {at_option(missing)}",
+            ngettext("missing value for input {names}; give it with {option}",
+                     "missing values for inputs {names}; give them with {option}", len(missing)).format(
+                names=", ".join(missing), option=at_option(missing)),
             graph.source, Span(graph.starts[i], graph.ends[i]),
         )
     for name in point:
@@ -363,24 +375,16 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
         if name in graph.names:
             raise BpcalcError(
                 "value",
-                f"{option('at', name)}: '{name}' is computed by the program, not an input "
-                f"(inputs: {', '.join(inputs) or 'none'})",
+                _("{option}: '{name}' is computed by the program, not an input (inputs: {inputs})").format(
+                    option=option("at", name), name=name, inputs=listed),
             )
-        raise BpcalcError(
-            "value",
-            f"{option('at', name)}: the program has no input '{name}' "
-            f"(inputs: {', '.join(inputs) or 'none'}){suggest(name, inputs)}",
-        )
+        raise BpcalcError("value", _no_input(option("at", name), name, listed, suggest(name, inputs)))
     if wrt is None:
         return inputs
     chosen: list[str] = []
     for name in wrt:
         if name not in inputs:
-            raise BpcalcError(
-                "value",
-                f"{option('wrt', name)}: the program has no input '{name}' "
-                f"(inputs: {', '.join(inputs) or 'none'}){suggest(name, inputs)}",
-            )
+            raise BpcalcError("value", _no_input(option("wrt", name), name, listed, suggest(name, inputs)))
         if name not in chosen:
             chosen.append(name)
     return tuple(chosen)
@@ -396,5 +400,11 @@ def header_point(source: Source) -> dict[str, AtValue]:
     if "at:" not in source.text:
         return {}
     specs = [m.group(1) for line in source.text.splitlines() if (m := _AT_HEADER.fullmatch(line))]
-    origin = "the program's '# at:' line" if source.origin == "<program>" else f"{source.origin}: '# at:' line"
+    origin = (_("the program's '# at:' line") if source.origin == "<program>"
+              else _("{file}: '# at:' line").format(file=source.origin))
     return parse_at(specs, origin=origin)
+
+
+def _no_input(option: str, name: str, inputs: str, suggestion: str) -> str:
+    return _("{option}: the program has no input '{name}' (inputs: {inputs}){suggestion}").format(
+        option=option, name=name, inputs=inputs, suggestion=suggestion)

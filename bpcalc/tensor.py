@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import BpcalcError, Diagnostic, Span
 from .graph import CONST, INPUT, Graph
+from .i18n import _
 from .ops import OPS, TENSOR_OPS, Shape, ShapeError, ce_index_problem, described, shape_words
 
 _MAX_WARNINGS_PER_KIND = 20
@@ -104,9 +105,14 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     o = graph.output
     if need_scalar and out[o]:
         label = graph.names[o] or graph.snippet(o, 40)
-        raise _fail(graph, o, "shape",
-                    f"the output {label} is {shape_words(out[o])}, and a gradient needs one number: "
-                    f"reduce it with sum(...) or mean(...)")
+        raise _fail(graph, o, "shape", (
+            _("the output {label} is a vector of {count} entries, and a gradient needs one number: "
+              "reduce it with sum(...) or mean(...)") if len(out[o]) == 1 else
+            _("the output {label} is a {shape} matrix, and a gradient needs one number: "
+              "reduce it with sum(...) or mean(...)") if len(out[o]) == 2 else
+            _("the output {label} is {what}, and a gradient needs one number: "
+              "reduce it with sum(...) or mean(...)")).format(
+            label=label, count=out[o][0], shape="×".join(map(str, out[o])), what=shape_words(out[o])))
     return out, warnings
 
 
@@ -115,16 +121,18 @@ def _broadcast(names: Sequence[str], a: Shape, b: Shape) -> Shape:
         return tuple(np.broadcast_shapes(a, b))
     except ValueError:
         raise ShapeError(
-            f"{described(names[0], a)} and {described(names[1], b)}: they cannot be combined entry by entry "
-            "(NumPy broadcasting: sizes must match or be 1, counting from the last axis)",
+            _("{left} and {right}: they cannot be combined entry by entry "
+              "(NumPy broadcasting: sizes must match or be 1, counting from the last axis)").format(
+                left=described(names[0], a), right=described(names[1], b)),
             _broadcast_hint(names, a, b)) from None
 
 
 def _broadcast_hint(names: Sequence[str], a: Shape, b: Shape) -> str:
     if len(a) == 2 and len(b) == 2 and a == tuple(reversed(b)):
-        return f"did you mean {names[0]} and {names[1]}.T?"
+        return _("did you mean {left} and {right}.T?").format(left=names[0], right=names[1])
     if len(a) == 2 and len(b) == 1 and a[0] == b[0]:
-        return f"{names[1]} matches the rows of {names[0]}: for one value per row, write {names[1]} as a column ({b[0]}×1)"
+        return _("{vector} matches the rows of {matrix}: for one value per row, write {vector} as a column "
+                 "({column})").format(vector=names[1], matrix=names[0], column=f"{b[0]}×1")
     return ""
 
 
@@ -132,8 +140,9 @@ def _trap(names: Sequence[str], a: Shape, b: Shape) -> str:
     for (x, sx), (y, sy) in (((names[0], a), (names[1], b)), ((names[1], b), (names[0], a))):
         if len(sx) == 2 and sx[1] == 1 and len(sy) == 1 and sx[0] == sy[0] >= TRAP_MIN:
             k = sx[0]
-            return (f"{x} is {k}×1 and {y} has {k} entries, so they broadcast to {k}×{k} (every pair), "
-                    f"not {k} entries; if you meant entry by entry, make both {k}×1 or both vectors")
+            return _("{x} is {k}×1 and {y} has {k} entries, so they broadcast to {k}×{k} (every pair), "
+                     "not {k} entries; if you meant entry by entry, make both {k}×1 or both vectors").format(
+                x=x, y=y, k=k)
     return ""
 
 

@@ -389,3 +389,102 @@ def test_the_check_headline_says_what_the_rows_say():
     run = run_cli("grad", "relu(x)*y", "--at", "x=0,y=2")
     assert ("check against SymPy (rtol 1e-9, atol 1e-12): ✓ 1 agrees; 1 at a kink (convention used)"
             in run.out.splitlines())
+
+
+# --- Chinese (issue 17): the messages a person reads on stderr -----------------
+
+#: A Chinese locale, and no BPCALC_LANG (which `run_cli` sets to en by default)
+ZH_LOCALE = {"LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "BPCALC_LANG": ""}
+
+
+def test_a_parse_error_in_chinese_points_at_the_place():
+    # 损失 is two wide characters: the caret still sits under the bad one
+    run = run_cli("grad", "损失 = x*2\n损失 + ｙ", "--at", "x=1", "--lang", "zh")
+    assert run.code == 2 and run.out == ""
+    assert run.err == ("错误：第 2 行第 6 列：全角或兼容字符 'ｙ'（U+FF59 FULLWIDTH LATIN SMALL LETTER Y）；"
+                       "是不是想写 'y'？\n"
+                       "  损失 + ｙ\n"
+                       "         ^^\n")
+
+
+def test_an_unknown_function_in_chinese_with_did_you_mean():
+    run = run_cli("grad", "x*tahn(y)", "--at", "x=1,y=2", env={"BPCALC_LANG": "zh"})
+    assert run.code == 2
+    assert run.err == "错误：第 1 行第 3 列：未知函数 'tahn'；是不是想写 tanh？\n  x*tahn(y)\n    ^^^^\n"
+
+
+def test_an_at_hint_in_chinese():
+    run = run_cli("grad", "x*y", "--at", "x=1,5", "--lang", "zh")
+    assert run.code == 2
+    assert run.err.splitlines()[0] == (
+        "错误：--at：第 1 行第 5 列：x=1,5 中逗号后的 '5' 不是 名=值 的形式：逗号用来分隔各个输入；小数请写成 1.5")
+    run = run_cli("grad", "x*y", "--at", "x=1", "--lang", "zh")
+    assert run.err.splitlines()[0] == "错误：第 1 行第 3 列：缺少输入 y 的值；请用 --at y=… 给出"
+
+
+def test_a_shape_error_in_chinese():
+    run = run_cli("grad", "W @ x", "--at", "W=[[1,2],[3,4]],x=[1,2]", "--lang", "zh")
+    assert run.code == 2
+    assert run.err.splitlines()[0] == ("错误：第 1 行第 1 列：输出 W @ x 是含 2 个元素的向量，而求梯度需要输出是一个数："
+                                       "请用 sum(...) 或 mean(...) 把它归约为一个数")
+
+
+def test_click_usage_errors_in_chinese():
+    run = run_cli("grad", "x", "--at", "x=1", "--digits", "-1", "--lang", "zh")
+    assert run.code == 2 and run.out == ""
+    assert run.err == ("用法：bpcalc grad [OPTIONS] [program]\n"
+                       "运行 'bpcalc grad --help' 查看帮助。\n"
+                       "\n"
+                       "错误：'--digits' 的值无效：-1 不在范围 1<=x<=17 内。\n")
+    run = run_cli("grad", "x", "--at", "x=1", "--digitz", "3", "--lang", "zh")
+    assert run.code == 2 and run.err.endswith("错误：没有这个选项：--digitz（可能是：--budget, --digits）\n")
+    run = run_cli("grad", "x", "--at", "--lang", "zh")  # --lang is --at's value here, as click reads it
+    assert run.code == 2 and run.err.endswith("\nError: Got unexpected extra argument(s) (zh)\n")
+    run = run_cli("grad", "x", "--lang", "zh", "--at")
+    assert run.code == 2 and run.err == "错误：选项 '--at' 需要一个值。\n"
+    run = run_cli("grad", "x", "y", "--at", "x=1", "--lang", "zh")
+    assert run.code == 2 and run.err.endswith("\n错误：多余的参数（y）\n")
+    run = run_cli("grad", "x", "--at", "x=1", "--lang", "fr", env=ZH_LOCALE)
+    assert run.code == 2 and run.err.endswith("\n错误：'--lang' 的值无效：'fr' 不是 'en', 'zh' 之一。\n")
+    run = run_cli("grdd", "x", env={"BPCALC_LANG": "zh"})
+    assert run.code == 2 and run.err == ("用法：bpcalc [OPTIONS] COMMAND [ARGS]...\n"
+                                         "运行 'bpcalc --help' 查看帮助。\n\n"
+                                         "错误：没有命令 'grdd'。是不是想用 'grad'？\n")
+
+
+def test_click_usage_errors_in_english_are_clicks_own():
+    run = run_cli("grad", "x", "--at", "x=1", "--digits", "-1")
+    assert run.err == ("Usage: bpcalc grad [OPTIONS] [program]\n"
+                       "Try 'bpcalc grad --help' for help.\n"
+                       "\n"
+                       "Error: Invalid value for '--digits': -1 is not in the range 1<=x<=17.\n")
+    run = run_cli("grad", "x", "y", "--at", "x=1")
+    assert run.err.endswith("\nError: Got unexpected extra argument(s) (y)\n")
+
+
+def test_json_stays_english_in_chinese():
+    run = run_cli("grad", "x*tahn(y)", "--at", "x=1,y=2", "--lang", "zh", "--json")
+    assert run.code == 2
+    assert run.json()["error"]["message"] == "unknown function 'tahn'; did you mean tanh?"
+    assert run.err.startswith("error: line 1, column 3: unknown function 'tahn'")
+    run = run_cli("grad", "x", "--at", "x=1", "--digits", "0", "--json", env=ZH_LOCALE)
+    assert run.json()["error"]["message"] == "Invalid value for '--digits': 0 is not in the range 1<=x<=17."
+    assert "Error: Invalid value for '--digits'" in run.err
+
+
+def test_the_locale_chooses_chinese():
+    run = run_cli("grad", "x+", "--at", "x=1", env=ZH_LOCALE)
+    assert run.code == 2
+    assert run.err == "错误：第 1 行第 2 列：表达式在 '+' 之后就结束了\n  x+\n   ^\n"
+    assert run_cli("grad", "x+", "--at", "x=1", env={**ZH_LOCALE, "BPCALC_LANG": "en"}).err.startswith(
+        "error: line 1, column 2: the expression ends after '+'")
+
+
+def test_warnings_and_usage_in_chinese(tmp_path):
+    run = run_cli("grad", "q = y*2\nx+1", "--at", "x=1,y=2", "--no-check", "--lang", "zh")
+    assert run.code == 0
+    assert "输入 'y' 不影响输出" in run.out + run.err
+    run = run_cli("check", "x", "--at", "x=1", "--decimals", "2", "--sig-figs", "2", "--lang", "zh")
+    assert run.code == 2 and run.err == "错误：--decimals 和 --sig-figs 只能给一个，不能同时给\n"
+    run = run_cli("grad", "--lang", "zh")
+    assert run.code == 2 and run.err == "错误：没有给出程序：请把程序作为参数写出，或用 -f FILE，或用 '-' 从标准输入读取\n"

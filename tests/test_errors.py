@@ -35,3 +35,15 @@ def test_long_lines_are_windowed_around_the_caret():
 def test_invisible_characters_show_as_question_marks():
     lines = caret_lines(Source("x\u200b+1"), Span(1, 2))
     assert lines == ["  x?+1", "   ^"]
+
+
+def test_the_caret_counts_wide_characters_as_two_columns():
+    # 损失 takes four columns on a terminal: the caret goes under ｙ, itself two wide
+    lines = caret_lines(Source("损失 = 1\n损失 + ｙ"), Span(12, 13))
+    assert lines == ["  损失 + ｙ", "         ^^"]
+
+
+def test_the_headline_in_chinese(chinese):
+    err = BpcalcError("value", "坏", Source("x+1", "--at"), Span(2, 3))
+    assert err.render() == "错误：--at：第 1 行第 3 列：坏\n  x+1\n    ^"
+    assert BpcalcError("usage", "坏").render() == "错误：坏"

@@ -70,3 +70,12 @@ def test_invalid_utf8_points_at_the_byte():
     err = info.value
     assert "invalid UTF-8 (byte 0xff at byte offset 4)" in err.message
     assert err.position == (1, 5)
+
+
+def test_messages_in_chinese(chinese):
+    with pytest.raises(BpcalcError) as info:
+        read_program(None, None)
+    assert info.value.message == "没有给出程序：请把程序作为参数写出，或用 -f FILE，或用 '-' 从标准输入读取"
+    with pytest.raises(BpcalcError) as info:
+        read_program("x" * 101, None, 100)
+    assert info.value.message == "程序超过 100 字节；可用 --max-bytes 提高上限"

@@ -46,3 +46,10 @@ def test_nesting_deeper_than_the_rank_limit_is_refused():
     assert info.value.message == f"a [...] literal nested deeper than {MAX_RANK} levels"
     assert info.value.position == (1, MAX_RANK + 1)
     assert item("[" * MAX_RANK + "1" + "]" * MAX_RANK)[1][1] == (1,) * MAX_RANK
+
+
+def test_literal_errors_in_chinese(chinese):
+    with pytest.raises(BpcalcError) as info:
+        parse(Source("[[1, 2], [3]]"))
+    assert info.value.message == "字面量各行长短不一：第 2 行的形状是 (1,)，第 1 行的是 (2,)；每一行的元素个数必须相同"
+    assert info.value.position == (1, 10)

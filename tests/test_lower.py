@@ -144,3 +144,11 @@ def test_wrong_numbers_of_arguments():
         with pytest.raises(BpcalcError) as err:
             graph_of(text)
         assert err.value.message == message
+
+
+def test_errors_and_warnings_in_chinese(chinese):
+    with pytest.raises(BpcalcError) as info:
+        graph_of("sin + 1")
+    assert info.value.message == "'sin' 是函数：请写成 sin(…) 来调用"
+    _graph, warnings = build(Source("q = x * 2\ny + 1"))
+    assert [w.message for w in warnings] == ["输入 'x' 不影响输出", "'q'（第 1 行）不影响输出"]

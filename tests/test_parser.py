@@ -157,3 +157,28 @@ def test_the_course_functions_names_are_known_and_suggested():
     assert [item[:2] for s in program.statements for item in s.expr if item[0] != "name"] == [
         ("calln", ("max", 3)), ("calln", ("leaky_relu", 1)),
     ]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x*tahn(y)", "未知函数 'tahn'；是不是想写 tanh？"),
+    ("sec(x)", "未知函数 'sec'（`bpcalc ops` 列出 bpcalc 的函数）；sec(x) 请写成 1/cos(x)"),
+    ("2x", "'2' 和 'x' 之间缺少运算符；相乘请写成 2*x"),
+    ("(x+1", "'(' 没有闭合"),
+    ("x +", "表达式在 '+' 之后就结束了"),
+    ("exp(x, y)", "exp() 接受 1 个参数，实际给了 2 个"),
+    ("if x", "'if' 是 Python 的写法，不属于 bpcalc 语言"),
+])
+def test_errors_in_chinese(chinese, text, message):
+    assert error(text).message == message
+
+
+def test_the_argument_counts_are_the_op_tables_words():
+    from bpcalc.lang.parser import _arguments
+    from bpcalc.ops import FUNCTIONS
+
+    assert all(_arguments(op) == op.arguments() for op in FUNCTIONS.values())
+
+
+def test_argument_counts_in_chinese(chinese):
+    assert error("max()").message == "max() 需要 2 个或更多参数"
+    assert error("leaky_relu(x, 1, 2)").message == "leaky_relu() 接受 1 或 2 个参数，实际给了 3 个"

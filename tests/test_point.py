@@ -118,3 +118,16 @@ def test_values_nested_deeper_than_the_rank_limit_are_refused():
     with pytest.raises(BpcalcError) as info:
         as_point({"x": deep})
     assert info.value.message == f"x is nested deeper than {MAX_RANK} levels"
+
+
+def test_messages_and_hints_in_chinese(chinese):
+    g, _warnings = build(Source("q = x + y\nq * z"))
+    assert err(resolve, g, parse_at(["x=1"]), None).message == "缺少输入 y, z 的值；请用 --at y=…,z=… 给出"
+    assert err(resolve, g, parse_at(["x=1,y=2,z=3,zz=4"]), None).message == (
+        "--at zz：程序没有输入 'zz'（输入：x, y, z）；是不是想写 z？")
+    assert err(parse_at, ["x=1,5"]).message == (
+        "x=1,5 中逗号后的 '5' 不是 名=值 的形式：逗号用来分隔各个输入；小数请写成 1.5")
+    assert err(parse_at, ["x=1 y=2"]).message == "'x=1 y=2' 包含不止一个值：请用逗号分隔：x=1,y=2"
+    wrong = err(parse_at, ["x=abc"])
+    assert wrong.render() == ("错误：x 的值：第 1 行第 1 列：'abc' 不是数，也不是已知的常数"
+                              "（值是一个数，或 pi/4 这样的常数表达式）\n  abc\n  ^^^")

@@ -59,3 +59,14 @@ def test_bad_character_messages():
     assert "use parentheses '('" in msg("{", 0)
     assert "strings are not part" in msg("'", 0)
     assert "write ^2" in msg("²", 0)
+
+
+def test_bad_character_messages_in_chinese(chinese):
+    def msg(text, offset):
+        return bad_character(Source(text), offset).message
+
+    assert msg("ｘ", 0) == "全角或兼容字符 'ｘ'（U+FF58 FULLWIDTH LATIN SMALL LETTER X）；是不是想写 'x'？"
+    assert msg("{", 0) == "意外的 '{'；分组请用圆括号 '('"
+    assert msg("'", 0) == "意外的 '''：bpcalc 语言没有字符串"
+    assert msg("!", 0) == "意外的 '!'：'!' 不属于 bpcalc 语言"
+    assert msg("²", 0) == "不支持上标 '²'；请写成 ^2"

@@ -11,6 +11,7 @@ input (`--at x=[...]`).
 from __future__ import annotations
 
 from ..errors import BpcalcError, Source, Span
+from ..i18n import _
 from ..limits import MAX_RANK
 from .tokens import NAME, NUM, OP, SEP
 
@@ -34,7 +35,7 @@ class LiteralReader:
         (values, shape, text) for the parser's ("tensor", ...) item."""
         if kind == SEP:
             if piece == ";":
-                raise self.fail("';' inside a [...] literal", start, end)
+                raise self.fail(_("';' inside a [...] literal"), start, end)
             return None  # a newline inside brackets is a space
         items = self.levels[-1][0]
         if self.expect_item:
@@ -49,43 +50,47 @@ class LiteralReader:
                 return None
             if piece == "[" and self.sign is None:
                 if len(self.levels) >= MAX_RANK:
-                    raise self.fail(f"a [...] literal nested deeper than {MAX_RANK} levels", start, end)
+                    raise self.fail(_("a [...] literal nested deeper than {limit} levels").format(limit=MAX_RANK),
+                                    start, end)
                 self.levels.append([[], start])
                 return None
             if piece == "]" and self.sign is None:
                 if not items:
-                    raise self.fail("an empty [] literal: a vector needs at least one number", self.levels[-1][1], end)
+                    raise self.fail(_("an empty [] literal: a vector needs at least one number"), self.levels[-1][1], end)
                 return self._close(start, end)  # a trailing comma, as Python allows
             if kind == NAME:
                 raise self.fail(
-                    f"'{piece}' inside [...]: a literal holds numbers only; give a vector or matrix of "
-                    "variables as an input (--at x=[1,2]) or build it with arithmetic", start, end)
-            raise self.fail(f"expected a number in the [...] literal, got '{piece}'", start, end)
+                    _("'{token}' inside [...]: a literal holds numbers only; give a vector or matrix of "
+                      "variables as an input (--at x=[1,2]) or build it with arithmetic").format(token=piece),
+                    start, end)
+            raise self.fail(_("expected a number in the [...] literal, got '{token}'").format(token=piece), start, end)
         if piece == ",":
             self.expect_item = True
             return None
         if piece == "]":
             return self._close(start, end)
         if kind == NUM or kind == NAME or piece == "[":
-            raise self.fail(f"missing ',' between the entries of the [...] literal, before '{piece}'", start, end)
+            raise self.fail(_("missing ',' between the entries of the [...] literal, before '{token}'").format(
+                token=piece), start, end)
         if kind == OP and piece in "+-*/^@":
-            raise self.fail(f"'{piece}' inside [...]: a literal holds numbers only "
-                            "(write the arithmetic outside the brackets)", start, end)
-        raise self.fail(f"unexpected '{piece}' in the [...] literal", start, end)
+            raise self.fail(_("'{token}' inside [...]: a literal holds numbers only "
+                              "(write the arithmetic outside the brackets)").format(token=piece), start, end)
+        raise self.fail(_("unexpected '{token}' in the [...] literal").format(token=piece), start, end)
 
     def _close(self, start: int, end: int) -> tuple | None:
         items, open_at = self.levels.pop()[:2]
         kinds = {isinstance(x, tuple) for x in items}
         if len(kinds) > 1:
             row = next(x for x in items if isinstance(x, tuple))
-            raise self.fail("a [...] literal mixes numbers and rows at the same level", row[1], row[2])
+            raise self.fail(_("a [...] literal mixes numbers and rows at the same level"), row[1], row[2])
         if kinds == {True}:  # rows: all of one shape
             first = items[0]
             for k, row in enumerate(items[1:], start=2):
                 if row[3] != first[3]:
                     raise self.fail(
-                        f"ragged literal: row {k} has shape {_shape(row[3])}, row 1 has {_shape(first[3])}; "
-                        "every row needs the same number of entries", row[1], row[2])
+                        _("ragged literal: row {row} has shape {shape}, row 1 has {first}; "
+                          "every row needs the same number of entries").format(
+                            row=k, shape=_shape(row[3]), first=_shape(first[3])), row[1], row[2])
             shape = (len(items), *first[3])
             flat = [v for row in items for v in row[0]]
         else:

@@ -16,6 +16,7 @@ import math
 from typing import Iterable
 
 from ..errors import BpcalcError, Diagnostic, Source, Span
+from ..i18n import _
 from ..graph import CONST, INPUT, Graph
 from ..limits import DEFAULT_LIMITS, Limits
 from ..ops import CONSTANTS, FUNCTIONS, OPS, TENSOR_OPS
@@ -37,10 +38,10 @@ def literal_graph(source: Source, literal: str, value: float, span: tuple[int, i
 
 def _literal_warning(text: str, value: float) -> str | None:
     if math.isinf(value):
-        return f"the number {text} is too large for a double: it is inf"
+        return _("the number {number} is too large for a double: it is inf").format(number=text)
     mantissa = text.lower().split("e")[0]
     if value == 0.0 and any(c in "123456789" for c in mantissa):
-        return f"the number {text} is too small for a double: it is 0"
+        return _("the number {number} is too small for a double: it is 0").format(number=text)
     return None
 
 
@@ -88,7 +89,7 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
             return node
         if name in FUNCTIONS:
             raise BpcalcError(
-                "name", f"'{name}' is a function: call it as {name}(…)", source, Span(start, end)
+                "name", _("'{name}' is a function: call it as {name}(…)").format(name=name), source, Span(start, end)
             )
         node = add_node(INPUT, -1, -1, start, end, True)
         names[node] = name
@@ -218,7 +219,8 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         if len(ops) > max_nodes:
             raise BpcalcError(
                 "limit",
-                f"the program has more than {max_nodes:,} nodes; raise the limit with --max-nodes",
+                _("the program has more than {limit} nodes; raise the limit with {option}").format(
+                    limit=f"{max_nodes:,}", option="--max-nodes"),
                 source, stmt.span,
             )
     output = result
@@ -231,7 +233,8 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         warnings.append(
             Diagnostic(
                 "unused",
-                f"line {line}: the value of '{text}' is not used (only the last statement is the output)",
+                _("line {line}: the value of '{text}' is not used (only the last statement is the output)").format(
+                    line=line, text=text),
                 node,
             )
         )
@@ -239,8 +242,8 @@ def lower(source: Source, statements: Iterable[Statement], limits: Limits = DEFA
         warnings.append(
             Diagnostic(
                 "input",
-                f"'{name}' is an input (its value comes from --at) and is also assigned on line "
-                f"{line}; the gradient with respect to {name} is for the input",
+                _("'{name}' is an input (its value comes from --at) and is also assigned on line "
+                  "{line}; the gradient with respect to {name} is for the input").format(name=name, line=line),
                 input_ids[name],
             )
         )
@@ -257,7 +260,7 @@ def _keyword_value(source: Source, consts: dict, entry: list, keyword: str) -> i
     node = entry[0]
     value = consts.get(node, (None, ""))[0]
     if not isinstance(value, float) or value != int(value):
-        raise BpcalcError("value", f"{keyword}= takes a whole number such as 0, 1 or -1",
+        raise BpcalcError("value", _("{keyword}= takes a whole number such as 0, 1 or -1").format(keyword=keyword),
                           source, Span(entry[1], entry[2]))
     return int(value)
 
@@ -311,9 +314,11 @@ def _dead_code(graph: Graph) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for i in graph.inputs:
         if not live[i]:
-            out.append(Diagnostic("unused", f"the input '{graph.names[i]}' does not affect the output", i))
+            out.append(Diagnostic("unused", _("the input '{name}' does not affect the output").format(
+                name=graph.names[i]), i))
     for i, name in enumerate(graph.names):
         if name is not None and not live[i] and graph.ops[i] != INPUT:
             line = graph.source.line_col(graph.starts[i])[0]
-            out.append(Diagnostic("unused", f"'{name}' (line {line}) does not affect the output", i))
+            out.append(Diagnostic("unused", _("'{name}' (line {line}) does not affect the output").format(
+                name=name, line=line), i))
     return out

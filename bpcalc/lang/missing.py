@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..i18n import _
+
 #: name -> a rewrite that computes the same thing ("" when there is none).
 MISSING: dict[str, str] = {
     # trigonometric
@@ -46,8 +48,11 @@ def unknown_function(name: str, functions: Sequence[str]) -> str:
     """The message for a call of `name`, which is not in `functions`."""
     if name in MISSING:
         rewrite = MISSING[name]
-        instead = f"; for {CALLS.get(name, name + '(x)')} write {rewrite}" if rewrite else ""
-        return f"unknown function '{name}' (`bpcalc ops` lists bpcalc's functions){instead}"
+        if rewrite:
+            return _("unknown function '{name}' (`bpcalc ops` lists bpcalc's functions); "
+                     "for {call} write {rewrite}").format(name=name, call=CALLS.get(name, name + "(x)"),
+                                                          rewrite=rewrite)
+        return _("unknown function '{name}' (`bpcalc ops` lists bpcalc's functions)").format(name=name)
     from .parser import suggest
 
-    return f"unknown function '{name}'{suggest(name, sorted(functions))}"
+    return _("unknown function '{name}'{suggestion}").format(name=name, suggestion=suggest(name, sorted(functions)))

@@ -44,6 +44,7 @@ import re
 from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
+from ..i18n import _, ngettext
 from ..limits import DEFAULT_LIMITS, Limits
 from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY, REDUCING_FORMS, TENSOR_OPS, TensorOp
 from .tokens import ATTR, BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
@@ -105,11 +106,7 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     close = [c for c in close if sorted(c) == sorted(name)] or close[:1]
     if not close:
         close = [c for c in choices if c.lower() == name.lower()]
-    return f"; did you mean {close[0]}?" if close else ""
-
-
-def _shown(kind: int, text: str) -> str:
-    return "the end of the line" if kind == SEP else f"'{text}'"
+    return _("; did you mean {name}?").format(name=close[0]) if close else ""
 
 
 def _chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
@@ -141,7 +138,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
 
     def unknown_function(name: str, start: int, end: int) -> BpcalcError:
         if name in PYTHON_KEYWORDS:
-            return fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
+            return fail(_python(name), start, end)
         from .missing import unknown_function as message  # only when there is an error to write
 
         return fail(message(name, tuple(FUNCTIONS)), start, end, "name")
@@ -176,27 +173,33 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
             elif until_open:
                 return stack.pop()
             else:
-                raise fail("'(' is never closed", top[3], top[4])
+                raise fail(_("'(' is never closed"), top[3], top[4])
         return None
 
     def keyword_check(name: str, start: int, end: int) -> None:
         if name in PYTHON_KEYWORDS:
-            raise fail(f"'{name}' is Python, not part of the bpcalc language", start, end)
+            raise fail(_python(name), start, end)
 
     def python_lambda(end: int) -> BpcalcError:
-        return fail("this is Python's lambda, not part of the bpcalc language "
-                    "('lambda' alone is a name, e.g. a regularisation weight)", pending_start, end)
+        return fail(_("this is Python's lambda, not part of the bpcalc language "
+                      "('lambda' alone is a name, e.g. a regularisation weight)"), pending_start, end)
 
     def missing_operator(kind: int, piece: str, start: int, end: int) -> BpcalcError:
         if kind == NAME:
             keyword_check(piece, start, end)
         if prev_kind == NUM and kind == NAME and _DIGIT_GROUPS.fullmatch(piece):
             number = prev_text + piece.replace("_", "")
-            return fail(f"'_' is not part of a number: write {number}", start - len(prev_text), end)
+            return fail(_("'_' is not part of a number: write {number}").format(number=number),
+                        start - len(prev_text), end)
         if prev_kind == NAME and prev_text == "lambda" and kind == NAME:
             return python_lambda(end)
-        hint = f"; write {prev_text}*{piece} to multiply" if prev_kind == NUM and kind == NAME else ""
-        return fail(f"missing operator between {_shown(prev_kind, prev_text)} and '{piece}'{hint}", start, end)
+        if prev_kind == NUM and kind == NAME:
+            message = _("missing operator between '{left}' and '{right}'; write {left}*{right} to multiply")
+        elif prev_kind == SEP:
+            message = _("missing operator between the end of the line and '{right}'")
+        else:
+            message = _("missing operator between '{left}' and '{right}'")
+        return fail(message.format(left=prev_text, right=piece), start, end)
 
     def call_item(opener: list, start: int, end: int) -> Item:
         """The syntax item of a finished call, after checking its arguments."""
@@ -208,26 +211,29 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
         allowed = dict(op.params) if isinstance(op, TensorOp) else {}
         for kw in keywords:
             if kw not in allowed:
-                known = f"; its keyword is {', '.join(k + '=' for k in allowed)}" if allowed else (
-                    " (it takes no keyword arguments)")
-                raise fail(f"{name}() has no keyword argument '{kw}'{known}", opener[3], end, "arity")
+                message = (_("{name}() has no keyword argument '{keyword}'; its keyword is {known}") if allowed
+                           else _("{name}() has no keyword argument '{keyword}' (it takes no keyword arguments)"))
+                raise fail(message.format(name=name, keyword=kw, known=", ".join(k + "=" for k in allowed)),
+                           opener[3], end, "arity")
         if npos == op.arity and not keywords and op.name not in REDUCING_FORMS.values():
             return ("call", op.name, opener[3], end)
-        also = f" (or 1 argument: {name}(X) reduces a vector or matrix)" if name in REDUCING_FORMS else ""
         if isinstance(op, TensorOp):
             if npos != op.arity:
-                plural = "s" if op.arity != 1 else ""
-                raise fail(f"{name}() takes {op.arity} argument{plural}, got {npos}", opener[3], end, "arity")
+                message = ngettext("{name}() takes {arity} argument, got {count}",
+                                   "{name}() takes {arity} arguments, got {count}", op.arity)
+                raise fail(message.format(name=name, arity=op.arity, count=npos), opener[3], end, "arity")
             return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
         if op.accepts(npos):  # a default left out, or max(a, b, c)
             return ("calln", (op.name, npos), opener[3], end)
-        raise fail(f"{name}() takes {op.arguments()}{also}, got {npos}", opener[3], end, "arity")
+        message = (_("{name}() takes {arguments} (or 1 argument: {name}(X) reduces a vector or matrix), got {count}")
+                   if name in REDUCING_FORMS else _("{name}() takes {arguments}, got {count}"))
+        raise fail(message.format(name=name, arguments=_arguments(op), count=npos), opener[3], end, "arity")
 
     def end_of_statement() -> Statement:
         if expect:
             if prev_kind == OP and prev_text in ("=", "+=", "-=", "*=", "/="):
-                raise fail(f"nothing after '{prev_text}'", prev_start, prev_end)
-            raise fail(f"the expression ends after '{prev_text}'", prev_start, prev_end)
+                raise fail(_("nothing after '{token}'").format(token=prev_text), prev_start, prev_end)
+            raise fail(_("the expression ends after '{token}'").format(token=prev_text), prev_start, prev_end)
         reduce_all(False)
         return Statement(target, augment, target_start, target_end, tuple(out), stmt_start, prev_end)
 
@@ -278,7 +284,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     expect = False
                 else:  # a name: call, assignment target or operand, by what follows
                     if len(piece) > max_name:
-                        raise fail(f"a name longer than {max_name} characters", start, end, "limit")
+                        raise fail(_("a name longer than {limit} characters").format(limit=max_name),
+                                   start, end, "limit")
                     pending = piece
                     pending_start = start
                     pending_end = end
@@ -293,7 +300,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         push([_CALL, pending, 0, pending_start, end, 0, [], False])
                         depth += 1
                         if depth > max_depth:
-                            raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                            raise fail(_too_deep(max_depth), start, end, "limit")
                         pending = None
                         prev_kind = OP
                         prev_text = "("
@@ -304,7 +311,8 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                         keyword_check(pending, pending_start, pending_end)
                         opener = stack[-1]
                         if pending in opener[6]:
-                            raise fail(f"{opener[1]}() is given {pending}= twice", pending_start, end)
+                            raise fail(_("{name}() is given {keyword}= twice").format(name=opener[1], keyword=pending),
+                                       pending_start, end)
                         opener[6].append(pending)
                         opener[7] = True  # the argument being read is a keyword's
                         pending = None
@@ -351,45 +359,43 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     elif piece == ")":
                         opener = reduce_all(True)
                         if opener is None:
-                            raise fail("unmatched ')'", start, end)
+                            raise fail(_("unmatched ')'"), start, end)
                         depth -= 1
                         if opener[0] == _PAREN:
                             emit(("group", None, opener[3], end))
                         else:
                             if opener[6] and not opener[7]:
-                                raise fail(f"a positional argument after {opener[6][-1]}=: "
-                                           "keyword arguments come last", start, end)
+                                raise fail(_keywords_last(opener[6][-1]), start, end)
                             emit(call_item(opener, start, end))
                     elif piece == ",":
                         opener = reduce_all(True)
                         if opener is None or opener[0] != _CALL:
-                            raise fail("',' outside a function call's parentheses", start, end)
+                            raise fail(_("',' outside a function call's parentheses"), start, end)
                         if opener[6] and not opener[7]:
-                            raise fail(f"a positional argument after {opener[6][-1]}=: "
-                                       "keyword arguments come last", start, end)
+                            raise fail(_keywords_last(opener[6][-1]), start, end)
                         opener[7] = False
                         opener[5] += 1
                         push(opener)
                         expect = True
                     elif piece == "=" or piece in _AUGMENTED:
                         if prev_kind == NUM and prev_start == stmt_start:
-                            raise fail(f"cannot assign to the number {prev_text}: only a name can be assigned",
-                                       prev_start, prev_end)
-                        raise fail(f"unexpected '{piece}': only a name at the start of a statement can be assigned",
-                                   start, end)
+                            raise fail(_("cannot assign to the number {number}: only a name can be assigned").format(
+                                number=prev_text), prev_start, prev_end)
+                        raise fail(_("unexpected '{token}': only a name at the start of a statement can be assigned"
+                                     ).format(token=piece), start, end)
                     elif piece == "[":
-                        raise fail(f"indexing with [...] after '{prev_text}' is not supported: bpcalc computes "
-                                   "with whole vectors and matrices", start, end)
+                        raise fail(_("indexing with [...] after '{token}' is not supported: bpcalc computes "
+                                     "with whole vectors and matrices").format(token=prev_text), start, end)
                     elif piece == "]":
-                        raise fail("unmatched ']'", start, end)
+                        raise fail(_("unmatched ']'"), start, end)
                     else:  # "("
-                        raise fail(f"missing operator before '(' (after '{prev_text}'); "
-                                   f"write {prev_text}*(…) to multiply", start, end)
+                        raise fail(_("missing operator before '(' (after '{token}'); "
+                                     "write {token}*(…) to multiply").format(token=prev_text), start, end)
                 elif piece == "(":
                     push([_PAREN, None, 0, start, end, 0, None, False])
                     depth += 1
                     if depth > max_depth:
-                        raise fail(f"nesting deeper than {max_depth:,} levels", start, end, "limit")
+                        raise fail(_too_deep(max_depth), start, end, "limit")
                 elif piece == "[":
                     from .literal import LiteralReader
 
@@ -401,20 +407,24 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                 elif piece == "-" or piece == "+":
                     push([_UN, "neg" if piece == "-" else "pos", PREC_UNARY, start, end, 0, None, False])
                     if len(stack) > max_depth:
-                        raise fail(f"more than {max_depth:,} operators waiting for an operand", start, end, "limit")
+                        raise fail(_("more than {limit} operators waiting for an operand").format(
+                            limit=f"{max_depth:,}"), start, end, "limit")
                 elif piece == ")":
                     if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
                         top = stack[-1]
-                        raise fail(f"{top[1]}() needs {FUNCTIONS[top[1]].arguments()}", top[3], end)
+                        raise fail(_("{name}() needs {arguments}").format(
+                            name=top[1], arguments=_arguments(FUNCTIONS[top[1]])), top[3], end)
                     if prev_text == "(":
-                        raise fail("empty parentheses '()'", prev_start, end)
-                    raise fail(f"expected an expression before ')' (after '{prev_text}')", start, end)
+                        raise fail(_("empty parentheses '()'"), prev_start, end)
+                    raise fail(_("expected an expression before ')' (after '{token}')").format(token=prev_text),
+                               start, end)
                 elif piece == "=":
-                    raise fail("unexpected '='; '==' comparisons are not supported", start, end)
+                    raise fail(_("unexpected '='; '==' comparisons are not supported"), start, end)
                 elif prev_kind == SEP:
-                    raise fail(f"a statement cannot start with '{piece}'", start, end)
+                    raise fail(_("a statement cannot start with '{token}'").format(token=piece), start, end)
                 else:
-                    raise fail(f"expected an expression after '{prev_text}', got '{piece}'", start, end)
+                    raise fail(_("expected an expression after '{token}', got '{got}'").format(
+                        token=prev_text, got=piece), start, end)
             elif kind == ATTR:
                 if pending is not None:
                     keyword_check(pending, pending_start, pending_end)
@@ -422,15 +432,15 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     pending = None
                     expect = False
                 if piece != ".T":
-                    raise fail(f"'{piece}' is not part of the bpcalc language: the only attribute is .T "
-                               "(the transpose)", start, end)
+                    raise fail(_("'{token}' is not part of the bpcalc language: the only attribute is .T "
+                                 "(the transpose)").format(token=piece), start, end)
                 if expect:
-                    raise fail("'.T' needs a vector or matrix before it, as in W.T", start, end)
+                    raise fail(_("'.T' needs a vector or matrix before it, as in W.T"), start, end)
                 emit(("op", "transpose", start, end))
             elif kind == SEP:
                 if depth > 0:
                     if piece == ";":
-                        raise fail("';' inside parentheses", start, end)
+                        raise fail(_("';' inside parentheses"), start, end)
                     continue  # a newline inside parentheses is a space
                 if pending is not None:
                     keyword_check(pending, pending_start, pending_end)
@@ -452,7 +462,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
             prev_end = end
     # -- end of text: finish the last statement --
     if literal is not None:
-        raise fail("'[' is never closed", literal.start, literal.start + 1)
+        raise fail(_("'[' is never closed"), literal.start, literal.start + 1)
     if pending is not None:
         keyword_check(pending, pending_start, pending_end)
         emit(("name", pending, pending_start, pending_end))
@@ -461,5 +471,28 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
         count += 1
         yield end_of_statement()
     if count == 0:
-        raise BpcalcError("parse", "empty program: write an expression such as (x+y)*z")
+        raise BpcalcError("parse", _("empty program: write an expression such as (x+y)*z"))
+
+
+def _python(name: str) -> str:
+    return _("'{name}' is Python, not part of the bpcalc language").format(name=name)
+
+
+def _keywords_last(keyword: str) -> str:
+    return _("a positional argument after {keyword}=: keyword arguments come last").format(keyword=keyword)
+
+
+def _arguments(op: object) -> str:
+    """How many arguments a call of `op` takes, in words ('1 argument', '1 or
+    2 arguments', '2 or more arguments'), as `arguments()` says it in English."""
+    arity = op.arity  # type: ignore[attr-defined]
+    if getattr(op, "variadic", None) is not None:
+        return _("{count} or more arguments").format(count=arity)
+    if getattr(op, "defaults", None):
+        return _("{low} or {high} arguments").format(low=op.min_args, high=arity)  # type: ignore[attr-defined]
+    return ngettext("{count} argument", "{count} arguments", arity).format(count=arity)
+
+
+def _too_deep(max_depth: int) -> str:
+    return _("nesting deeper than {limit} levels").format(limit=f"{max_depth:,}")
 

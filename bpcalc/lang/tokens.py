@@ -19,6 +19,7 @@ import unicodedata
 from typing import NamedTuple
 
 from ..errors import BpcalcError, Source, Span
+from ..i18n import N_, _
 
 # Token kinds (small ints: the parser compares them in its hot loop).
 WS, NAME, NUM, OP, SEP, BAD, ATTR = 0, 1, 2, 3, 4, 5, 6
@@ -59,15 +60,15 @@ TYPOGRAPHIC = {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00
 _SUBSCRIPT_DIGITS = frozenset("₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = {"²": "^2", "³": "^3", "¹": "^1", "⁰": "^0"}
 _BRACKETS = {"{": "(", "}": ")"}
-_PYTHON_ONLY = {
-    "'": "strings are not part of the bpcalc language",
-    '"': "strings are not part of the bpcalc language",
-    ".": "'.' is only allowed inside a number such as 2.5 and in X.T (transpose)",
-    ":": "':' is not part of the bpcalc language",
-    "\\": "line continuations are not needed: newlines inside parentheses are spaces",
-    "!": "'!' is not part of the bpcalc language",
-    "<": "comparisons are not part of the bpcalc language",
-    ">": "comparisons are not part of the bpcalc language",
+_PYTHON_ONLY = {  # marked only: translated where shown (`bad_character`)
+    "'": N_("unexpected '{char}': strings are not part of the bpcalc language"),
+    '"': N_("unexpected '{char}': strings are not part of the bpcalc language"),
+    ".": N_("unexpected '{char}': '.' is only allowed inside a number such as 2.5 and in X.T (transpose)"),
+    ":": N_("unexpected '{char}': '{char}' is not part of the bpcalc language"),
+    "\\": N_("unexpected '{char}': line continuations are not needed: newlines inside parentheses are spaces"),
+    "!": N_("unexpected '{char}': '{char}' is not part of the bpcalc language"),
+    "<": N_("unexpected '{char}': comparisons are not part of the bpcalc language"),
+    ">": N_("unexpected '{char}': comparisons are not part of the bpcalc language"),
 }
 
 
@@ -82,25 +83,25 @@ def bad_character(source: Source, offset: int) -> BpcalcError:
     ch = source.text[offset]
     span = Span(offset, offset + 1)
     if ch == "\x00":
-        message = "NUL byte in the program"
+        message = _("NUL byte in the program")
     elif ch in _BRACKETS:
-        message = f"unexpected '{ch}'; use parentheses '{_BRACKETS[ch]}' for grouping"
+        message = _("unexpected '{char}'; use parentheses '{paren}' for grouping").format(
+            char=ch, paren=_BRACKETS[ch])
     elif ch in _PYTHON_ONLY:
-        message = f"unexpected '{ch}': {_PYTHON_ONLY[ch]}"
+        message = _(_PYTHON_ONLY[ch]).format(char=ch)
     elif ch in _SUPERSCRIPTS:
-        message = f"superscript '{ch}' is not supported; write {_SUPERSCRIPTS[ch]}"
+        message = _("superscript '{char}' is not supported; write {power}").format(
+            char=ch, power=_SUPERSCRIPTS[ch])
     else:
         folded = unicodedata.normalize("NFKC", ch)
         category = unicodedata.category(ch)
         if folded != ch and folded.isascii() and folded.strip():
-            message = (
-                f"full-width or compatibility character '{ch}' ({_describe(ch)}); "
-                f"did you mean '{folded}'?"
-            )
+            message = _("full-width or compatibility character '{char}' ({code}); did you mean '{ascii}'?").format(
+                char=ch, code=_describe(ch), ascii=folded)
         elif category in ("Cf", "Cc", "Co", "Cn", "Cs", "Zl", "Zp") or not ch.isprintable():
-            message = f"invisible or control character {_describe(ch)}"
+            message = _("invisible or control character {code}").format(code=_describe(ch))
         else:
-            message = f"unexpected character '{ch}' ({_describe(ch)})"
+            message = _("unexpected character '{char}' ({code})").format(char=ch, code=_describe(ch))
     return BpcalcError("parse", message, source, span)
 
 
