@@ -1084,9 +1084,10 @@ def _axis(shape: Shape, axis: int | None, name: str) -> int | None:
         return None
     n = len(shape)
     if not -n <= axis < n:
-        have = f"{name} has no axes (it is a scalar)" if n == 0 else (
-            f"{described(name, shape)}, so axis is one of {', '.join(map(str, range(-n, n)))}")
-        raise ShapeError(f"axis={axis} is out of range: {have}")
+        have = _("{name} has no axes (it is a scalar)").format(name=name) if n == 0 else _(
+            "{described}, so axis is one of {axes}").format(described=described(name, shape),
+                                                           axes=", ".join(map(str, range(-n, n))))
+        raise ShapeError(_("axis={axis} is out of range: {why}").format(axis=axis, why=have))
     return axis % n
 
 
@@ -1097,7 +1098,8 @@ def _reduce_shape(names: Sequence[str], shape: Shape, axis: int | None = None) -
 
 def _last_axis_shape(names: Sequence[str], shape: Shape, axis: int = -1) -> Shape:
     if not shape:
-        raise ShapeError(f"{names[0]} is a scalar: this works over a vector or the rows of a matrix")
+        raise ShapeError(_("{name} is a scalar: this works over a vector or the rows of a matrix").format(
+            name=names[0]))
     _axis(shape, axis, names[0])
     return shape
 
@@ -1211,22 +1213,24 @@ def _matmul_shape(names: Sequence[str], a: Shape, b: Shape) -> Shape:
     na, nb = names
     if not a or not b:
         scalar = na if not a else nb
-        raise ShapeError(f"{scalar} is a scalar: @ multiplies vectors and matrices; use * to scale")
+        raise ShapeError(_("{name} is a scalar: @ multiplies vectors and matrices; use * to scale").format(
+            name=scalar))
     inner_a = a[-1]
     inner_b = b[0] if len(b) == 1 else b[-2]
     if inner_a != inner_b:
         hint = ""
         if len(a) == 2 and a[-2] == inner_b:
-            hint = f"did you mean {_transposed(na)} @ {nb}?"
+            hint = _("did you mean {formula}?").format(formula=f"{_transposed(na)} @ {nb}")
         elif len(b) == 2 and b[-1] == inner_a:
-            hint = f"did you mean {na} @ {_transposed(nb)}?"
-        raise ShapeError(
-            f"{described(na, a)} and {described(nb, b)}: the inner sizes {inner_a} and {inner_b} differ", hint)
+            hint = _("did you mean {formula}?").format(formula=f"{na} @ {_transposed(nb)}")
+        raise ShapeError(_("{a} and {b}: the inner sizes {m} and {n} differ").format(
+            a=described(na, a), b=described(nb, b), m=inner_a, n=inner_b), hint)
     batch_a, batch_b = a[:-2], b[:-2]
     try:
         batch = _broadcast_shapes(batch_a, batch_b)
     except ValueError:
-        raise ShapeError(f"{described(na, a)} and {described(nb, b)}: the stacked dimensions do not broadcast") from None
+        raise ShapeError(_("{a} and {b}: the stacked dimensions do not broadcast").format(
+            a=described(na, a), b=described(nb, b))) from None
     return batch + (a[-2:-1] if len(a) >= 2 else ()) + (b[-1:] if len(b) >= 2 else ())
 
 
@@ -1272,12 +1276,11 @@ def _transpose_shape(names: Sequence[str], a: Shape) -> Shape:
 def _ce_shape(names: Sequence[str], x: Shape, t: Shape) -> Shape:
     nx, nt = names
     if len(x) not in (1, 2):
-        raise ShapeError(f"{described(nx, x)}: cross_entropy takes logits of shape (C,) or (N, C)")
+        raise ShapeError(_("{x}: cross_entropy takes logits of shape (C,) or (N, C)").format(x=described(nx, x)))
     if t != x and t != x[:-1]:
-        want = "a class index" if len(x) == 1 else f"{x[0]} class indices"
-        raise ShapeError(
-            f"{described(nx, x)} and {described(nt, t)}: the target is {want}, "
-            f"or probabilities of the logits' shape {shape_text(x)}")
+        want = _("a class index") if len(x) == 1 else _("{n} class indices").format(n=x[0])
+        raise ShapeError(_("{x} and {t}: the target is {want}, or probabilities of the logits' shape {shape}").format(
+            x=described(nx, x), t=described(nt, t), want=want, shape=shape_text(x)))
     return ()
 
 
@@ -1425,7 +1428,7 @@ def _ce_program(names: Sequence[str], g: str, out: str, shapes: Sequence[Shape])
 def _outer_shape(names: Sequence[str], a: Shape, b: Shape) -> Shape:
     for name, shape in zip(names, (a, b)):
         if len(shape) != 1:
-            raise ShapeError(f"{described(name, shape)}: outer takes two vectors")
+            raise ShapeError(_("{x}: outer takes two vectors").format(x=described(name, shape)))
     return a + b
 
 
