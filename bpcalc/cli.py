@@ -560,6 +560,8 @@ def main() -> None:
     where click cannot take it for an option (`program_last`); a usage error
     click finds (an unknown option, a bad option value) is, with --json, also
     a JSON error document on stdout, as every other error is."""
+    from . import click_text
+
     click = sys.modules[typer.BadParameter.__module__]  # click's exceptions (newer typer vendors click)
     args = sys.argv[1:]
     wanted = args[0] if args else ""
@@ -574,18 +576,19 @@ def main() -> None:
     if command is not None:
         args = [wanted, *program_last(args[1:], command)]
         speak(args[1:], command)
+    else:  # `bpcalc --help`, `bpcalc grdd`: no command's --lang to read
+        speak(args, None)
+    click_text.translate_help(command or group, click)
     try:
         done = group.main(args=args, prog_name="bpcalc", standalone_mode=False)
         code = done if isinstance(done, int) else 0
     except click.UsageError as err:  # also a bad option value (BadParameter)
         if command is not None and json_requested(args[1:], command):
             _usage_document(wanted, err.format_message())
-        if command is None:  # `bpcalc grdd`: no command's --lang was read
-            speak(args, None)
-        show_usage_error(err, click)
+        click_text.show_usage_error(err, click)
         code = err.exit_code
     except click.ClickException as err:
-        show_usage_error(err, click)
+        click_text.show_usage_error(err, click)
         code = err.exit_code
     except typer.Abort:
         print(_("Aborted!"), file=sys.stderr)
@@ -622,106 +625,6 @@ def speak(args: list[str], command: "TyperCommand | None") -> None:
         k += 2 if takes_value.get(arg) else 1  # `--at --lang`: --lang is --at's value
     lang = i18n.from_environment() if wanted not in i18n.LANGUAGES else wanted
     i18n.use("en" if command is not None and json_requested(args, command) else lang)
-
-
-def show_usage_error(err: Any, click: Any) -> None:
-    """click's usage error on stderr, as click shows it: in English click's
-    own text; in another language the same lines, translated from the
-    exception's class and fields (the click that typer vendors has no
-    gettext), with the option names, values and ranges as click wrote them."""
-    from . import i18n
-
-    if i18n.language() == "en":
-        err.show()
-        return
-    lines = []
-    ctx = getattr(err, "ctx", None)
-    if ctx is not None:
-        usage = ctx.get_usage()
-        lines.append(_("Usage: {usage}").format(usage=usage.removeprefix("Usage:").strip()))
-        if ctx.command.get_help_option(ctx) is not None:
-            lines.append(_("Try '{command} {option}' for help.").format(
-                command=ctx.command_path, option=ctx.help_option_names[0]))
-        lines.append("")
-    lines.append(_("Error: {message}").format(message=click_message(err, click)))
-    print("\n".join(lines), file=sys.stderr)
-
-
-def click_message(err: Any, click: Any) -> str:
-    """The text of click's error `err` in the current language, by its class
-    and fields; click's English text where bpcalc has no translation of it.
-    (Click's texts are always English: matching them is matching a fixed
-    template, not a translated message.)"""
-    import re
-
-    def hint() -> str | None:
-        names = err.param_hint if err.param_hint is not None else (
-            err.param.get_error_hint(err.ctx) if err.param is not None else None)
-        return names if names is None or isinstance(names, str) else " / ".join(repr(x) for x in names)
-
-    if isinstance(err, click.NoSuchOption):
-        option = _printable(err.option_name)
-        if err.possibilities:
-            return _("No such option: {option} (possible options: {options})").format(
-                option=option, options=", ".join(sorted(err.possibilities)))
-        return _("No such option: {option}").format(option=option)
-    if isinstance(err, click.MissingParameter):
-        kind = err.param_type or (err.param.param_type_name if err.param is not None else None)
-        missing = {"option": _("Missing option {name}."), "argument": _("Missing argument {name}."),
-                   "parameter": _("Missing parameter {name}.")}.get(kind or "")
-        if missing is None or err.message:
-            return err.format_message()
-        return missing.format(name=hint() or "")
-    if isinstance(err, click.BadParameter):
-        names = hint()
-        value = _value_message(err.message)
-        if names is None:
-            return _("Invalid value: {message}").format(message=value)
-        return _("Invalid value for {option}: {message}").format(option=names, message=value)
-    if isinstance(err, click.BadOptionUsage):
-        option = repr(err.option_name)
-        if err.message == f"Option {option} requires an argument.":
-            return _("Option {option} requires an argument.").format(option=option)
-        if err.message == f"Option {option} does not take a value.":
-            return _("Option {option} does not take a value.").format(option=option)
-        return err.format_message()
-    message = err.format_message()
-    extra = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", message, re.S)
-    if extra:
-        return _("Got unexpected extra arguments ({arguments})").format(arguments=extra.group(1))
-    command = re.fullmatch(r"No such command (.+?)\.(?: Did you mean (.+)\?)?", message, re.S)
-    if command and command.group(2):
-        return _("No such command {name}. Did you mean {names}?").format(name=command.group(1),
-                                                                        names=command.group(2))
-    if command:
-        return _("No such command {name}.").format(name=command.group(1))
-    return message
-
-
-#: Click's texts for a bad option value (types.py), and what they become.
-_VALUE_MESSAGES = (
-    (r"(?P<value>.+) is not in the range (?P<range>.+)\.", N_("{value} is not in the range {range}.")),
-    (r"(?P<value>.+) is not a valid (?:integer|int)(?: range)?\.", N_("{value} is not a valid integer.")),
-    (r"(?P<value>.+) is not a valid float(?: range)?\.", N_("{value} is not a valid number.")),
-    (r"(?P<value>.+) is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
-    (r"(?P<value>.+) is not a valid boolean\. Recognized values: (?P<values>.+)",
-     N_("{value} is not a valid boolean. Recognized values: {values}")),
-)
-
-
-def _value_message(message: str) -> str:
-    """Click's message for a bad option value, translated; itself when unknown."""
-    import re
-
-    for pattern, text in _VALUE_MESSAGES:
-        found = re.fullmatch(pattern, message, re.S)
-        if found:
-            return _(text).format(**found.groupdict())
-    return message
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _value_options(command: "TyperCommand") -> dict[str, bool]:

@@ -5,7 +5,8 @@
     python -m bpcalc.i18n_tools missing   # the messages a catalogue lacks (exit 1 if any)
 
 The messages are what the code passes to `_()`, `N_()` and `ngettext()`
-(`i18n`); Babel's extractor reads them from the source without running it.
+(`i18n`), which Babel's extractor reads from the source without running it,
+and the command line's help texts (`click_text.help_texts`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def source_messages() -> list[Message]:
         if filename.startswith("i18n"):
             continue  # the machinery's own docstrings and examples
         found.setdefault(text, []).append((filename, line))
+    from .click_text import help_texts
+
+    for text in help_texts():  # the command line's help: declarations, not calls of _()
+        found.setdefault(text, []).append(("cli.py", 0))
     return [Message(text, tuple(places)) for text, places in found.items()]
 
 
