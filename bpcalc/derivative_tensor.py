@@ -48,7 +48,9 @@ class M:
     "name" (a node of the program, `name`), "num" (`value`), "add", "sub",
     "neg", "mul" (scalar times anything, or entry by entry), "div", "pow"
     (by a number), "matmul", "outer", "T", "sum" (`axis`), "fill" (args[0]
-    copied to every entry of `shape`), "fn" (entrywise function `name`)."""
+    copied to every entry of `shape`), "fn" (entrywise function `name`),
+    "positive" (1 where args[0] > 0, else 0: relu's slope), "onehot" (class
+    indices args[0] as one-hot rows of `shape`)."""
 
     op: str
     args: tuple["M", ...] = ()
@@ -75,6 +77,8 @@ def _bshape(a: M, b: M) -> tuple[int, ...]:
 
 
 def add(a: M, b: M) -> M:
+    if a == b:  # a fan-out of the same contribution: W·reg + W·reg
+        return mul(num(2), a)
     if b.op == "neg":
         return M("sub", (a, b.args[0]), _bshape(a, b))
     return M("add", (a, b), _bshape(a, b))
@@ -178,6 +182,7 @@ _SLOPES: dict[str, Callable[[M, M], M]] = {
     "sigmoid": lambda a, out: mul(out, M("sub", (num(1), out), out.shape)),
     "tanh": lambda a, out: M("sub", (num(1), M("pow", (out, num(2)), out.shape)), out.shape),
     "sqrt": lambda a, out: div(num(1), mul(num(2), out)),
+    "relu": lambda a, out: M("positive", (a,), a.shape),  # the engine's convention: relu'(0) = 0
 }
 
 
@@ -297,12 +302,14 @@ def _rule(graph: Graph, i: int, g: M, shapes: Sequence[tuple[int, ...]],
         return (fill(div(g, num(int(np.prod(shapes[args[0]])))), shapes[args[0]]),)
     if op == "transpose":
         return (transpose(g),)
-    if op == "cross_entropy" and shapes[args[0]] == shapes[args[1]]:  # probabilities, not class indices
+    if op == "cross_entropy":  # (softmax(Y) − t) / N; class indices as one-hot rows, with no gradient
         y, t = arg(0), arg(1)
         rows = shapes[args[0]][0] if len(shapes[args[0]]) == 2 else 1
         per = (lambda m: m) if rows == 1 else (lambda m: div(m, num(rows)))
-        return (per(mul(g, M("sub", (M("fn", (y,), y.shape, name="softmax"), t), y.shape))),
-                per(neg(mul(g, M("fn", (y,), y.shape, name="log_softmax")))))
+        indices = shapes[args[0]] != shapes[args[1]]
+        target = M("onehot", (t,), y.shape) if indices else t
+        return (per(mul(g, M("sub", (M("fn", (y,), y.shape, name="softmax"), target), y.shape))),
+                None if indices else per(neg(mul(g, M("fn", (y,), y.shape, name="log_softmax")))))
     if op == "outer":
         return matmul(g, arg(1)), matmul(arg(0), g)
     if op == "matmul":
@@ -352,6 +359,10 @@ def evaluate(m: M, env: Mapping[str, Any]) -> Any:
         return np.sum(a[0], axis=m.axis)
     if op == "fill":
         return np.broadcast_to(a[0], m.shape)
+    if op == "positive":
+        return (np.asarray(a[0]) > 0).astype(float)
+    if op == "onehot":
+        return np.eye(m.shape[-1])[np.asarray(a[0], dtype=int)]
     if m.name in TENSOR_OPS:
         return TENSOR_OPS[m.name].forward(np, a[0])
     return OPS[m.name].np_forward(np, a[0])
@@ -430,6 +441,9 @@ class _Printer:
                 top, bottom = text.lstrip("-").split("/")
                 return ("-" if text.startswith("-") else "") + f"\\frac{{{top}}}{{{bottom}}}"
             return text
+        if op == "positive":
+            return (f"\\mathbb{{1}}\\left[{self.show(m.args[0])} > 0\\right]" if latex
+                    else f"𝟙[{self.show(m.args[0])} > 0]")
         if op == "fill":
             one = "\\mathbf{1}" if latex else "𝟏"
             return one if _is_num(m.args[0], 1) else self.show(mul(m.args[0], M("name", shape=m.shape, name=one)))
@@ -463,7 +477,7 @@ class _Printer:
             return f"{self.group(a[0], p, kind='matrix')}{sep}{self.group(a[1], _ATOM)}" + ("^\\top" if latex else "ᵀ")
         if op == "T":
             return self.group(a[0], _ATOM) + ("^\\top" if latex else "ᵀ")
-        name = "sum" if op == "sum" else m.name
+        name = m.name if op == "fn" else op
         axis = "" if m.axis is None else f", axis={m.axis}"
         if latex:
             escaped = name.replace("_", "\\_")

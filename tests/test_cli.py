@@ -316,17 +316,26 @@ def test_exact_falls_back_to_floats_with_a_note():
 
 
 def test_entry_by_entry_when_the_rules_do_not_compose():
-    run = run_cli("grad", "f = sum(relu(w * x))", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check")
+    # f = max(w0 x0, w1 x1): ∂f/∂w0 = x0·H(w0 x0 − w1 x1), ∂f/∂x1 = w1·H(w1 x1 − w0 x0)
+    run = run_cli("grad", "f = max(w * x)", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check")
     assert run.code == 0, run.err
     assert ("derivatives (entry by entry, simplified by SymPy):\n"
-            "  ∂f/∂w, ∂f/∂x entry by entry: %3 `relu(w * x)` has no rule in matrix notation here\n"
-            "  ∂f/∂w[0] = x[0]*Heaviside(w[0]*x[0])\n"
-            "  ∂f/∂w[1] = x[1]*Heaviside(w[1]*x[1])\n") in run.out
-    assert "  \\frac{\\partial f}{\\partial w_{1}} = x_{1} \\theta\\left(w_{1} x_{1}\\right)\n" in run.out
-    doc = run_cli("grad", "f = sum(relu(w * x))", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check",
+            "  ∂f/∂w, ∂f/∂x entry by entry: f `max(w * x)` has no rule in matrix notation here\n"
+            "  ∂f/∂w[0] = x[0]*Heaviside(w[0]*x[0] - w[1]*x[1])\n"
+            "  ∂f/∂w[1] = x[1]*Heaviside(-w[0]*x[0] + w[1]*x[1])\n") in run.out
+    assert ("  \\frac{\\partial f}{\\partial w_{1}} = x_{1} \\theta\\left(- w_{0} x_{0} + w_{1} x_{1}\\right)\n"
+            in run.out)
+    doc = run_cli("grad", "f = max(w * x)", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check",
                   "--json").json()
     assert doc["derivatives"]["formulas"]["x"]["form"] == "entries"
-    assert doc["derivatives"]["formulas"]["x"]["entries"] == ["w[0]*Heaviside(w[0]*x[0])", "w[1]*Heaviside(w[1]*x[1])"]
+    assert doc["derivatives"]["formulas"]["x"]["entries"] == ["w[0]*Heaviside(w[0]*x[0] - w[1]*x[1])",
+                                                              "w[1]*Heaviside(-w[0]*x[0] + w[1]*x[1])"]
+    run = run_cli("grad", "f = max(w * x) + sum(v)", "--at", "w=[1,-1],x=[2,3],v=[1,2]", "--derivative",
+                  "--no-check", "--budget", "0")
+    assert ("derivatives (matrix notation, checked against the gradient at this point; not every input has one):\n"
+            "  ∂f/∂w, ∂f/∂x entry by entry: %4 `max(w * x)` has no rule in matrix notation here; "
+            "no formula: SymPy ran out of its 0 s budget\n"
+            "  ∂f/∂v = 𝟏\n") in run.out
 
 
 def test_check_explain_and_graph_show_exact_entries():

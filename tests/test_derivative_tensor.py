@@ -47,19 +47,34 @@ def test_named_nodes_stand_for_themselves_and_biases_are_summed():
 
 
 def test_a_rule_that_does_not_compose_gives_formulas_entry_by_entry():
-    # f = Σ relu(w_i x_i): ∂f/∂w_i = x_i·H(w_i x_i), one formula per entry
-    r = bpcalc.grad("f = sum(relu(w * x))", at={"w": [1, -1], "x": [2, 3]}, derivative=True, check=False)
+    # f = max(w0 x0, w1 x1): ∂f/∂w0 = x0·H(w0 x0 − w1 x1), one formula per entry
+    r = bpcalc.grad("f = max(w * x)", at={"w": [1, -1], "x": [2, 3]}, derivative=True, check=False)
     w = formulas(r)["w"]
-    assert w.how == "entries" and w.entries == ["x[0]*Heaviside(w[0]*x[0])", "x[1]*Heaviside(w[1]*x[1])"]
-    assert w.entries_latex[0] == "x_{0} \\theta\\left(w_{0} x_{0}\\right)"
-    assert r.derivatives.note == ("∂f/∂w, ∂f/∂x entry by entry: %3 `relu(w * x)` "
-                                  "has no rule in matrix notation here")
+    assert w.how == "entries" and w.entries == ["x[0]*Heaviside(w[0]*x[0] - w[1]*x[1])",
+                                                "x[1]*Heaviside(-w[0]*x[0] + w[1]*x[1])"]
+    assert w.entries_latex[0] == "x_{0} \\theta\\left(w_{0} x_{0} - w_{1} x_{1}\\right)"
+    assert r.derivatives.note == "∂f/∂w, ∂f/∂x entry by entry: f `max(w * x)` has no rule in matrix notation here"
+
+
+def test_relu_and_class_indices_in_matrix_notation():
+    # the course notes' fully-connected net: the residual goes back through the ReLU as an
+    # entrywise product with its slope, 1 where T0·x0 > 0 (0 at 0, the engine's convention)
+    r = bpcalc.grad("x1 = relu(T0 @ x0)\nyhat = T1 @ x1\nJ = 0.5 * sum((yhat - y)^2)",
+                    at={"x0": [1, -2, 0.5], "T0": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]], "T1": [[0.3, -0.1]],
+                        "y": [1]}, derivative=True, check=False, budget=0)
+    assert formulas(r)["T0"].text == "((T1ᵀ·(yhat − y)) ⊙ 𝟙[T0·x0 > 0])·x0ᵀ"
+    # CS231n: class indices y as one-hot rows, dS = (softmax(S) − onehot(y)) / N, plus 2·reg·W
+    r = bpcalc.grad("S = X @ W\nL = cross_entropy(S, y) + reg * sum(W * W)",
+                    at={"X": [[1, 2], [0, 1], [1, -1]], "W": [[0.1, 0.2], [0.3, -0.1]], "y": [0, 1, 1], "reg": 0.1},
+                    derivative=True, check=False, budget=0)
+    assert formulas(r)["W"].text == "2·reg·W + Xᵀ·((softmax(S) − onehot(y)) / 3)"
+    assert "y" not in formulas(r)  # data: no gradient, no formula
 
 
 def test_matrix_formulas_need_no_sympy_and_entries_say_when_the_budget_runs_out():
     r = bpcalc.grad(LSQ, at=LSQ_AT, derivative=True, check=False, budget=0)
     assert r.derivatives.ok and formulas(r)["T1"].text == "(T1·x1 − y)·x1ᵀ"
-    r = bpcalc.grad("f = sum(relu(w * x))", at={"w": [1, -1], "x": [2, 3]}, derivative=True, check=False, budget=0)
+    r = bpcalc.grad("f = max(w * x)", at={"w": [1, -1], "x": [2, 3]}, derivative=True, check=False, budget=0)
     assert not r.derivatives.ok and r.derivatives.formulas == ()
     assert r.derivatives.note.endswith("; no formula: SymPy ran out of its 0 s budget")
 

@@ -260,7 +260,7 @@ def render_derivatives(result: GradResult, console: "Console") -> None:
     console.print()
     how = "simplified by SymPy" if found.simplified else "as SymPy differentiates it, not simplified"
     if result.tensor:
-        how = derivative_forms(found.formulas, how)
+        how = derivative_forms(found.formulas, how) + ("" if found.ok else "; not every input has one")
     console.print(Text(f"derivatives ({how}):" if found.formulas else "derivatives: none", style="bold"))
     if found.note:
         console.print(Text(f"  {found.note}", style="yellow"))
