@@ -139,8 +139,9 @@ class GradResult:
                 for name, g in self.gradient.items() if g is not None}
 
     @property
-    def exact_gradient(self) -> dict[str, str | None]:
-        """d output / d input as exact text ("11/5") in exact mode, else {}."""
+    def exact_gradient(self) -> dict[str, Any]:
+        """d output / d input as exact text ("11/5") in exact mode, else {};
+        for a vector or matrix input, nested lists of entry texts."""
         if self.exact is None:
             return {}
         adjoints = self.exact.adjoints
@@ -297,9 +298,18 @@ def derivatives_to_dict(found: Derivatives | None) -> dict[str, Any] | None:
         "ok": found.ok,
         "simplified": found.simplified,
         "note": found.note,
-        "formulas": {f.name: {"text": f.text, "latex": f.latex} for f in found.formulas},
+        "formulas": {f.name: formula_to_dict(f) for f in found.formulas},
         "seconds": round(found.seconds, 3),
     }
+
+
+def formula_to_dict(f: Any) -> dict[str, Any]:
+    """One formula: text and LaTeX; in a tensor program also its form
+    ("matrix" or "entries") and, entry by entry, nested lists of formulas."""
+    if not f.how:
+        return {"text": f.text, "latex": f.latex}
+    entries = {"entries": f.entries, "entries_latex": f.entries_latex} if f.entries is not None else {}
+    return {"form": f.how, "text": f.text, "latex": f.latex, **entries}
 
 
 @contextmanager
@@ -445,26 +455,30 @@ def with_sympy(
 
 def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: bool,
                   rtol: float, atol: float, budget: float) -> GradResult:
-    """The check of a tensor program: SymPy entry by entry where affordable,
-    and central finite differences (see `verify_tensor`). Exact values and
-    formulas are for scalar programs."""
-    from .errors import BpcalcError
-
-    if exact or derivative:
-        what = "--exact" if exact else "--derivative"
-        raise BpcalcError("usage", f"{what} works on scalar programs for now, and this one has vectors or "
-                          "matrices (its check is SymPy entry by entry, or finite differences)")
-    if not check:
-        return result
+    """The SymPy steps of a tensor program: the check (SymPy entry by entry
+    where affordable, else central finite differences, see `verify_tensor`),
+    exact values entry by entry (`exact_tensor`), the derivative formulas in
+    matrix notation or entry by entry (`derivative_tensor`)."""
     warnings = list(result.warnings)
     gradient = {name: g for name, g in result.gradient.items() if g is not None}
-    if not gradient:
+    if check and not gradient:
         warnings.append(Diagnostic("check", "the program has no inputs with a gradient, so there is nothing to check"))
-        return replace(result, warnings=tuple(warnings))
-    from .verify_tensor import check_tensor
+    elif check:
+        from .verify_tensor import check_tensor
 
-    kinks = [w for w in result.warnings if w.kind == "kink"]
-    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient,
-                           [w.message for w in kinks], rtol=rtol, atol=atol, budget=budget,
-                           kink_nodes=[w.node for w in kinks if w.node is not None])
-    return replace(result, check=verdict)  # type: ignore[arg-type]
+        kinks = [w for w in result.warnings if w.kind == "kink"]
+        verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient,
+                               [w.message for w in kinks], rtol=rtol, atol=atol, budget=budget,
+                               kink_nodes=[w.node for w in kinks if w.node is not None])
+        result = replace(result, check=verdict)  # type: ignore[arg-type]
+    if exact:
+        from .exact_tensor import exact_tensor_values
+
+        found = exact_tensor_values(result.graph, result.at, [a is not None for a in result.adjoints], budget)
+        warnings += [Diagnostic("exact", found.note)] if found.note else []
+        result = replace(result, exact=found)
+    if derivative:
+        from .derivative_tensor import tensor_derivatives
+
+        result = replace(result, derivatives=tensor_derivatives(result, budget))
+    return replace(result, warnings=tuple(warnings))

@@ -68,7 +68,7 @@ class PointRow(NamedTuple):
 
     line: int
     value: float | None
-    gradient: tuple[float, ...] | None  # in the order of `wrt`
+    gradient: tuple[Any, ...] | None  # in the order of `wrt`: floats; NumPy arrays for vectors and matrices
     warnings: tuple[str, ...]
     error: str | None
     carried: "Carried | None" = None  # the point's own columns, unchanged: id, name, the inputs
@@ -242,7 +242,9 @@ def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
 
 
 def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
-                  origin: str) -> Iterator[tuple[int, list[float], Carried]]:
+                  origin: str, arrays: bool = False) -> Iterator[tuple[int, list[Any], Carried]]:
+    """The points of JSONL lines; with `arrays` (a program with vectors or
+    matrices) a value may also be a nested list, read as a NumPy array."""
     wanted = set(inputs)
     for number, text in lines:
         if not text.strip():
@@ -254,10 +256,24 @@ def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
             if name not in obj:
                 raise line_error(origin, number, f"no value for input {name}")
             v = obj[name]
+            if arrays and isinstance(v, list):
+                point.append(_array(name, v, origin, number))
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-                raise line_error(origin, number, f"{name}: expected a number, got {json.dumps(v)}")
+                expected = "a number or a nested list of numbers" if arrays else "a number"
+                raise line_error(origin, number, f"{name}: expected {expected}, got {json.dumps(v)}")
             point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
         yield number, point, (names, tuple(obj[k] for k in names))
+
+
+def _array(name: str, value: list, origin: str, line: int) -> Any:
+    """A vector or matrix of a point, as `--at-file` reads one."""
+    from .point import array_value
+
+    try:
+        return array_value(name, value).value
+    except BpcalcError as err:
+        raise line_error(origin, line, err.message) from None
 
 
 # --- computing ----------------------------------------------------------------
@@ -291,6 +307,30 @@ def point_rows(graph: Graph, chunks: Iterable[Chunk], wrt: Sequence[str]) -> Ite
 ILL_CONDITIONED = ("ill-conditioned point: a last-bit difference in one operation moves this result by more "
                    "than 1e-11 relative; these are bpcalc grad's numbers (its check compares them with SymPy's "
                    "exact values)")
+
+
+def tensor_rows(graph: Graph, points: Iterable[tuple[int, list[Any], Carried]], wrt: Sequence[str],
+                limits: Limits = DEFAULT_LIMITS) -> Iterator[PointRow]:
+    """The result row of every point of a program with vectors or matrices,
+    one point at a time through the tensor engine, as `bpcalc grad` computes
+    it: a vector or matrix gradient is a NumPy array (None for class-index
+    data); a point whose shapes do not fit, or where an operation is
+    undefined, gets the error in its row."""
+    from . import tensor
+    from .api import scalar_or_array
+
+    ids = [graph.input_id(name) for name in wrt]
+    for number, values, carried in points:
+        point = dict(zip(graph.input_names, values))
+        try:
+            _shapes, sw = tensor.shapes(graph, point, limits.max_entries)
+            computed, fw = tensor.forward(graph, point)
+            adjoints, bw = tensor.backward(graph, computed, ids)
+        except BpcalcError as err:
+            yield PointRow(number, None, None, (), err.message, carried)
+            continue
+        yield PointRow(number, float(computed[graph.output]), tuple(scalar_or_array(adjoints[i]) for i in ids),
+                       tuple(d.message for d in (*sw, *fw, *bw)), None, carried)
 
 
 def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequence[str]) -> PointRow:
@@ -328,20 +368,30 @@ def _carried_cell(value: Any) -> Any:
 def csv_record(row: PointRow, width: int, carried: Sequence[str] = ()) -> tuple:
     """The CSV cells of a row: floats as their shortest round-trip text
     ('inf', '-inf', 'nan' included), None as an empty cell."""
-    grads = row.gradient if row.gradient is not None else (None,) * width
+    grads = map(_number_cell, row.gradient) if row.gradient is not None else (None,) * width
     columns = dict(zip(*row.carried)) if row.carried else {}
     cells = (_carried_cell(columns[name]) if name in columns else None for name in carried)
     return (row.line, *cells, row.value, *grads, row.error, " | ".join(row.warnings))
 
 
+def _number_cell(g: Any) -> Any:
+    """A gradient in a CSV cell: a number as it is; a vector or matrix as
+    JSON text ([[1.5, 2], [0, -1]])."""
+    if g is None or isinstance(g, float):
+        return g
+    from .api import jsonable
+
+    return json.dumps(jsonable(g), allow_nan=False, separators=(",", ":"))
+
+
 def jsonl_record(row: PointRow, wrt: Sequence[str]) -> str:
-    from .api import num
+    from .api import jsonable, num
 
     doc = {
         "line": row.line,
         **({} if row.carried is None else {"point": dict(zip(*row.carried))}),
         "value": num(row.value),
-        "gradient": None if row.gradient is None else {name: num(g) for name, g in zip(wrt, row.gradient)},
+        "gradient": None if row.gradient is None else {name: jsonable(g) for name, g in zip(wrt, row.gradient)},
         "warnings": list(row.warnings),
         "error": row.error,
     }
@@ -385,8 +435,10 @@ class Tally:
         return 1 if self.failed else 0
 
 
-def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
-    """Write result rows as they come; returns the tally."""
+def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out: TextIO,
+                     tensor: bool = False) -> Tally:
+    """Write result rows as they come; returns the tally. (`tensor`: the
+    gradients may be vectors or matrices, written as JSON text in CSV.)"""
     tally = Tally()
     if fmt == CSV:
         writer = csv.writer(out, lineterminator="\n")
@@ -400,7 +452,7 @@ def write_point_rows(rows: Iterable[PointRow], fmt: str, wrt: Sequence[str], out
         commas = len(carried) - 1
         for row in itertools.chain((first,) if first is not None else (), rows):
             texts = _plain_cells(row.carried, carried, commas)
-            if row.error is None and not row.warnings and texts is not None:
+            if row.error is None and not row.warnings and texts is not None and not tensor:
                 # numbers and plain text only: nothing to quote
                 write(f"{row.line},{texts}{row.value!r}{sep}{','.join(map(repr, row.gradient))},,\n")
                 tally.rows += 1
@@ -454,9 +506,6 @@ def run_points(
 
     with without_gc():
         graph, warnings = build(source, limits)
-    if graph.uses_tensors:
-        raise BpcalcError("usage", "bpcalc batch --points runs scalar programs (a number per input per point), "
-                          "and this one has vectors or matrices: run it with bpcalc grad, or batch --programs")
     chosen = resolve(graph, dict.fromkeys(graph.input_names), wrt)
     for w in warnings:
         if warn is not None:
@@ -468,11 +517,16 @@ def run_points(
             head.append((number, text))
             break
     fmt = in_fmt or format_of(origin) or sniff_format(head[0][1] if head else "")
-    chunks = read_points(itertools.chain(head, lines), fmt, graph.input_names, origin)
-    rows = point_rows(graph, chunks, chosen)
+    if graph.uses_tensors:  # vectors and matrices: point by point through the tensor engine
+        chained = itertools.chain(head, lines)
+        points = (_csv_points(chained, graph.input_names, origin) if fmt == CSV
+                  else _jsonl_points(chained, graph.input_names, origin, arrays=True))
+        rows = tensor_rows(graph, points, chosen, limits)
+    else:
+        rows = point_rows(graph, read_points(itertools.chain(head, lines), fmt, graph.input_names, origin), chosen)
     if reduce is not None:
         return write_reduced(reduced(rows, len(chosen), reduce), out_fmt or fmt, chosen, out)
-    return write_point_rows(rows, out_fmt or fmt, chosen, out)
+    return write_point_rows(rows, out_fmt or fmt, chosen, out, graph.uses_tensors)
 
 
 # --- the loss over a data set (--reduce) ------------------------------------------
@@ -488,7 +542,7 @@ class Reduced(NamedTuple):
     how: str
     rows: int
     value: float | None
-    gradient: tuple[float, ...] | None
+    gradient: tuple[Any, ...] | None  # floats; NumPy arrays for vectors and matrices
     warnings: tuple[str, ...]
     error: str | None
 
@@ -517,8 +571,21 @@ def reduced(rows: Iterable[PointRow], width: int, how: str) -> Reduced:
     scale = 1.0 if how == "sum" else 1.0 / n
     with _finite_sum():
         total = math.fsum(values) * scale
-        gradient = tuple(math.fsum(column) * scale for column in grads)
+        gradient = tuple(_fsum(column, scale) for column in grads)
     return Reduced(how, n, total, gradient, tuple(warnings), None)
+
+
+def _fsum(column: list[Any], scale: float) -> Any:
+    """math.fsum of numbers times `scale`; of vectors or matrices, entry by
+    entry; None for class-index data (no gradient)."""
+    if not column or isinstance(column[0], float):
+        return math.fsum(column) * scale
+    if column[0] is None:
+        return None
+    import numpy as np
+
+    flat = np.array([np.ravel(g) for g in column])
+    return np.array([math.fsum(entry) * scale for entry in flat.T]).reshape(np.shape(column[0]))
 
 
 @contextlib.contextmanager
@@ -532,19 +599,19 @@ def _finite_sum() -> Iterator[None]:
 
 def write_reduced(result: Reduced, fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
     """The one record of --reduce: how, the number of rows, value, gradient."""
-    from .api import num
+    from .api import jsonable, num
 
     if fmt == CSV:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["reduce", "rows", "value", *(f"grad_{name}" for name in wrt), "error", "warnings"])
-        grads = result.gradient if result.gradient is not None else (None,) * len(wrt)
+        grads = map(_number_cell, result.gradient) if result.gradient is not None else (None,) * len(wrt)
         writer.writerow([result.how, result.rows, result.value, *grads, result.error, " | ".join(result.warnings)])
     else:
         doc = {
             "reduce": result.how,
             "rows": result.rows,
             "value": num(result.value),
-            "gradient": None if result.gradient is None else {n: num(g) for n, g in zip(wrt, result.gradient)},
+            "gradient": None if result.gradient is None else {n: jsonable(g) for n, g in zip(wrt, result.gradient)},
             "warnings": list(result.warnings),
             "error": result.error,
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from .budget import Outcome, run_with_budget
 from .graph import Graph
@@ -22,11 +22,19 @@ from .verify import MAX_DERIVATIVE_TEXT
 
 @dataclass(frozen=True)
 class Formula:
-    """d output / d `name`, as SymPy prints it and in LaTeX."""
+    """d output / d `name`, as SymPy prints it and in LaTeX.
+
+    For a vector or matrix input of a tensor program (`derivative_tensor`)
+    `how` says which form it has: "matrix" (`text` and `latex` in matrix
+    notation: (T1·x1 − y)·x1ᵀ) or "entries" (`entries` / `entries_latex`:
+    nested lists of each entry's formula, and `text` / `latex` empty)."""
 
     name: str
     text: str
     latex: str
+    how: str = ""
+    entries: Any = None
+    entries_latex: Any = None
 
 
 @dataclass(frozen=True)
@@ -41,14 +49,19 @@ class Derivatives:
 def derivatives(graph: Graph, wrt: Sequence[str], budget: float = DEFAULT_BUDGET) -> Derivatives:
     """d output / d input for each input in `wrt`, simplified within `budget`
     seconds; if that runs out, unsimplified (within another `budget`)."""
+    return with_fallback(_formulas, (graph, tuple(wrt)), budget)
+
+
+def with_fallback(formulas: Callable[..., tuple[Formula, ...]], args: tuple, budget: float) -> Derivatives:
+    """`formulas(*args, simplify)` in a budgeted child, simplified; if that
+    runs out, unsimplified within another `budget`; else none, saying why."""
     import sympy  # noqa: F401 - imported here, once, so the forked children have it
 
     start = time.monotonic()
-    wrt = tuple(wrt)
-    simple = run_with_budget(_formulas, (graph, wrt, True), budget)
+    simple = run_with_budget(formulas, (*args, True), budget)
     if simple.status == "ok":
         return Derivatives(True, True, "", simple.value, time.monotonic() - start)
-    raw = run_with_budget(_formulas, (graph, wrt, False), budget)
+    raw = run_with_budget(formulas, (*args, False), budget)
     if raw.status == "ok":
         note = f"not simplified: {_why(simple, budget)}"
         return Derivatives(True, False, note, raw.value, time.monotonic() - start)
@@ -76,9 +89,9 @@ def _formulas(graph: Graph, wrt: tuple[str, ...], simplify: bool) -> tuple[Formu
         if simplify:
             d = sp.simplify(d)
         latex = sp.latex(d, symbol_names=latex_symbol_names(d))
-        formulas.append(Formula(name, _clip(sp.sstr(d)), _clip(latex)))
+        formulas.append(Formula(name, clip(sp.sstr(d)), clip(latex)))
     return tuple(formulas)
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     return text if len(text) <= MAX_DERIVATIVE_TEXT else text[: MAX_DERIVATIVE_TEXT - 1] + "…"

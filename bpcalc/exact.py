@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .budget import run_with_budget
+from .budget import Outcome, run_with_budget
 from .graph import CONST, INPUT, Graph
 from .ops import OPS
 from .point import AtValue
@@ -52,16 +52,20 @@ class ExactResult:
     `partials[i]`: the exact local partial of node i with respect to each of
     its arguments (None for an argument that does not depend on an input),
     for the op nodes on the backward pass, else ().
+
+    In a tensor program (`bpcalc.exact_tensor`) a vector or matrix node's
+    text is nested lists of entry texts (None for an entry too long), its
+    LaTeX one bmatrix, its floats a NumPy array; `partials` are all ().
     """
 
     ok: bool
     note: str
-    values: tuple[str | None, ...]
-    adjoints: tuple[str | None, ...]
+    values: tuple[Any, ...]  # str | None; nested lists of them for a vector or matrix
+    adjoints: tuple[Any, ...]
     latex_values: tuple[str | None, ...]
     latex_adjoints: tuple[str | None, ...]
-    value_floats: tuple[float | None, ...]
-    adjoint_floats: tuple[float | None, ...]
+    value_floats: tuple[Any, ...]  # float | None; a NumPy array for a vector or matrix
+    adjoint_floats: tuple[Any, ...]
     partials: tuple[tuple[str | None, ...], ...]
     latex_partials: tuple[tuple[str | None, ...], ...]
     seconds: float = 0.0
@@ -85,14 +89,26 @@ def exact_values(graph: Graph, point: Mapping[str, AtValue], budget: float = DEF
     import sympy  # noqa: F401 - imported here, once, so the forked child has it
 
     outcome = run_with_budget(_exact_in_child, (graph, point), budget)
-    seconds = time.monotonic() - start
+    return from_outcome(outcome, len(graph), budget, time.monotonic() - start)
+
+
+def from_outcome(outcome: Outcome, n: int, budget: float, seconds: float) -> ExactResult:
+    """The ExactResult of a budgeted child's (note, *fields), or the failure
+    saying why there is none (the values are floats)."""
     if outcome.status == "ok":
         return ExactResult(True, outcome.value[0], *outcome.value[1:], seconds=seconds)
     if outcome.status == "timeout":
         why = f"SymPy ran out of its {budget:g} s budget"
     else:
         why = f"SymPy could not compute it ({outcome.error})"
-    return ExactResult.failed(len(graph), f"exact mode: {why}; values are floats", seconds)
+    return ExactResult.failed(n, f"exact mode: {why}; values are floats", seconds)
+
+
+def too_long_note(count: int) -> str:
+    """The note for exact forms too long to keep ('' for none)."""
+    if not count:
+        return ""
+    return f"{count} exact forms are longer than {MAX_EXACT_TEXT} characters and are shown as decimals only"
 
 
 # --- in the budgeted child --------------------------------------------------
@@ -106,7 +122,7 @@ def _exact_in_child(graph: Graph, point: Mapping[str, AtValue]) -> tuple:
     values = to_sympy(sp, graph, symbols=exact_point(sp, point))
     value_floats = [to_float(sp, v) for v in values]
     adjoints, partials = _backward(sp, graph, values, value_floats)
-    texts = _Texts(sp)
+    texts = Texts(sp)
     partial_texts = tuple(tuple(texts.text(p) for p in ps) for ps in partials)
     partial_latex = tuple(tuple(texts.latex(p) for p in ps) for ps in partials)
     result = (
@@ -115,11 +131,7 @@ def _exact_in_child(graph: Graph, point: Mapping[str, AtValue]) -> tuple:
         tuple(value_floats), tuple(to_float(sp, a) if a is not None else None for a in adjoints),
         partial_texts, partial_latex,
     )
-    note = ""
-    if texts.too_long:
-        note = (f"{texts.too_long} exact forms are longer than {MAX_EXACT_TEXT} characters "
-                "and are shown as decimals only")
-    return (note, *result)
+    return (too_long_note(texts.too_long), *result)
 
 
 def _backward(sp: Any, graph: Graph, values: list[Any], floats: list[float | None]) -> tuple[list, list]:
@@ -132,7 +144,7 @@ def _backward(sp: Any, graph: Graph, values: list[Any], floats: list[float | Non
     if not active[output]:
         return adjoints, partials
     adjoints[output] = sp.Integer(1)
-    rules = _PartialRules(sp)
+    rules = PartialRules(sp)
     for i in range(output, -1, -1):
         op = graph.ops[i]
         if not (active[i] and live[i]) or op in (INPUT, CONST):
@@ -150,7 +162,7 @@ def _backward(sp: Any, graph: Graph, values: list[Any], floats: list[float | Non
     return adjoints, partials
 
 
-class _PartialRules:
+class PartialRules:
     """SymPy's partial derivatives of each op's counterpart, taken once per op
     over placeholder symbols and evaluated at exact arguments."""
 
@@ -176,13 +188,13 @@ class _PartialRules:
         sp = self.sp
         numeric = None not in floats and out is not None and all(map(math.isfinite, floats))
         if numeric and spec.kink is not None and spec.kink(*floats):
-            return tuple(_from_float(sp, p) for p in spec.partials(*floats, out))
+            return tuple(from_float(sp, p) for p in spec.partials(*floats, out))
         rule = self.rule(op, len(args))  # first: it makes the placeholders of max(a, b, c)
         mapping = dict(zip(self.placeholders, args))
         exact = tuple(r.xreplace(mapping) for r in rule)
         if numeric and any(_undefined(sp, p) for p in exact):
             engine = spec.partials(*floats, out)
-            exact = tuple(_from_float(sp, q) if _undefined(sp, p) and not math.isnan(q) else p
+            exact = tuple(from_float(sp, q) if _undefined(sp, p) and not math.isnan(q) else p
                           for p, q in zip(exact, engine))
         return exact
 
@@ -191,7 +203,7 @@ def _undefined(sp: Any, value: Any) -> bool:
     return bool(value.has(sp.nan, sp.zoo))
 
 
-def _from_float(sp: Any, value: float) -> Any:
+def from_float(sp: Any, value: float) -> Any:
     """A convention value (0, 1, 1/2, 1/3 for a three-way tie, a slope of
     1/100, -1, inf, ...) as an exact SymPy number: the simple fraction the
     double stands for, when there is one."""
@@ -223,7 +235,7 @@ def to_float(sp: Any, value: Any) -> float:
     return number.real if number.imag == 0 else math.nan
 
 
-class _Texts:
+class Texts:
     """Print exact numbers as text and LaTeX, dropping the over-long ones."""
 
     def __init__(self, sp: Any) -> None:

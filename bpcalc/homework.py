@@ -467,6 +467,8 @@ def judge_claims(result: GradResult, claims: Sequence[Claim], judging: Judging =
             correct, exact_text = (result.adjoints if gradient else result.values)[node], None
         if result.tensor or claim.index is not None or claim.shape is not None:
             correct = _entry(result, claim, node, correct, gradient)
+            for k in claim.index or ():  # exact mode: the entry's text in nested lists
+                exact_text = exact_text[k] if isinstance(exact_text, list) else exact_text
         if correct is None:  # an input or node the output does not depend on
             correct = 0.0
         verdicts.append(judge(claim, node, correct, exact_text, judging))

@@ -200,35 +200,31 @@ def _close(engine: float, fd: float) -> bool:
     return abs(engine - fd) <= FD_ATOL + FD_RTOL * abs(fd)
 
 
-def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> dict[str, Any]:
-    """input name -> SymPy's gradient as an array of floats (nan where it is
-    undefined at the point) — runs in the budgeted child."""
-    import sympy as sp
-
-    from .symbolic import exact_literal
-
+def exact_array(sp: Any, x: Any) -> Any:
+    """A NumPy array of doubles as an object array of exact SymPy Rationals,
+    each entry the shortest decimal of its double (0.1 -> 1/10); a 0-d
+    object array for a number."""
     def exact(v: float) -> Any:
         frac = Fraction(repr(float(v)))
         return sp.Rational(frac.numerator, frac.denominator)
 
-    symbols: dict[str, Any] = {}
-    subs: dict[Any, Any] = {}
+    x = np.asarray(x, dtype=float)
+    return np.vectorize(exact, otypes=[object])(x) if x.ndim else np.array(exact(x), dtype=object)
+
+
+def sympy_arrays(sp: Any, graph: Graph, inputs: Mapping[str, Any]) -> list[Any]:
+    """Every node of `graph` expanded entry by entry: a NumPy object array of
+    SymPy scalars (0-d for a number), from `inputs` (name -> object array of
+    symbols or exact numbers), the literals exactly, and each op's SymPy
+    counterpart from the op table."""
+    from .symbolic import exact_literal
+
     exprs: list[Any] = [None] * len(graph)
     for i, name in zip(graph.inputs, graph.input_names):
-        x = np.asarray(point[name], dtype=float)
-        if name in wrt:
-            syms = np.empty(x.shape, dtype=object)
-            for index in np.ndindex(x.shape):
-                s = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
-                syms[index] = s
-                subs[s] = exact(x[index])
-            symbols[name] = syms
-            exprs[i] = syms
-        else:
-            exprs[i] = np.vectorize(exact, otypes=[object])(x) if x.ndim else np.array(exact(x), dtype=object)
+        exprs[i] = inputs[name]
     for i, (v, literal) in graph.consts.items():
         exprs[i] = np.array(exact_literal(sp, literal), dtype=object) if isinstance(v, float) else (
-            np.vectorize(exact, otypes=[object])(v))
+            exact_array(sp, v))
     for i, op in enumerate(graph.ops):
         if op == INPUT or op == CONST:
             continue
@@ -238,6 +234,31 @@ def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence
         else:
             rule = OPS[op].sympy
             exprs[i] = np.asarray(np.vectorize(lambda *a, _r=rule: _r(sp, *a), otypes=[object])(*args), dtype=object)
+    return exprs
+
+
+def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> dict[str, Any]:
+    """input name -> SymPy's gradient as an array of floats (nan where it is
+    undefined at the point) — runs in the budgeted child."""
+    import sympy as sp
+
+    symbols: dict[str, Any] = {}
+    subs: dict[Any, Any] = {}
+    inputs: dict[str, Any] = {}
+    for name in graph.input_names:
+        x = np.asarray(point[name], dtype=float)
+        if name in wrt:
+            exact = exact_array(sp, x)
+            syms = np.empty(x.shape, dtype=object)
+            for index in np.ndindex(x.shape):
+                s = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
+                syms[index] = s
+                subs[s] = exact[index]
+            symbols[name] = syms
+            inputs[name] = syms
+        else:
+            inputs[name] = exact_array(sp, x)
+    exprs = sympy_arrays(sp, graph, inputs)
     out = exprs[graph.output].item() if exprs[graph.output].ndim == 0 else exprs[graph.output]
     found: dict[str, Any] = {}
     for name in wrt:
@@ -251,11 +272,12 @@ def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence
     return found
 
 
-def _sympy_eligible(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> str:
-    """'' when SymPy may check entry by entry, else why not."""
+def sympy_limits(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> str:
+    """'' when SymPy may work entry by entry (the check, exact mode, the
+    derivative), else why not."""
     entries = sum(int(np.size(point[n])) for n in wrt)
     if entries > SYMPY_MAX_ENTRIES:
-        return f"the inputs have {entries} entries (SymPy checks at most {SYMPY_MAX_ENTRIES})"
+        return f"the inputs have {entries} entries (SymPy works on at most {SYMPY_MAX_ENTRIES})"
     from .tensor import shapes
 
     total = sum(int(np.prod(s)) for s in shapes(graph, point, sys.maxsize, need_scalar=False)[0])
@@ -273,7 +295,7 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
     computation, `kink_nodes` the nodes they are about."""
     started = time.perf_counter()
     wrt = [name for name, g in gradient.items() if g is not None]
-    why_not = _sympy_eligible(graph, point, wrt)  # the engine's shape pass has run: this cannot fail
+    why_not = sympy_limits(graph, point, wrt)  # the engine's shape pass has run: this cannot fail
     if why_not or budget <= 0:
         fd_check = _finite_difference_check(graph, point, gradient, kinks)
         note = f"checked without SymPy: {why_not or 'the SymPy budget is 0'}"

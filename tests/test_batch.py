@@ -322,3 +322,23 @@ def test_reduce_gives_the_loss_over_a_data_set(tmp_path) -> None:
     doc = json.loads(r.out)
     assert doc["value"] is None and doc["error"].startswith("line 3: log of a negative number")
     assert run_cli("batch", "x", "--points", "-", "--reduce", "max", stdin="x\n1\n").code == 2
+
+
+def test_points_of_a_program_with_vectors_and_matrices() -> None:
+    # f = Σ W·x: ∂f/∂W[i, j] = x[j], ∂f/∂x[j] = Σ_i W[i, j] (by hand, per point)
+    lines = ['{"id": "a", "W": [[1, 2], [3, 4]], "x": [1, 0]}', '{"id": "b", "W": [[0, 1], [1, 0]], "x": [2, 3]}',
+             '{"id": "c", "W": [[1, 2, 3]], "x": [1, 0]}']
+    r = run_cli("batch", "f = sum(W @ x)", "--points", "-", stdin="\n".join(lines) + "\n")
+    assert r.code == 0, r.err
+    out = [json.loads(line) for line in r.out.splitlines()]
+    assert out[0]["value"] == 4 and out[0]["gradient"] == {"W": [[1, 0], [1, 0]], "x": [4, 6]}
+    assert out[1]["value"] == 5 and out[1]["gradient"] == {"W": [[2, 3], [2, 3]], "x": [1, 1]}
+    assert out[0]["point"]["id"] == "a"
+    assert out[2]["error"] == "W @ x: W is 1×3 and x has 2 entries: the inner sizes 3 and 2 differ"
+    assert "1 with errors" in r.err
+    r = run_cli("batch", "f = sum(W @ x)", "--points", "-", "--to", "csv", stdin="\n".join(lines[:2]) + "\n")
+    assert rows_of(r.out)[1]["grad_W"] == "[[2.0,3.0],[2.0,3.0]]"
+    r = run_cli("batch", "f = sum(W @ x)", "--points", "-", "--reduce", "sum", stdin="\n".join(lines[:2]) + "\n")
+    assert json.loads(r.out)["gradient"] == {"W": [[3, 3], [3, 3]], "x": [5, 7]}  # the two rows added
+    r = run_cli("batch", "f = sum(W @ x)", "--points", "-", stdin='{"W": [[1, 2]], "x": [1, true]}\n')
+    assert r.code == 2 and r.err == "error: <stdin>: line 1: x[1] must be a number, got True\n"

@@ -261,14 +261,107 @@ def test_shape_error_is_one_line_with_a_caret_and_json():
     assert run.code == 2 and run.json()["error"]["kind"] == "shape" and run.json()["error"]["column"] == 5
 
 
-def test_exact_and_derivative_refuse_tensor_programs_with_one_line():
-    for command, extra in (("explain", ["--exact"]), ("graph", ["--exact"]), ("check", ["--expect", "x=[1,1]", "--exact"]),
-                           ("check", ["--expect", "x=[1,1]", "--derivative"])):
-        run = run_cli(command, "sum(x)", "--at", "x=[1,2]", *extra)
-        option = extra[-1]
-        assert run.code == 2 and "Traceback" not in run.err
-        assert run.err.startswith(f"error: {option} works on scalar programs for now, and this one has vectors or matrices")
-        assert run.err.count("\n") == 1
+# --- issue 11, item 4: --exact and --derivative for vectors and matrices -----------
+
+# J = ½‖T1·x1 − y‖² at T1 = [[1, 2], [3, 4]], x1 = [1, 2], y = [1, 1], by hand:
+# T1·x1 = [5, 11], r = T1·x1 − y = [4, 10], J = ½(16 + 100) = 58;
+# ∂J/∂T1 = r·x1ᵀ = [[4, 8], [10, 20]], ∂J/∂x1 = T1ᵀ·r = [34, 48], ∂J/∂y = −r.
+LSQ = ("J = 0.5 * sum((T1 @ x1 - y)^2)", "--at", "T1=[[1,2],[3,4]],x1=[1,2],y=[1,1]")
+
+
+def test_derivative_of_a_matrix_input_in_matrix_notation():
+    run = run_cli("grad", *LSQ, "--derivative", "--no-check")
+    assert run.code == 0, run.err
+    assert run.out.endswith(
+        "derivatives (matrix notation, checked against the gradient at this point):\n"
+        "  ∂J/∂T1 = (T1·x1 − y)·x1ᵀ\n"
+        "  ∂J/∂x1 = T1ᵀ·(T1·x1 − y)\n"
+        "  ∂J/∂y = −(T1·x1 − y)\n"
+        "LaTeX:\n"
+        "  \\frac{\\partial J}{\\partial \\mathbf{T}_{1}} = "
+        "\\left(\\mathbf{T}_{1} \\mathbf{x}_{1} - \\mathbf{y}\\right) \\mathbf{x}_{1}^\\top\n"
+        "  \\frac{\\partial J}{\\partial \\mathbf{x}_{1}} = "
+        "\\mathbf{T}_{1}^\\top \\left(\\mathbf{T}_{1} \\mathbf{x}_{1} - \\mathbf{y}\\right)\n"
+        "  \\frac{\\partial J}{\\partial \\mathbf{y}} = "
+        "-\\left(\\mathbf{T}_{1} \\mathbf{x}_{1} - \\mathbf{y}\\right)\n")
+    assert "∂J/∂T1 = [[4, 8],\n          [10, 20]]\n" in run.out
+    doc = run_cli("grad", *LSQ, "--derivative", "--no-check", "--json").json()
+    assert doc["derivatives"]["formulas"]["T1"] == {
+        "form": "matrix", "text": "(T1·x1 − y)·x1ᵀ",
+        "latex": "\\left(\\mathbf{T}_{1} \\mathbf{x}_{1} - \\mathbf{y}\\right) \\mathbf{x}_{1}^\\top"}
+
+
+def test_exact_entries_of_a_tensor_program():
+    # total = (100·2 + 150·3)·1.1 = 715; ∂total/∂price = n·tax = [11/5, 33/10] (doubles 2.2, 3.3000000000000003)
+    run = run_cli("grad", "total = sum(price * n) * tax", "--at", "price=[100,150],n=[2,3],tax=1.1", "--exact")
+    assert run.code == 0, run.err
+    assert ("total = 715\n"
+            "∂total/∂price = [11/5, 33/10]\n"
+            "              ≈ [2.2, 3.3]\n"
+            "∂total/∂n = [110, 165]\n"
+            "∂total/∂tax = 650\n") in run.out
+    assert "exact value   exact gradient" in run.out
+    assert "[11/10, 11/10]" in run.out  # the gradient of price * n, exact, in the table
+    doc = run_cli("grad", "total = sum(price * n) * tax", "--at", "price=[100,150],n=[2,3],tax=1.1", "--exact",
+                  "--json").json()
+    assert doc["exact"]["gradient"] == {"price": ["11/5", "33/10"], "n": ["110", "165"], "tax": "650"}
+    assert doc["nodes"][0]["exact"] == {"value": ["100", "150"], "grad": ["11/5", "33/10"]}
+
+
+def test_exact_falls_back_to_floats_with_a_note():
+    run = run_cli("grad", "sum(x * x)", "--at", "x=[1,2]", "--exact", "--budget", "0", "--no-check")
+    assert run.code == 0 and "exact value" not in run.out
+    assert run.out.endswith("\nwarning: exact mode: SymPy ran out of its 0 s budget; values are floats\n")
+    assert "∂f/∂x = [2, 4]\n" in run.out
+
+
+def test_entry_by_entry_when_the_rules_do_not_compose():
+    # f = max(w0 x0, w1 x1): ∂f/∂w0 = x0·H(w0 x0 − w1 x1), ∂f/∂x1 = w1·H(w1 x1 − w0 x0)
+    run = run_cli("grad", "f = max(w * x)", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check")
+    assert run.code == 0, run.err
+    assert ("derivatives (entry by entry, simplified by SymPy):\n"
+            "  ∂f/∂w, ∂f/∂x entry by entry: f `max(w * x)` has no rule in matrix notation here\n"
+            "  ∂f/∂w[0] = x[0]*Heaviside(w[0]*x[0] - w[1]*x[1])\n"
+            "  ∂f/∂w[1] = x[1]*Heaviside(-w[0]*x[0] + w[1]*x[1])\n") in run.out
+    assert ("  \\frac{\\partial f}{\\partial w_{1}} = x_{1} \\theta\\left(- w_{0} x_{0} + w_{1} x_{1}\\right)\n"
+            in run.out)
+    doc = run_cli("grad", "f = max(w * x)", "--at", "w=[1,-1],x=[2,3]", "--derivative", "--no-check",
+                  "--json").json()
+    assert doc["derivatives"]["formulas"]["x"]["form"] == "entries"
+    assert doc["derivatives"]["formulas"]["x"]["entries"] == ["w[0]*Heaviside(w[0]*x[0] - w[1]*x[1])",
+                                                              "w[1]*Heaviside(-w[0]*x[0] + w[1]*x[1])"]
+    run = run_cli("grad", "f = max(w * x) + sum(v)", "--at", "w=[1,-1],x=[2,3],v=[1,2]", "--derivative",
+                  "--no-check", "--budget", "0")
+    assert ("derivatives (matrix notation, checked against the gradient at this point; not every input has one):\n"
+            "  ∂f/∂w, ∂f/∂x entry by entry: %4 `max(w * x)` has no rule in matrix notation here; "
+            "no formula: SymPy ran out of its 0 s budget\n"
+            "  ∂f/∂v = 𝟏\n") in run.out
+
+
+def test_check_explain_and_graph_show_exact_entries():
+    at = ("--at", "W=[[1,2],[3,4]],x=[0.1,3]")
+    # W·x = [1·0.1 + 2·3, 3·0.1 + 4·3] = [61/10, 123/10]; f = 92/5; ∂f/∂W[0,0] = x[0] = 1/10
+    run = run_cli("check", "sum(W @ x)", *at, "--expect", "W[0,0]=0.1", "--exact", "--derivative")
+    assert run.code == 0, run.err
+    assert "1/10 ≈ 0.1" in run.out and "  ∂f/∂W = 𝟏·xᵀ\n" in run.out
+    run = run_cli("explain", "sum(W @ x)", *at, "--exact")
+    assert run.code == 0 and "  n2 = W @ x = [61/10, 123/10] ≈ [6.1, 12.3]  (2, %2 in the grad table)\n" in run.out
+    run = run_cli("graph", "sum(W @ x)", *at, "--exact")
+    assert run.code == 0 and "2×2 [[1/10, 3], [1/10, 3]]" in run.out and "92/5" in run.out
+
+
+MATRIX_SAMPLES = sorted((SAMPLES / "matrix").glob("*.bp"))
+
+
+@pytest.mark.parametrize("sample", MATRIX_SAMPLES, ids=[p.stem for p in MATRIX_SAMPLES])
+def test_every_command_takes_exact_and_derivative_on_the_tensor_samples(sample):
+    at = ("--at-file", str(sample.with_suffix(".point.json")))
+    for command, extra in (("grad", ["--exact", "--derivative", "--no-check"]),
+                           ("check", ["--expect-file", str(sample.with_suffix(".expect.json")), "--exact"]),
+                           ("explain", ["--exact"]), ("graph", ["--exact"])):
+        run = run_cli(command, "-f", str(sample), *at, *extra, "--budget", "1")
+        assert run.code == 0 and "error" not in run.err and "Traceback" not in run.err, (command, run.err)
+        assert "for now" not in run.out + run.err
 
 
 def test_bad_at_file(tmp_path):

@@ -32,10 +32,10 @@ from ..graph import CONST, INPUT, Graph
 from ..i18n import N_, _, ngettext
 from ..ops import OPS, TENSOR_OPS, ce_indices, shape_text
 from ..symbolic import latex_name
-from .explain import (DEFAULT_MAX_STEPS, Explanation, latex_text, Line, Notation, Section, and_list, on_path_from, shown_forward,
-                      too_many_steps, users_of)
-from .numbers import fmt, tensor_fmt, written_out
-from .table import point_text, program_title
+from .explain import (DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, and_list, latex_text, on_path_from,
+                      shown_forward, too_many_steps, users_of)
+from .numbers import exact_written, fmt, tensor_fmt, written_out
+from .table import exact_and_decimal, point_text, program_title
 
 #: Tensors with at most this many entries are written out in steps.
 SMALL = 16
@@ -406,6 +406,30 @@ def _value(v: Any, notation: Notation) -> str:
 MATRIX_WIDTH = 36
 
 
+#: A small vector or matrix is written exactly when that takes at most this
+#: many characters (text or LaTeX), else as decimals.
+EXACT_MATRIX_WIDTH = 120
+
+
+def _exact_value(result: GradResult, i: int, gradient: bool, notation: Notation) -> str:
+    """Node i's value (or gradient) as `_value` writes it; in exact mode, a
+    small one's exact entries first: [1/10, 3] ≈ [0.1, 3]."""
+    import numpy as np
+
+    v = (result.adjoints if gradient else result.values)[i]
+    decimal = _value(v, notation)
+    exact = result.exact
+    if exact is None or not exact.ok or np.size(v) > SMALL:
+        return decimal
+    if notation.latex:
+        text = (exact.latex_adjoints if gradient else exact.latex_values)[i]
+    else:
+        text = exact_written((exact.adjoints if gradient else exact.values)[i])
+    if text is None or "(long)" in text or len(text) > EXACT_MATRIX_WIDTH:
+        return decimal
+    return exact_and_decimal(text, decimal, " \\approx " if notation.latex else " ≈ ")
+
+
 def _bmatrix(a: Any, notation: Notation) -> str:
     if a.ndim == 0:
         return notation.number(float(a))
@@ -484,7 +508,7 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
         chain = [notation.name(names[i])]
         if graph.ops[i] not in (INPUT, CONST):
             chain.append(math_text(graph.snippet(i, 200), notation) if notation.latex else graph.snippet(i, 200))
-        chain.append(_value(values[i], notation))
+        chain.append(_exact_value(result, i, False, notation))
         notes = [shape_text(np.shape(values[i]))]
         if graph.ops[i] == INPUT:
             notes.append(_("an input"))
@@ -503,7 +527,8 @@ def explanation(result: GradResult, notation: Notation, max_steps: int = DEFAULT
     for name, v in result.gradient.items():
         if wrt is not None and name != wrt:
             continue
-        shown_v = _("none: class indices are data, not a variable") if v is None else _value(v, notation)
+        shown_v = (_("none: class indices are data, not a variable") if v is None
+                   else _exact_value(result, graph.input_id(name), True, notation))
         grad_lines.append(Line((notation.partial(out, name), shown_v),
                                shape_text(np.shape(v)) if v is not None else ""))
     program = [Line((), f"{s.target} = {s.formula}" if not s.literal

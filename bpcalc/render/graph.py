@@ -27,7 +27,7 @@ from ..errors import BpcalcError, Source
 from ..exact import ExactResult
 from ..graph import CONST, INPUT
 from ..ops import CONSTANTS, OPS, TENSOR_OPS
-from .numbers import fmt, written_out
+from .numbers import exact_written, fmt, written_out
 from .table import point_text
 
 #: Output formats, and the file suffixes that choose them.
@@ -229,7 +229,12 @@ class _Numbers:
         self.flows += 1
         return ("≈" if self.exact and self.exact.ok else "") + edge_text(v, self.digits)
 
-    def _pick(self, exact_text: str | None, v: float) -> str:
+    def _pick(self, exact_text: Any, v: Any) -> str:
+        if isinstance(exact_text, list):  # a vector or matrix: written out when small, as `edge_text` does
+            shape = getattr(v, "shape", ())
+            written = exact_written(exact_text)
+            exact_text = (f"{'×'.join(map(str, shape))} {written}"
+                          if math.prod(shape) <= EDGE_ENTRIES and "(long)" not in written else None)
         if exact_text is not None and len(exact_text) <= EXACT_WIDTH:
             return exact_text
         if self.exact is not None and self.exact.ok:

@@ -57,3 +57,14 @@ def written_out(v: object, digits: int = DEFAULT_DIGITS, row_sep: str = ", ") ->
     if len(shape) == 1:
         return "[" + ", ".join(fmt(float(x), digits) for x in v) + "]"  # type: ignore[attr-defined]
     return "[" + row_sep.join(written_out(row, digits) for row in v) + "]"  # type: ignore[attr-defined]
+
+
+def exact_written(texts: object, row_sep: str = ", ") -> str:
+    """Exact mode's entry texts (nested lists, see `exact_tensor`) written
+    as `written_out` writes decimals: [11/5, 2] or [[1, 2], [3, 4]]; an entry
+    too long to keep is '(long)'."""
+    if not isinstance(texts, list):
+        return "(long)" if texts is None else str(texts)
+    if texts and isinstance(texts[0], list):
+        return "[" + row_sep.join(exact_written(row) for row in texts) + "]"
+    return "[" + ", ".join(exact_written(t) for t in texts) + "]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,13 @@ from ..verify import (
     UNCHECKED, UNDEFINED, VERIFIED,
     Check,
 )
-from .numbers import INLINE_ENTRIES, fmt, tensor_fmt, written_out
+from .numbers import INLINE_ENTRIES, exact_written, fmt, tensor_fmt, written_out
 from ..ops import shape_text
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ..derivative import Formula
 
 _MARK = {
     OK: "✓", FD_OK: "✓ (finite differences)", MISMATCH: "✗", FD_MISMATCH: "✗ (finite differences)",
@@ -94,7 +97,10 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
                      tensor_fmt(values[i], digits, row_sep=",\n ", with_shape=False), gradient_cell(result, i, digits)]
         else:
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
-        if exact is not None:
+        if exact is not None and result.tensor:
+            cells += [exact_cell(exact.values[i], result.shape(i), g.labels[i]),
+                      "—" if adjoints[i] is None else exact_cell(exact.adjoints[i], result.shape(i), g.labels[i])]
+        elif exact is not None:
             cells += [exact.values[i] or "(long)", exact.adjoints[i] or ("(long)" if adjoints[i] is not None else "—")]
         if result.lr is not None:
             step = updated.get(inputs.get(i, ""))
@@ -111,8 +117,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     exact_gradient = result.exact_gradient if exact is not None else {}
     for name, v in result.gradient.items():
         if result.tensor:
-            indent = ",\n" + " " * len(f"∂{out}/∂{name} = [")
-            shown_v = (DATA_NOTE if v is None else written_out(v, digits, row_sep=indent)
+            head = f"∂{out}/∂{name} = "
+            shown_v = (DATA_NOTE if v is None else exact_and_written(exact_gradient.get(name), v, digits, len(head))
                        if getattr(v, "size", 1) <= SHOWN_GRADIENT else tensor_fmt(v, digits) + f"  (--show {name})")
         else:
             shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
@@ -171,6 +177,15 @@ def render_node(result: GradResult, label: str, console: "Console", digits: int)
         "— (does not depend on an input)" if grad is None else
         written_out(grad, digits, row_sep=",\n" + " " * (len(head) + 1)))
     console.print(Text.assemble((f"∂{out}/∂{label}", "bold"), " = ", shown))
+    exact = result.exact
+    if exact is not None and exact.ok:
+        head = f"exact {label} = "
+        console.print(Text.assemble((f"exact {label}", "bold"), " = ",
+                                    exact_written(exact.values[i], ",\n" + " " * (len(head) + 1))))
+        if exact.adjoints[i] is not None:
+            head = f"exact ∂{out}/∂{label} = "
+            console.print(Text.assemble((f"exact ∂{out}/∂{label}", "bold"), " = ",
+                                        exact_written(exact.adjoints[i], ",\n" + " " * (len(head) + 1))))
 
 
 def render_tensor_check(check: object, out: str, console: "Console", digits: int) -> None:
@@ -203,6 +218,29 @@ def render_tensor_check(check: object, out: str, console: "Console", digits: int
         console.print(Text.assemble(("note: ", "bold"), note))
 
 
+def exact_cell(texts: object, shape: tuple[int, ...], label: str) -> str:
+    """A table cell of exact mode in a tensor program: the entries written
+    out when there are few, else where to see them."""
+    if math.prod(shape) <= INLINE_ENTRIES:
+        return exact_written(texts, row_sep=",\n ")
+    return f"(--show {label})"
+
+
+def exact_and_written(exact: object, v: object, digits: int, indent: int) -> str:
+    """A vector or matrix written out a row a line after a head `indent`
+    characters wide: exact entries then '≈' the decimals, in exact mode (just
+    the decimals when there are no exact entries, or they read the same)."""
+    if not getattr(v, "ndim", 0):
+        return exact_and_decimal(exact, fmt(float(v), digits))  # type: ignore[arg-type]
+    decimal = written_out(v, digits, row_sep=",\n" + " " * (indent + 1))
+    if exact is None or "(long)" in exact_written(exact):
+        return decimal
+    shown = exact_written(exact, row_sep=",\n" + " " * (indent + 1))
+    if shown == decimal:
+        return shown
+    return shown + "\n" + " " * (indent - 2) + "≈ " + decimal
+
+
 def exact_and_decimal(exact: str | None, decimal: str, approx: str = " ≈ ") -> str:
     """'11/5 ≈ 2.2' (or just the decimal when there is no exact form, or
     when the two read the same)."""
@@ -221,17 +259,44 @@ def render_derivatives(result: GradResult, console: "Console") -> None:
     out = result.output_label
     console.print()
     how = "simplified by SymPy" if found.simplified else "as SymPy differentiates it, not simplified"
-    console.print(Text(f"derivatives ({how}):" if found.ok else "derivatives: none", style="bold"))
+    if result.tensor:
+        how = derivative_forms(found.formulas, how) + ("" if found.ok else "; not every input has one")
+    console.print(Text(f"derivatives ({how}):" if found.formulas else "derivatives: none", style="bold"))
     if found.note:
         console.print(Text(f"  {found.note}", style="yellow"))
-    for f in found.formulas:  # one line each (soft_wrap), so they can be copied
-        console.print(Text.assemble(f"  ∂{out}/∂{f.name} = ", f.text), soft_wrap=True)
-    if found.formulas:
-        console.print(Text("LaTeX:", style="bold"))
-        from .explain import latex_partial
+    from ..symbolic import latex_name
 
-        for f in found.formulas:
-            console.print(Text(f"  {latex_partial(out, f.name)} = {f.latex}"), soft_wrap=True)
+    for latex in (False, True):
+        if latex and found.formulas:
+            console.print(Text("LaTeX:", style="bold"))
+        for f in found.formulas:  # one line each (soft_wrap), so they can be copied
+            for bottom, formula in formula_lines(f, latex, bool(getattr(result.at[f.name].value, "ndim", 0))):
+                shown = f"\\frac{{\\partial {latex_name(out)}}}{{\\partial {bottom}}}" if latex else f"∂{out}/∂{bottom}"
+                console.print(Text(f"  {shown} = {formula}"), soft_wrap=True)
+
+
+def derivative_forms(formulas: tuple, simplified: str) -> str:
+    """How the formulas of a tensor program are written, for the heading."""
+    from ..derivative_tensor import MATRIX
+
+    forms = {f.how for f in formulas}
+    if forms <= {MATRIX}:
+        return "matrix notation, checked against the gradient at this point"
+    if MATRIX in forms:
+        return f"matrix notation where the rules compose, checked at this point; else entry by entry, {simplified}"
+    return f"entry by entry, {simplified}"
+
+
+def formula_lines(f: "Formula", latex: bool, tensor: bool) -> list[tuple[str, str]]:
+    """(what is differentiated by, formula): one for a formula, one per entry
+    for an entrywise one; a vector or matrix (`tensor`) in bold in LaTeX."""
+    from ..derivative_tensor import ENTRIES, entry_lines, latex_tensor_name
+
+    if f.how == ENTRIES:
+        return entry_lines(f, latex)
+    if not latex:
+        return [(f.name, f.text)]
+    return [(latex_tensor_name(f.name, tensor), f.latex)]
 
 
 def render_check(check: Check, out: str, console: "Console", digits: int) -> None:
