@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Na
 
 from .errors import BpcalcError, Source
 from .graph import Graph
+from .i18n import _, ngettext, speaking
 from .limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -85,19 +86,21 @@ def bounded_lines(stream: TextIO, origin: str, on_read: Callable[[int], None] | 
         try:
             line = stream.readline(MAX_LINE + 1)
         except UnicodeDecodeError as exc:
-            raise line_error(origin, number + 1, f"invalid UTF-8 ({exc.reason})") from None
+            raise line_error(origin, number + 1, _("invalid UTF-8 ({reason})").format(reason=exc.reason)) from None
         if not line:
             return
         number += 1
         if on_read is not None:
             on_read(len(line))
         if len(line) > MAX_LINE and not line.endswith("\n"):
-            raise line_error(origin, number, f"the line is longer than {MAX_LINE:,} characters")
+            raise line_error(origin, number, _("the line is longer than {count} characters").format(
+                count=f"{MAX_LINE:,}"))
         yield number, line.rstrip("\r\n")
 
 
 def line_error(origin: str, line: int, message: str) -> BpcalcError:
-    return BpcalcError("value", f"{origin}: line {line}: {message}")
+    return BpcalcError("value", _("{origin}: line {line}: {message}").format(origin=origin, line=line,
+                                                                             message=message))
 
 
 def sniff_format(first: str) -> str:
@@ -119,7 +122,7 @@ def _number(name: str, text: str, origin: str, line: int) -> float:
     try:
         return constant_value(name, text).value
     except BpcalcError as err:
-        raise line_error(origin, line, f"{name}: {err.message}") from None
+        raise line_error(origin, line, _("{name}: {message}").format(name=name, message=err.message)) from None
 
 
 def _numbers(names: Sequence[str], texts: list[str], origin: str, line: int) -> list[float]:
@@ -175,7 +178,7 @@ def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: 
     seen: set[str] = set()
     for h in names:
         if h in seen:
-            raise line_error(origin, line, f"column '{h}' appears twice")
+            raise line_error(origin, line, _("column '{name}' appears twice").format(name=h))
         seen.add(h)
     missing = [name for name in inputs if name not in seen]
     if missing:
@@ -183,8 +186,10 @@ def _columns_order(header: list[str], inputs: Sequence[str], origin: str, line: 
 
         others = tuple(h for h in names if h not in inputs)
         hint = suggest(missing[0], others)
-        raise line_error(origin, line, f"no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
-                         f"{hint} (columns that are not inputs are carried into the results)")
+        message = ngettext("no column for input {names}{hint} (columns that are not inputs are carried into the "
+                           "results)", "no column for inputs {names}{hint} (columns that are not inputs are "
+                           "carried into the results)", len(missing))
+        raise line_error(origin, line, message.format(names=", ".join(missing), hint=hint))
     order = [names.index(name) for name in inputs]
     return order, [k for k, h in enumerate(names) if h not in inputs] + order
 
@@ -207,7 +212,7 @@ def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            raise line_error(origin, at[0], f"not valid CSV ({exc})") from None
+            raise line_error(origin, at[0], _("not valid CSV ({reason})").format(reason=exc)) from None
         if cells is None:
             break
         number = at[0]
@@ -220,14 +225,17 @@ def _csv_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
             width = len(cells)
             continue
         if len(cells) != width:
-            raise line_error(origin, number, f"{len(cells)} values where the header has {width} columns")
+            raise line_error(origin, number, _("{count} values where the header has {width} columns").format(
+                count=len(cells), width=width))
         texts = [cells[k] for k in order]
         yield number, _numbers(inputs, texts, origin, number), (names, pick(cells))
     if order is None and inputs:
-        raise BpcalcError("value", f"{origin}: no header line: the first line names the inputs ({','.join(inputs)})")
+        raise BpcalcError("value", _("{origin}: no header line: the first line names the inputs ({inputs})").format(
+            origin=origin, inputs=",".join(inputs)))
 
 
 def _reject_constant(name: str) -> Any:
+    # in English, as the json module's own messages (a programs line's record quotes it)
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -235,9 +243,9 @@ def _json_object(text: str, origin: str, number: int) -> dict[str, Any]:
     try:
         obj = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
-        raise line_error(origin, number, f"not valid JSON ({exc})") from None
+        raise line_error(origin, number, _("not valid JSON ({reason})").format(reason=exc)) from None
     if not isinstance(obj, dict):
-        raise line_error(origin, number, "expected a JSON object")
+        raise line_error(origin, number, _("expected a JSON object"))
     return obj
 
 
@@ -254,14 +262,15 @@ def _jsonl_points(lines: Iterable[tuple[int, str]], inputs: Sequence[str],
         point = []
         for name in inputs:
             if name not in obj:
-                raise line_error(origin, number, f"no value for input {name}")
+                raise line_error(origin, number, _("no value for input {name}").format(name=name))
             v = obj[name]
             if arrays and isinstance(v, list):
                 point.append(_array(name, v, origin, number))
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-                expected = "a number or a nested list of numbers" if arrays else "a number"
-                raise line_error(origin, number, f"{name}: expected {expected}, got {json.dumps(v)}")
+                expected = (_("{name}: expected a number or a nested list of numbers, got {value}") if arrays
+                            else _("{name}: expected a number, got {value}"))
+                raise line_error(origin, number, expected.format(name=name, value=json.dumps(v)))
             point.append(v if v.__class__ is float and math.isfinite(v) else _number(name, str(v), origin, number))
         yield number, point, (names, tuple(obj[k] for k in names))
 
@@ -322,26 +331,34 @@ def tensor_rows(graph: Graph, points: Iterable[tuple[int, list[Any], Carried]], 
     ids = [graph.input_id(name) for name in wrt]
     for number, values, carried in points:
         point = dict(zip(graph.input_names, values))
-        try:
-            _shapes, sw = tensor.shapes(graph, point, limits.max_entries)
-            computed, fw = tensor.forward(graph, point)
-            adjoints, bw = tensor.backward(graph, computed, ids)
-        except BpcalcError as err:
-            yield PointRow(number, None, None, (), err.message, carried)
+        with speaking("en"):  # the rows are for scripts
+            try:
+                _shapes, sw = tensor.shapes(graph, point, limits.max_entries)
+                computed, fw = tensor.forward(graph, point)
+                adjoints, bw = tensor.backward(graph, computed, ids)
+            except BpcalcError as err:
+                failed = err.message
+            else:
+                failed = None
+        if failed is not None:
+            yield PointRow(number, None, None, (), failed, carried)
             continue
         yield PointRow(number, float(computed[graph.output]), tuple(scalar_or_array(adjoints[i]) for i in ids),
                        tuple(d.message for d in (*sw, *fw, *bw)), None, carried)
 
 
 def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequence[str]) -> PointRow:
-    """One point through the scalar engine, exactly as `bpcalc grad` computes it."""
+    """One point through the scalar engine, exactly as `bpcalc grad` computes
+    it; its error and warnings in English, whatever the language of the
+    summary (the rows are for scripts)."""
     from .engine import backward, forward
 
-    try:
-        values, fw = forward(graph, point)
-    except BpcalcError as err:
-        return PointRow(line, None, None, (), err.message)
-    adjoints, bw = backward(graph, values)
+    with speaking("en"):
+        try:
+            values, fw = forward(graph, point)
+        except BpcalcError as err:
+            return PointRow(line, None, None, (), err.message)
+        adjoints, bw = backward(graph, values)
     gradient = tuple(0.0 if (a := adjoints[graph.input_id(name)]) is None else a for name in wrt)
     return PointRow(line, values[graph.output], gradient, tuple(d.message for d in (*fw, *bw)), None)
 
@@ -355,8 +372,8 @@ def csv_header(wrt: Sequence[str], carried: Sequence[str] = ()) -> list[str]:
     header = ["line", *carried, "value", *(f"grad_{name}" for name in wrt), "error", "warnings"]
     clash = next((name for name in carried if header.count(name) > 1), None)
     if clash is not None:
-        raise BpcalcError("value", f"the points have a column '{clash}', which is also a column of the results: "
-                          "rename it")
+        raise BpcalcError("value", _("the points have a column '{name}', which is also a column of the results: "
+                                     "rename it").format(name=clash))
     return header
 
 
@@ -413,14 +430,18 @@ class Tally:
         """'' when every row is clean, else what to look at."""
         parts = []
         if self.errors:
-            parts.append(f"{self.errors:,} with errors")
+            parts.append(_("{count} with errors").format(count=f"{self.errors:,}"))
         if self.warned:
-            parts.append(f"{self.warned:,} with warnings")
+            parts.append(_("{count} with warnings").format(count=f"{self.warned:,}"))
         if self.failed:
-            parts.append(f"{self.failed:,} not ok")
+            parts.append(_("{count} not ok").format(count=f"{self.failed:,}"))
         if not parts:
             return ""
-        return f"{self.rows:,} row{'s' if self.rows != 1 else ''}; " + ", ".join(parts) + " (see their rows)"
+        listed = parts[0]
+        for part in parts[1:]:
+            listed = _("{first}, {second}").format(first=listed, second=part)
+        return ngettext("{rows} row; {parts} (see their rows)", "{rows} rows; {parts} (see their rows)",
+                        self.rows).format(rows=f"{self.rows:,}", parts=listed)
 
     def programs_summary(self) -> str:
         """--programs: the summary table (lines, all right, some wrong, errors)."""
@@ -551,7 +572,8 @@ def reduced(rows: Iterable[PointRow], width: int, how: str) -> Reduced:
     """Sum (or mean) of the rows' values and gradients, each sum correctly
     rounded (math.fsum: the order of the rows does not matter)."""
     if how not in REDUCTIONS:
-        raise BpcalcError("usage", f"--reduce {how}: the reductions are {' and '.join(REDUCTIONS)}")
+        raise BpcalcError("usage", _("--reduce {how}: the reductions are {first} and {second}").format(
+            how=how, first=REDUCTIONS[0], second=REDUCTIONS[1]))
     values: list[float] = []
     grads: list[list[float]] = [[] for _ in range(width)]
     warnings: dict[str, None] = {}
@@ -594,7 +616,7 @@ def _finite_sum() -> Iterator[None]:
     try:
         yield
     except (OverflowError, ValueError):
-        raise BpcalcError("domain", "the sum over the points is not a number (infinities of both signs)") from None
+        raise BpcalcError("domain", _("the sum over the points is not a number (infinities of both signs)")) from None
 
 
 def write_reduced(result: Reduced, fmt: str, wrt: Sequence[str], out: TextIO) -> Tally:
@@ -634,9 +656,10 @@ def open_text(path: str) -> Iterator[tuple[TextIO, str, int | None]]:
         f = open(path, encoding=ENCODING, newline="")
         size = os.fstat(f.fileno()).st_size
     except IsADirectoryError:
-        raise BpcalcError("io", f"{path} is a directory, not a file") from None
+        raise BpcalcError("io", _("{path} is a directory, not a file").format(path=path)) from None
     except OSError as exc:
-        raise BpcalcError("io", f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BpcalcError("io", _("cannot read {path}: {reason}").format(
+            path=path, reason=exc.strerror or exc)) from None
     with f:
         yield f, path, size if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
 
@@ -708,12 +731,21 @@ def read_program_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Any]:
 
     for number, text in lines:
         if text.strip():
-            yield read_line(number, text)
+            with speaking("en"):  # a Fault's message is its record's: English
+                item = read_line(number, text)
+            yield item
 
 
 def judge_line(item: Any, judged: Judged) -> dict[str, Any]:
     """One line's result record: what `bpcalc check --json` says about its
-    claims (or `bpcalc grad` when it has none), or the error it meets."""
+    claims (or `bpcalc grad` when it has none), or the error it meets; in
+    English whatever the language of the summary (records are for scripts,
+    and `grading.record_message` reads the English messages)."""
+    with speaking("en"):
+        return _judge_line(item, judged)
+
+
+def _judge_line(item: Any, judged: Judged) -> dict[str, Any]:
     from .api import check_to_dict, grad, jsonable
     from .grading import Fault, line_judging, record_message
     from .homework import Judging

@@ -27,6 +27,7 @@ from typing import Mapping
 
 from .errors import BpcalcError, Diagnostic, Span
 from .graph import CONST, Graph
+from .i18n import _
 from .ops import OPS
 
 _MAX_WARNINGS_PER_KIND = 20
@@ -119,7 +120,8 @@ def _undefined(graph: Graph, values: list[float], i: int, exc: Exception, warnin
         warnings.append(
             Diagnostic(
                 "overflow",
-                f"{graph.describe(i)}: {op.name}({shown}) overflows to {_fmt(value)}",
+                _("{node}: {call} overflows to {value}").format(node=graph.describe(i), call=f"{op.name}({shown})",
+                                                                value=_fmt(value)),
                 i,
             )
         )
@@ -131,10 +133,11 @@ def _undefined(graph: Graph, values: list[float], i: int, exc: Exception, warnin
 
         with np.errstate(all="ignore"):
             return float(op.np_forward(np, *map(np.float64, argv)))
-    message = op.domain(*argv) or f"{op.name} is undefined at {', '.join(_fmt(v) for v in argv)}"
+    message = op.domain(*argv) or _("{op} is undefined at {arguments}").format(
+        op=op.name, arguments=", ".join(_fmt(v) for v in argv))
     raise BpcalcError(
         "domain",
-        f"{message} in {graph.describe(i)}",
+        _("{message} in {node}").format(message=message, node=graph.describe(i)),
         graph.source,
         Span(graph.starts[i], graph.ends[i]),
     )
@@ -152,15 +155,15 @@ def _nonfinite_origins(graph: Graph, values: list[float], reported: set[int]) ->
             continue
         args = graph.args(i)
         if all(isfinite(values[j]) for j in args):
-            kind, what = "overflow", f"overflows to {_fmt(v)}"
+            kind, message = "overflow", _("{node}: {call} overflows to {value}")
         elif isnan(v) and not any(isnan(values[j]) for j in args):
-            kind, what = "nan", "is undefined (nan); every value computed from it is nan"
+            kind, message = "nan", _("{node}: {call} is undefined (nan); every value computed from it is nan")
         else:
             continue
         counts[kind] += 1
         if counts[kind] <= _MAX_WARNINGS_PER_KIND:
-            shown = ", ".join(_fmt(values[j]) for j in args)
-            out.append(Diagnostic(kind, f"{graph.describe(i)}: {graph.ops[i]}({shown}) {what}", i))
+            call = f"{graph.ops[i]}({', '.join(_fmt(values[j]) for j in args)})"
+            out.append(Diagnostic(kind, message.format(node=graph.describe(i), call=call, value=_fmt(v)), i))
     return out
 
 
@@ -188,10 +191,14 @@ def _point_notes(graph: Graph, values: list[float]) -> list[Diagnostic]:
             if message:
                 counts[kind] = counts.get(kind, 0) + 1
                 if counts[kind] <= _MAX_WARNINGS_PER_KIND:
-                    out.append(Diagnostic(kind, f"{graph.describe(i)}: {message}", i))
+                    out.append(Diagnostic(kind, _("{node}: {message}").format(node=graph.describe(i),
+                                                                                message=message), i))
     for kind, count in counts.items():
         if count > _MAX_WARNINGS_PER_KIND:
-            out.append(Diagnostic(kind, f"… and {count - _MAX_WARNINGS_PER_KIND} more {kind} warnings", None))
+            more = count - _MAX_WARNINGS_PER_KIND
+            message = (_("… and {count} more kink warnings") if kind == "kink" else
+                       _("… and {count} more underflow warnings"))
+            out.append(Diagnostic(kind, message.format(count=more), None))
     return out
 
 
@@ -230,8 +237,8 @@ def backward(graph: Graph, values: list[float]) -> tuple[list[float | None], lis
                 warnings.append(
                     Diagnostic(
                         "nonfinite",
-                        f"the gradient at {graph.describe(i)} is {_fmt(adj[i])}: "
-                        "an infinite or undefined local derivative on the way back",
+                        _("the gradient at {node} is {value}: an infinite or undefined local derivative on the "
+                          "way back").format(node=graph.describe(i), value=_fmt(adj[i])),
                         i,
                     )
                 )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 from .homework import Judging
+from .i18n import _
 
 #: Claim keys of a line, in the order their claims are judged.
 CLAIM_KEYS = ("expect", "expect-value", "expect-node", "expect-node-grad", "expect-updated")
@@ -203,6 +204,9 @@ def _pairs_text(entry: Any, key: str) -> str:
 
 
 # --- errors in the language of the record -----------------------------------------
+# Records are for scripts and always in English (`batch.judge_line` computes
+# them in English whatever --lang says), so these patterns meet English
+# messages; the option names they match are never translated in any language.
 
 _WITH_AT = re.compile(r"give (it|them) with --at ")
 _AT_NAME = re.compile(r"--at (\w+):")
@@ -267,10 +271,12 @@ class Summary:
 
     def table(self) -> str:
         """The summary on stderr: a small aligned table."""
-        heads = ("lines", "all right", "some wrong", "errors")
+        from rich.cells import cell_len  # Chinese characters are two columns wide
+
+        heads = (_("lines"), _("all right"), _("some wrong"), _("errors"))
         cells = tuple(f"{n:,}" for n in (self.lines, self.right, self.wrong, self.errors))
-        widths = [max(len(h), len(c)) for h, c in zip(heads, cells)]
-        return "\n".join("  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in (heads, cells))
+        widths = [max(cell_len(h), cell_len(c)) for h, c in zip(heads, cells)]
+        return "\n".join("  ".join(" " * (w - cell_len(x)) + x for x, w in zip(row, widths)) for row in (heads, cells))
 
 
 def statuses(records: Iterable[dict[str, Any]]) -> Iterator[str]:

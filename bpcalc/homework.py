@@ -57,6 +57,7 @@ from typing import Any, Sequence
 from .api import GradResult
 from .errors import BpcalcError, Source, Span
 from .graph import CONST, INPUT, Graph
+from .i18n import _, ngettext
 from .inputs import DEFAULT_MAX_BYTES, read_program
 from .ops import CONSTANTS, shape_words
 # point's comma splitter (outside parentheses), shared with --at parsing
@@ -170,16 +171,19 @@ def parse_claims(kind: str, text: str, source: Source | None = None, start: int 
         span = Span(start + a + lead, start + b - trail)  # the claim without its spaces
         match = _ASSIGNMENT.match(piece)
         if match is None:
-            raise BpcalcError("value", f"'{piece.strip()}' has no value; write name=<number>", source, span)
+            raise BpcalcError("value", _("'{claim}' has no value; write name=<number>").format(claim=piece.strip()),
+                              source, span)
         name = match.group("name")
         index = None
         entry = _ENTRY.fullmatch(name)
         if entry is not None:
             name, index = entry.group("name"), tuple(int(k) for k in entry.group("index").split(","))
         if not _LABEL.fullmatch(name):
-            what = f"'{name}' is not a node name" if name else "missing name before '='"
-            raise BpcalcError("value", f"{what} (name a node as in the grad table: q, q@2, %3; "
-                              "an entry as W[0,1])", source, span)
+            message = (_("'{name}' is not a node name (name a node as in the grad table: q, q@2, %3; an entry as "
+                         "W[0,1])") if name else
+                       _("missing name before '=' (name a node as in the grad table: q, q@2, %3; an entry as "
+                         "W[0,1])"))
+            raise BpcalcError("value", message.format(name=name), source, span)
         claims.extend(_claim(kind, name, source, span, start + a + match.start("value"), index))
     return claims
 
@@ -191,8 +195,8 @@ def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: in
     text = source.text[value_at:span.end]
     shown = name or OPTIONS[VALUE]
     if not text.strip():
-        raise BpcalcError("value", f"no value after '{shown}='" if name else f"no value given for {shown}",
-                          source, Span(span.start, max(span.end, span.start + 1)))
+        message = _("no value after '{name}='") if name else _("no value given for {name}")
+        raise BpcalcError("value", message.format(name=shown), source, Span(span.start, max(span.end, span.start + 1)))
     try:
         number = constant_value(shown, text)
     except BpcalcError as err:  # point it at the claim as written
@@ -200,7 +204,8 @@ def _claim(kind: str, name: str | None, source: Source, span: Span, value_at: in
         raise BpcalcError(err.kind, err.message, source, Span(value_at + span.start, value_at + span.end)) from None
     if not isinstance(number.value, float):
         if index is not None:
-            raise BpcalcError("value", f"{shown}{_index_text(index)} is one entry: claim one number", source, span)
+            raise BpcalcError("value", _("{entry} is one entry: claim one number").format(
+                entry=shown + _index_text(index)), source, span)
         return _entry_claims(kind, shown, number, source, span, text)
     return [Claim(kind, name, number, source, span, _written_place(number), index)]
 
@@ -297,7 +302,8 @@ def _line_kind(body: str, source: Source, offset: int) -> tuple[str, int]:
         from .lang.parser import suggest
 
         raise BpcalcError(
-            "value", f"unknown key '{key}' (keys: {', '.join(_KEYS)}){suggest(key, tuple(_KEYS))}",
+            "value", _("unknown key '{key}' (keys: {keys}){hint}").format(
+                key=key, keys=", ".join(_KEYS), hint=suggest(key, tuple(_KEYS))),
             source, Span(offset + match.start(1), offset + match.end(1)),
         )
     return _KEYS[key], match.end()
@@ -306,14 +312,17 @@ def _line_kind(body: str, source: Source, offset: int) -> tuple[str, int]:
 def _json_claims(source: Source) -> list[Claim]:
     def no_constant(name: str) -> Any:
         at = source.text.find(name)
-        raise BpcalcError("value", f"invalid JSON: {name} is not a JSON number", source, Span(at, at + len(name)))
+        raise BpcalcError("value", _("invalid JSON: {name} is not a JSON number").format(name=name), source,
+                          Span(at, at + len(name)))
 
     try:
         doc = json.loads(source.text, parse_float=str, parse_int=str, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
-        raise BpcalcError("value", f"invalid JSON: {exc.msg}", source, Span(exc.pos, exc.pos + 1)) from None
+        raise BpcalcError("value", _("invalid JSON: {reason}").format(reason=exc.msg), source,
+                          Span(exc.pos, exc.pos + 1)) from None
     if not isinstance(doc, dict):
-        raise BpcalcError("value", "an answer file in JSON must be an object such as {\"expect\": {\"x\": -4}}", source)
+        raise BpcalcError("value", _("an answer file in JSON must be an object such as {example}").format(
+            example='{"expect": {"x": -4}}'), source)
     claims: list[Claim] = []
     for key, entry in doc.items():
         if key in _JSON_NOTES:
@@ -323,8 +332,8 @@ def _json_claims(source: Source) -> list[Claim]:
             from .lang.parser import suggest
 
             keys = (*_KEYS, *_JSON_KEYS)
-            raise BpcalcError("value", f"{source.origin}: unknown key \"{key}\" (keys: {', '.join(keys)})"
-                              f"{suggest(key, keys)}")
+            raise BpcalcError("value", _("{origin}: unknown key \"{key}\" (keys: {keys}){hint}").format(
+                origin=source.origin, key=key, keys=", ".join(keys), hint=suggest(key, keys)))
         pairs = [(None, entry)] if kind == VALUE else list(_json_object(entry, key, source).items())
         for name, value in pairs:
             if value is None and kind == GRADIENT and name is not None:
@@ -349,8 +358,9 @@ _JSON_NOTES = frozenset({"source", "tolerance"})
 def _json_literal(value: Any, key: str, source: Source) -> str:
     text = json_value_text(value)
     if text is None:
-        raise BpcalcError("value", f"{source.origin}: \"{key}\" values must be numbers, strings or nested lists "
-                          f"of numbers, not {json.dumps(value)}")
+        raise BpcalcError("value", _("{origin}: \"{key}\" values must be numbers, strings or nested lists of "
+                                     "numbers, not {value}").format(origin=source.origin, key=key,
+                                                                    value=json.dumps(value)))
     return text
 
 
@@ -368,7 +378,8 @@ def json_value_text(value: Any) -> str | None:
 
 def _json_object(entry: Any, key: str, source: Source) -> dict[str, Any]:
     if not isinstance(entry, dict):
-        raise BpcalcError("value", f"{source.origin}: \"{key}\" must be an object of name: value pairs")
+        raise BpcalcError("value", _("{origin}: \"{key}\" must be an object of name: value pairs").format(
+            origin=source.origin, key=key))
     return entry
 
 
@@ -387,23 +398,30 @@ def resolve_claim(graph: Graph, claim: Claim) -> int:
         if node is not None:
             raise BpcalcError(
                 "value",
-                f"'{name}' is not an input; for d output / d {name} write --expect-node-grad {name}=…",
+                _("'{name}' is not an input; for d output / d {name} write --expect-node-grad {name}=…").format(
+                    name=name),
                 claim.source, claim.span,
             )
         inputs = graph.input_names
-        raise _unknown(claim, f"the program has no input '{name}' (inputs: {', '.join(inputs) or 'none'})", inputs)
+        raise _unknown(claim, _("the program has no input '{name}' (inputs: {inputs})").format(
+            name=name, inputs=", ".join(inputs) or _("none")), inputs)
     node = _named_node(graph, name)
     if node is None:
         known = tuple(dict.fromkeys(n for n in (*graph.names, *graph.labels) if n and not n.startswith("%")))
         unnamed = [label for i, label in enumerate(graph.labels) if label.startswith("%") and graph.ops[i] != CONST]
-        listed = ", ".join(known) or "none"
+        names, shown = ", ".join(known) or _("none"), ""
         if unnamed:
-            more = f", … ({len(unnamed)} in all)" if len(unnamed) > 10 else ""
-            listed += f"; unnamed nodes: {', '.join(unnamed[:10])}{more}"
-        raise _unknown(claim, f"the program has no node named '{name}' (names: {listed})", known)
+            shown = ", ".join(unnamed[:10])
+            if len(unnamed) > 10:
+                shown = _("{listed}, … ({count} in all)").format(listed=shown, count=len(unnamed))
+            message = _("the program has no node named '{name}' (names: {names}; unnamed nodes: {unnamed})")
+        else:
+            message = _("the program has no node named '{name}' (names: {names})")
+        raise _unknown(claim, message.format(name=name, names=names, unnamed=shown), known)
     if claim.kind == NODE_GRAD and not graph.active[node]:
         raise BpcalcError(
-            "value", f"'{name}' does not depend on any input, so it has no gradient", claim.source, claim.span
+            "value", _("'{name}' does not depend on any input, so it has no gradient").format(name=name),
+            claim.source, claim.span
         )
     return node
 
@@ -436,10 +454,12 @@ def resolve_claims(graph: Graph, claims: Sequence[Claim]) -> tuple[int, ...]:
         key = (UPDATED if claim.kind == UPDATED else gradient, node, claim.index)
         if key in seen:
             entry = _index_text(claim.index) if claim.index is not None else ""
-            what = "the updated value" if claim.kind == UPDATED else "the gradient" if gradient else "the value"
-            what = f"{what} of {graph.labels[node]}{entry}"
-            raise BpcalcError("value", f"{what} is claimed twice ({seen[key].text} and {claim.text})",
-                              claim.source, claim.span)
+            message = (_("the updated value of {node} is claimed twice ({first} and {second})")
+                       if claim.kind == UPDATED else
+                       _("the gradient of {node} is claimed twice ({first} and {second})") if gradient else
+                       _("the value of {node} is claimed twice ({first} and {second})"))
+            raise BpcalcError("value", message.format(node=graph.labels[node] + entry, first=seen[key].text,
+                                                      second=claim.text), claim.source, claim.span)
         seen[key] = claim
         nodes.append(node)
     return tuple(nodes)
@@ -480,8 +500,8 @@ def _no_gradient(result: GradResult, claim: Claim, node: int) -> Verdict:
     from .tensor import data_inputs
 
     data = result.tensor and node in data_inputs(result.graph, result.values)
-    how = ("class indices are data, with no gradient" if data else
-           "it is a variable, with a gradient: claim its value")
+    how = (_("class indices are data, with no gradient") if data else
+           _("it is a variable, with a gradient: claim its value"))
     return Verdict(claim, node, math.nan, None, data, "data", None, None, how)
 
 
@@ -496,21 +516,24 @@ def _entry(result: GradResult, claim: Claim, node: int, correct: Any, gradient: 
     shape = result.shape(node)
     what = claim.name or result.output_label
     if gradient and correct is None and result.tensor and node in data_inputs(result.graph, result.values):
-        raise BpcalcError("value", f"{what} holds class indices: data, which has no gradient to claim",
-                          claim.source, claim.span)
+        raise BpcalcError("value", _("{name} holds class indices: data, which has no gradient to claim").format(
+            name=what), claim.source, claim.span)
     if claim.index is None and shape:
-        raise BpcalcError("value", f"{what} is {shape_words(shape)}: claim it whole ({what}=[…]) or one entry "
-                          f"({what}{_index_text((0,) * len(shape))}=…)", claim.source, claim.span)
+        message = _("{name} is {shape}: claim it whole ({name}=[…]) or one entry ({entry}=…)")
+        raise BpcalcError("value", message.format(name=what, shape=shape_words(shape),
+                                                  entry=what + _index_text((0,) * len(shape))),
+                          claim.source, claim.span)
     if claim.shape is not None and claim.shape != shape:
-        raise BpcalcError("value", f"the claim is {shape_words(claim.shape)}, and {what} is "
-                          f"{shape_words(shape)}", claim.source, claim.span)
+        raise BpcalcError("value", _("the claim is {claimed}, and {name} is {shape}").format(
+            claimed=shape_words(claim.shape), name=what, shape=shape_words(shape)), claim.source, claim.span)
     if claim.index is not None and (len(claim.index) != len(shape) or any(
             k >= n for k, n in zip(claim.index, shape))):
-        raise BpcalcError("value", f"{what}{_index_text(claim.index)}: {what} is {shape_words(shape)}, so its "
-                          f"entries are {_index_text(tuple(0 for _ in shape))} to "
-                          f"{_index_text(tuple(n - 1 for n in shape))}" if shape else
-                          f"{what}{_index_text(claim.index)}: {what} is one number, with no entries",
-                          claim.source, claim.span)
+        entry = what + _index_text(claim.index)
+        message = (_("{entry}: {name} is {shape}, so its entries are {first} to {last}").format(
+            entry=entry, name=what, shape=shape_words(shape), first=_index_text(tuple(0 for _n in shape)),
+            last=_index_text(tuple(n - 1 for n in shape))) if shape else
+            _("{entry}: {name} is one number, with no entries").format(entry=entry, name=what))
+        raise BpcalcError("value", message, claim.source, claim.span)
     if correct is None:
         return None
     return float(np.asarray(correct)[claim.index] if claim.index is not None else correct)
@@ -520,8 +543,9 @@ def require_lr(claims: Sequence[Claim], lr: float | None) -> None:
     """Claims about updated values need the learning rate."""
     for claim in claims:
         if claim.kind == UPDATED and lr is None:
-            raise BpcalcError("usage", f"{claim.name}={claim.text}: an updated value needs the learning rate: "
-                              "give --lr η (\"lr\" in a batch record)", claim.source, claim.span)
+            raise BpcalcError("usage", _("{claim}: an updated value needs the learning rate: give --lr η (\"lr\" in "
+                                         "a batch record)").format(claim=f"{claim.name}={claim.text}"),
+                              claim.source, claim.span)
 
 
 def _updated(result: GradResult, claim: Claim, node: int) -> Any:
@@ -549,47 +573,61 @@ def judge(claim: Claim, node: int, correct: float, exact: str | None, judging: J
     claimed = claim.number.value
     if not math.isfinite(correct):
         return Verdict(claim, node, correct, exact, False, "tolerance", None, None,
-                       f"the correct value is {correct}, not a finite number")
+                       _("the correct value is {correct}, not a finite number").format(correct=correct))
     close = abs(claimed - correct) <= judging.atol + judging.rtol * abs(correct)
-    place, rule, why = _place(claim, correct, judging)
+    place, basis = _place(claim, correct, judging)
     if place is None:
-        how = f"{why}{'within' if close else 'outside'} the tolerance"
+        how = (_("within the tolerance") if close else _("outside the tolerance")) if basis != ZERO else (
+            _("0 has no significant figures; within the tolerance") if close else
+            _("0 has no significant figures; outside the tolerance"))
         return Verdict(claim, node, correct, exact, close, "tolerance", None, None, how)
     half_unit = Fraction(10) ** place / 2
     ok = close or abs(_fraction(claimed) - _fraction(correct)) <= half_unit
     rounded = round_to_place(correct, place)
-    digits = judging.sig_figs if rule == "sig-figs" else -place
-    how = f"rounded to {why}: {rounded}"
-    if claimed == 0 and not close and why.endswith(AS_WRITTEN):
+    rule = "sig-figs" if basis == SIG_FIGS_OPTION else "decimals"
+    digits = judging.sig_figs if basis == SIG_FIGS_OPTION else -place
+    how = _rounded_how(basis, place, digits or 0).format(n=digits, unit=10 ** max(place, 0), rounded=rounded)
+    if claimed == 0 and not close and basis == AS_WRITTEN:
         # judged at the digits written, when none is: 0.0 for 0.0177 (or 0. for -0.0177) says nothing
         first = round_to_place(correct, Decimal(repr(correct)).adjusted())
-        ok, how = False, f"no significant digit written, and the value is not 0: to 1 significant figure {first}"
+        ok, how = False, _("no significant digit written, and the value is not 0: to 1 significant figure "
+                           "{first}").format(first=first)
     return Verdict(claim, node, correct, exact, ok, rule, digits, rounded, how)
 
 
-def _place(claim: Claim, correct: float, judging: Judging) -> tuple[int | None, str, str]:
-    """(decimal exponent of the unit to judge to, rule, why) or (None, …) for
-    the tolerance alone."""
+#: What a claim is judged by (`_place`): the options --decimals or
+#: --sig-figs, its own written digits, the tolerance alone, or the tolerance
+#: because the correct value 0 has no significant figures.
+DECIMALS_OPTION, SIG_FIGS_OPTION, AS_WRITTEN, TOLERANCE, ZERO = "--decimals", "--sig-figs", "as written", "", "zero"
+
+
+def _place(claim: Claim, correct: float, judging: Judging) -> tuple[int | None, str]:
+    """(decimal exponent of the unit to judge to, what decides it), or (None,
+    TOLERANCE or ZERO) for the tolerance alone."""
     if judging.decimals is not None:
-        return -judging.decimals, "decimals", f"{_decimals(-judging.decimals)} (--decimals)"
+        return -judging.decimals, DECIMALS_OPTION
     if judging.sig_figs is not None:
         if correct == 0:
-            return None, "tolerance", "0 has no significant figures; "
-        exponent = Decimal(repr(correct)).adjusted()
-        n = judging.sig_figs
-        return exponent - n + 1, "sig-figs", f"{n} significant figure{'s' if n != 1 else ''} (--sig-figs)"
+            return None, ZERO
+        return Decimal(repr(correct)).adjusted() - judging.sig_figs + 1, SIG_FIGS_OPTION
     if judging.as_written and claim.place is not None:
-        return claim.place, "decimals", f"{_decimals(claim.place)} {AS_WRITTEN}"
-    return None, "tolerance", ""
+        return claim.place, AS_WRITTEN
+    return None, TOLERANCE
 
 
-AS_WRITTEN = "(as written)"
-
-
-def _decimals(place: int) -> str:
-    if place <= 0:
-        return f"{-place} decimal{'s' if place != -1 else ''}"
-    return f"the nearest {10 ** place}"
+def _rounded_how(basis: str, place: int, n: int) -> str:
+    """How a claim judged to `n` digits was judged, to be formatted with n,
+    unit (10**place) and rounded: 'rounded to 2 decimals (as written): 0.39'."""
+    if basis == SIG_FIGS_OPTION:
+        return ngettext("rounded to {n} significant figure (--sig-figs): {rounded}",
+                        "rounded to {n} significant figures (--sig-figs): {rounded}", n)
+    if place > 0:  # written as 1.5e3 (or Judging(decimals=-2) from Python)
+        return (_("rounded to the nearest {unit} (--decimals): {rounded}") if basis == DECIMALS_OPTION else
+                _("rounded to the nearest {unit} (as written): {rounded}"))
+    return (ngettext("rounded to {n} decimal (--decimals): {rounded}",
+                     "rounded to {n} decimals (--decimals): {rounded}", n) if basis == DECIMALS_OPTION else
+            ngettext("rounded to {n} decimal (as written): {rounded}",
+                     "rounded to {n} decimals (as written): {rounded}", n))
 
 
 def _fraction(value: float) -> Fraction:
@@ -605,7 +643,8 @@ def round_to_place(value: float, place: int) -> str:
     with localcontext() as context:  # enough digits for 1e300 to 2 decimals
         context.prec = max(28, exact.adjusted() - place + 3)
         candidates = dict.fromkeys(exact.quantize(quantum, rounding=r) for r in (ROUND_HALF_DOWN, ROUND_HALF_UP))
-    return " or ".join(_decimal_text(d, quantum) for d in candidates)
+    texts = [_decimal_text(d, quantum) for d in candidates]
+    return texts[0] if len(texts) == 1 else _("{first} or {second}").format(first=texts[0], second=texts[1])
 
 
 def _decimal_text(value: Decimal, quantum: Decimal) -> str:
@@ -635,7 +674,7 @@ def collect_claims(
     if not claims:
         raise BpcalcError(
             "usage",
-            "nothing to check: give claims with --expect x=…, --expect-value …, --expect-node q=…, "
-            "--expect-node-grad q=…, --expect-updated x=… (with --lr) or --expect-file FILE",
+            _("nothing to check: give claims with --expect x=…, --expect-value …, --expect-node q=…, "
+              "--expect-node-grad q=…, --expect-updated x=… (with --lr) or --expect-file FILE"),
         )
     return claims

@@ -25,8 +25,9 @@ is for scripts). The Python API speaks English until `use("zh")`.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 #: The languages with a catalogue ("en" is the code's own text).
 LANGUAGES = ("en", "zh")
@@ -72,6 +73,22 @@ def use(lang: str) -> None:
 
     catalogue = gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[lang])
     _state["gettext"], _state["ngettext"] = catalogue.gettext, catalogue.ngettext
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak `lang` within the block, then the language spoken before (what
+    is computed for scripts, such as `bpcalc batch`'s records, is English
+    whatever a person chose for the summary)."""
+    before = dict(_state)
+    if before["language"] == lang:
+        yield
+        return
+    use(lang)
+    try:
+        yield
+    finally:
+        _state.update(before)
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> str:

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .graph import CONST, INPUT, Graph
+from .i18n import _
 from .ops import CONSTANTS, OPS, sympy_constant
 from .point import AtValue
 
@@ -56,8 +57,9 @@ def huge_power(graph: Graph, values: list[float], needed: list[bool] | None = No
         if op == "pow" and (needed is None or needed[i]):
             a, b = values[arg0[i]], values[arg1[i]]
             if abs(b) > MAX_EXACT_POWER and abs(a) not in (0.0, 1.0):
-                return (f"{graph.describe(i)} raises {a!r} to the power {b!r}, "
-                        "and evaluating that exactly could take unbounded time and memory")
+                return _("{node} raises {base} to the power {exponent}, and evaluating that exactly could "
+                         "take unbounded time and memory").format(node=graph.describe(i), base=repr(a),
+                                                                   exponent=repr(b))
     return ""
 
 

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import BpcalcError, Diagnostic
 from .graph import Graph
+from .i18n import N_, _
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS
 from .point import AtValue
@@ -156,7 +157,7 @@ def _evaluate(sp: Any, value: Any) -> Any:
     100*tan(sin(1/100))**2)), the slope of relu): such arguments are evaluated
     to 30 digits first, innermost first."""
     value = value.evalf(30)
-    for _ in range(8):  # nested ones (Heaviside of a Max) need more than one round
+    for _round in range(8):  # nested ones (Heaviside of a Max) need more than one round
         unevaluated = value.atoms(sp.Heaviside, sp.sign, sp.Max, sp.Min, sp.Abs)
         if not unevaluated:
             break
@@ -286,7 +287,7 @@ def check(
 
     too_big = _too_big_for_sympy(graph) or _overflows(graph, point)
     if too_big:
-        notes.append(f"checked operation by operation (the local check): {too_big}")
+        notes.append(_("checked operation by operation (the local check): {why}").format(why=too_big))
         inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
         return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
 
@@ -297,7 +298,7 @@ def check(
         if len(wrt) * len(graph) <= FD_MAX_WORK:
             fd.update(finite_differences(graph, point, wrt))
         else:
-            notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph)} nodes is too much work)")
+            notes.append(fd_skipped(len(wrt), len(graph)))
         for work in WHILE_CHECKING:
             work()
 
@@ -317,18 +318,43 @@ def check(
         if any(c.status == MISMATCH for c in inputs):
             inputs = _explain_mismatches(graph, point, gradient, kinks, near_kink, inputs, notes, rtol, atol)
         return Check(SYMPY, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
-    why = (
-        f"SymPy ran out of its {budget:g} s budget"
-        if outcome.status == "timeout"
-        else f"SymPy could not check this program ({outcome.error})"
-    )
     if budget <= 0:
-        notes.append(f"{why}; checked with central finite differences instead")
+        notes.append(sympy_gave_up(outcome, budget, CENTRAL_DIFFERENCES_INSTEAD))
         inputs = [_judge_fd(graph, name, gradient[name], fd.get(name), near_kink, None) for name in wrt]
         return Check(FINITE_DIFFERENCES, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
-    notes.append(f"{why} on the whole expression; checked operation by operation instead (the local check)")
+    notes.append(sympy_gave_up(outcome, budget, LOCAL_CHECK_INSTEAD))
     inputs = _local_check(graph, point, gradient, kinks, near_kink, notes, rtol, atol)
     return Check(LOCAL, tuple(inputs), tuple(notes), rtol, atol, time.monotonic() - start)
+
+
+#: What the check did when SymPy gave up (the key of `sympy_gave_up`).
+CENTRAL_DIFFERENCES_INSTEAD, LOCAL_CHECK_INSTEAD, DIFFERENCES_INSTEAD = "central", "local", "differences"
+#: (timed out?, what was done instead) -> the note; one whole sentence each.
+_GAVE_UP = {
+    (True, CENTRAL_DIFFERENCES_INSTEAD): N_("SymPy ran out of its {budget} s budget; checked with central finite "
+                                            "differences instead"),
+    (False, CENTRAL_DIFFERENCES_INSTEAD): N_("SymPy could not check this program ({error}); checked with central "
+                                             "finite differences instead"),
+    (True, LOCAL_CHECK_INSTEAD): N_("SymPy ran out of its {budget} s budget on the whole expression; checked "
+                                    "operation by operation instead (the local check)"),
+    (False, LOCAL_CHECK_INSTEAD): N_("SymPy could not check this program ({error}) on the whole expression; "
+                                     "checked operation by operation instead (the local check)"),
+    (True, DIFFERENCES_INSTEAD): N_("SymPy ran out of its {budget} s budget; checked with finite differences"),
+    (False, DIFFERENCES_INSTEAD): N_("SymPy could not check this program ({error}); checked with finite "
+                                     "differences"),
+}
+
+
+def sympy_gave_up(outcome: Any, budget: float, instead: str) -> str:
+    """The note saying that SymPy did not finish (`outcome`: a
+    `budget.Outcome` that is not "ok") and what was done `instead`."""
+    message = _(_GAVE_UP[outcome.status == "timeout", instead])
+    return message.format(budget=f"{budget:g}", error=outcome.error)
+
+
+def fd_skipped(inputs: int, nodes: int) -> str:
+    return _("finite differences skipped ({inputs} inputs x {nodes} nodes is too much work)").format(
+        inputs=inputs, nodes=f"{nodes:,}")
 
 
 def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
@@ -340,12 +366,12 @@ def _overflows(graph: Graph, point: Mapping[str, AtValue]) -> str:
     from .engine import forward
     from .symbolic import huge_power
 
-    values, _ = forward(graph, {name: at.value for name, at in point.items()})
+    values, _warnings = forward(graph, {name: at.value for name, at in point.items()})
     live = graph.reaches_output()
     for i, v in enumerate(values):
         if live[i] and not math.isfinite(v):
-            return (f"{graph.describe(i)} is {v} in double precision, and evaluating it exactly "
-                    "could take unbounded time and memory")
+            return _("{node} is {value} in double precision, and evaluating it exactly could take unbounded "
+                     "time and memory").format(node=graph.describe(i), value=v)
     return huge_power(graph, values, live)
 
 
@@ -367,10 +393,11 @@ def tree_size(graph: Graph, cap: int) -> int:
 def _too_big_for_sympy(graph: Graph) -> str:
     """Why the whole-expression check is not even tried, or ''."""
     if len(graph) > WHOLE_MAX_NODES:
-        return f"the program has {len(graph):,} nodes (SymPy differentiates whole programs of up to {WHOLE_MAX_NODES:,})"
+        return _("the program has {nodes} nodes (SymPy differentiates whole programs of up to {most})").format(
+            nodes=f"{len(graph):,}", most=f"{WHOLE_MAX_NODES:,}")
     if tree_size(graph, WHOLE_MAX_TREE) > WHOLE_MAX_TREE:
-        return (f"written out as one expression the output has more than {WHOLE_MAX_TREE:,} operations "
-                f"(its nodes are reused), too many for SymPy to differentiate as a whole")
+        return _("written out as one expression the output has more than {most} operations (its nodes are "
+                 "reused), too many for SymPy to differentiate as a whole").format(most=f"{WHOLE_MAX_TREE:,}")
     return ""
 
 
@@ -419,9 +446,8 @@ def _judge_symbolic(graph: Graph, gradient: Mapping[str, float], results: list[t
         inputs.append(InputCheck(name, engine, text, value, fd.get(name), status))
         f = fd.get(name)
         if status == OK and f is not None and not at_kink and not _close(f, value, FD_RTOL, FD_ATOL):
-            notes.append(
-                f"finite differences disagree for {name} ({f:.6g}); SymPy and the engine agree"
-            )
+            notes.append(_("finite differences disagree for {name} ({difference}); SymPy and the engine "
+                           "agree").format(name=name, difference=f"{f:.6g}"))
     return inputs
 
 
@@ -444,13 +470,14 @@ def _explain_mismatches(graph: Graph, point: Mapping[str, AtValue], gradient: Ma
         if c.status == MISMATCH and second.status == OK and c.symbolic:
             relative = abs(c.engine - c.symbolic) / abs(c.symbolic)
             last_bit = relative < ILL_CONDITIONED_FROM
-            why = ("floating-point rounding" if last_bit
-                   else "this point is ill-conditioned in double precision (the exact value is the better one)")
-            notes.append(
-                f"{c.name}: the engine differs from SymPy's exact value by {relative:.1e} (relative), yet every "
-                "operation's derivative agrees with SymPy at the engine's own values, and so does the chain "
-                f"rule redone with them: {why}"
-            )
+            note = (_("{name}: the engine differs from SymPy's exact value by {relative} (relative), yet every "
+                      "operation's derivative agrees with SymPy at the engine's own values, and so does the "
+                      "chain rule redone with them: floating-point rounding") if last_bit else
+                    _("{name}: the engine differs from SymPy's exact value by {relative} (relative), yet every "
+                      "operation's derivative agrees with SymPy at the engine's own values, and so does the "
+                      "chain rule redone with them: this point is ill-conditioned in double precision (the "
+                      "exact value is the better one)"))
+            notes.append(note.format(name=c.name, relative=f"{relative:.1e}"))
             status = ROUNDING if last_bit else ILL_CONDITIONED
             out.append(InputCheck(c.name, c.engine, c.derivative, c.symbolic, second.fd, status))
         else:
@@ -489,14 +516,14 @@ def _local_check(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[s
 
     wrt = tuple(gradient)
     base = {name: at.value for name, at in point.items()}
-    values, _ = forward(graph, base)
+    values, _warnings = forward(graph, base)
     local = local_partials(graph, values, set(kinks), rtol, atol)
     notes.extend(local.notes())
     wrong = graph.ancestors(list(local.mismatched)) if local.mismatched else [False] * len(graph)
     chain, size, broken = sympy_chain(graph, local.sympy_partials)
     fd = vector_finite_differences(graph, base, wrt)
     if fd is None:
-        notes.append(f"finite differences skipped ({len(wrt)} inputs x {len(graph):,} nodes is too much work)")
+        notes.append(fd_skipped(len(wrt), len(graph)))
         fd = {}
     out = []
     chained = 0
@@ -511,13 +538,14 @@ def _local_check(graph: Graph, point: Mapping[str, AtValue], gradient: Mapping[s
             status = OK if same else (KINK if near_kink[i] else MISMATCH)
             f = fd.get(name)
             if same and f is not None and not _close(engine, f, FD_RTOL, FD_ATOL) and not near_kink[i]:
-                notes.append(f"finite differences disagree for {name} ({f:.6g}); the chain rule over "
-                             "SymPy's partials agrees with the engine")
+                notes.append(_("finite differences disagree for {name} ({difference}); the chain rule over "
+                               "SymPy's partials agrees with the engine").format(name=name, difference=f"{f:.6g}"))
             out.append(InputCheck(name, engine, None, chain[i], f, status))
         else:
             # behind a node SymPy could not vouch for: finite differences decide
             out.append(_judge_fd(graph, name, engine, fd.get(name), near_kink, False if wrong[i] else None))
-    notes.append(f"local check: the chain rule redone with SymPy's partials covers {chained} of {len(wrt)} inputs")
+    notes.append(_("local check: the chain rule redone with SymPy's partials covers {chained} of {inputs} "
+                   "inputs").format(chained=chained, inputs=len(wrt)))
     return out
 
 
@@ -536,16 +564,19 @@ class LocalPartials:
     sympy_partials: dict[int, list[float | None]] = field(default_factory=dict, repr=False, compare=False)
 
     def notes(self) -> list[str]:
-        out = [
-            f"local check: {self.checked:,} local partial derivatives "
-            f"({', '.join(self.kinds) or 'no operations'}) compared with SymPy's derivative of each operation"
-            + (f"; {len(self.mismatched):,} disagree" if self.mismatched else ", all agree")
-        ]
-        out += [f"local check: {m}" for m in self.named]
+        ops = ", ".join(self.kinds) or _("no operations")
+        compared = (_("local check: {checked} local partial derivatives ({ops}) compared with SymPy's derivative "
+                      "of each operation; {mismatched} disagree") if self.mismatched else
+                    _("local check: {checked} local partial derivatives ({ops}) compared with SymPy's derivative "
+                      "of each operation, all agree"))
+        out = [compared.format(checked=f"{self.checked:,}", ops=ops, mismatched=f"{len(self.mismatched):,}")]
+        out += [_("local check: {mismatch}").format(mismatch=m) for m in self.named]
         if self.skipped:
-            out.append(f"local check: {len(self.skipped):,} nodes skipped (at a kink, or at a non-finite value)")
+            out.append(_("local check: {nodes} nodes skipped (at a kink, or at a non-finite value)").format(
+                nodes=f"{len(self.skipped):,}"))
         if self.unverified:
-            out.append(f"local check: {self.unverified:,} partials left unverified (SymPy's value is undefined there)")
+            out.append(_("local check: {partials} partials left unverified (SymPy's value is undefined "
+                         "there)").format(partials=f"{self.unverified:,}"))
         return out
 
 
@@ -649,10 +680,10 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
                 if i not in mismatched:
                     mismatched.append(i)
                 if len(named) < LOCAL_MAX_NAMED:
-                    named.append(
-                        f"{graph.describe(i)}: d/d{symbols[k]} is {float(e[row]):.17g} in the engine, "
-                        f"{value:.17g} from SymPy ({sp.sstr(d)})"
-                    )
+                    named.append(_("{node}: {partial} is {engine} in the engine, {sympy} from SymPy "
+                                   "({derivative})").format(
+                        node=graph.describe(i), partial=f"d/d{symbols[k]}", engine=f"{float(e[row]):.17g}",
+                        sympy=f"{value:.17g}", derivative=sp.sstr(d)))
     return LocalPartials(checked, tuple(sorted({name for name, _ in groups})), tuple(skipped), unverified, tuple(mismatched),
                          tuple(named), sympy_partials)
 

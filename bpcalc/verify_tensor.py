@@ -39,12 +39,13 @@ import numpy as np
 
 from .errors import BpcalcError
 from .graph import CONST, INPUT, Graph
+from .i18n import _
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS, TENSOR_OPS
 from .tensor import dependents, entry_text, forward, node_value, node_vjp, recompute
 from .verify import (
-    FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY, UNCHECKED,
-    Check, _classify, _evaluate,
+    DIFFERENCES_INSTEAD, FD_ATOL, FD_EPS, FD_MISMATCH, FD_OK, FD_RTOL, FINITE_DIFFERENCES, KINK, MISMATCH, OK, SYMPY,
+    UNCHECKED, Check, _classify, _evaluate, sympy_gave_up,
 )
 
 #: SymPy checks programs with at most this many input entries that have a
@@ -161,10 +162,10 @@ def _with_local_check(graph: Graph, point: Mapping[str, Any], found: TensorCheck
     except BpcalcError:  # the engine has run at this point already: it cannot fail here
         return found
     bad, judged = local_check(graph, values, skip)
-    notes = [f"local check: {judged} vector-Jacobian products of single operations agree with finite "
-             "differences of the operation alone at its own arguments" if not bad else
-             f"local check: the rule of {graph.describe(bad[0])} disagrees with finite differences of that "
-             "operation alone at its own arguments"]
+    notes = [_("local check: {judged} vector-Jacobian products of single operations agree with finite "
+               "differences of the operation alone at its own arguments").format(judged=judged) if not bad else
+             _("local check: the rule of {node} disagrees with finite differences of that operation alone at its "
+               "own arguments").format(node=graph.describe(bad[0]))]
     inputs = found.inputs
     if bad:
         below = graph.ancestors(bad)
@@ -277,12 +278,14 @@ def sympy_limits(graph: Graph, point: Mapping[str, Any], wrt: Sequence[str]) -> 
     derivative), else why not."""
     entries = sum(int(np.size(point[n])) for n in wrt)
     if entries > SYMPY_MAX_ENTRIES:
-        return f"the inputs have {entries} entries (SymPy works on at most {SYMPY_MAX_ENTRIES})"
+        return _("the inputs have {entries} entries (SymPy works on at most {most})").format(
+            entries=entries, most=SYMPY_MAX_ENTRIES)
     from .tensor import shapes
 
     total = sum(int(np.prod(s)) for s in shapes(graph, point, sys.maxsize, need_scalar=False)[0])
     if total > SYMPY_MAX_GRAPH_ENTRIES:
-        return f"the program's nodes hold {total} entries (SymPy expands at most {SYMPY_MAX_GRAPH_ENTRIES})"
+        return _("the program's nodes hold {entries} entries (SymPy expands at most {most})").format(
+            entries=total, most=SYMPY_MAX_GRAPH_ENTRIES)
     return ""
 
 
@@ -298,7 +301,8 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
     why_not = sympy_limits(graph, point, wrt)  # the engine's shape pass has run: this cannot fail
     if why_not or budget <= 0:
         fd_check = _finite_difference_check(graph, point, gradient, kinks)
-        note = f"checked without SymPy: {why_not or 'the SymPy budget is 0'}"
+        note = (_("checked without SymPy: {why}").format(why=why_not) if why_not else
+                _("checked without SymPy: the SymPy budget is 0"))
         found = TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (note, *fd_check.notes), FD_RTOL, FD_ATOL, 0.0)
         return replace(_with_local_check(graph, point, found, kink_nodes), seconds=time.perf_counter() - started)
     from .budget import run_with_budget
@@ -308,10 +312,8 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
                               meanwhile=lambda: fd_box.append(_finite_difference_check(graph, point, gradient, kinks)))
     fd_check = fd_box[0] if fd_box else _finite_difference_check(graph, point, gradient, kinks)
     if outcome.status != "ok":
-        why = (f"SymPy ran out of its {budget:g} s budget" if outcome.status == "timeout"
-               else f"SymPy could not check this program ({outcome.error})")
-        found = TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (f"{why}; checked with finite differences",
-                                                                  *fd_check.notes), FD_RTOL, FD_ATOL, 0.0)
+        note = sympy_gave_up(outcome, budget, DIFFERENCES_INSTEAD)
+        found = TensorCheck(FINITE_DIFFERENCES, fd_check.inputs, (note, *fd_check.notes), FD_RTOL, FD_ATOL, 0.0)
         return replace(_with_local_check(graph, point, found, kink_nodes), seconds=time.perf_counter() - started)
     inputs: list[TensorInputCheck] = []
     notes: list[str] = []
@@ -328,15 +330,15 @@ def check_tensor(graph: Graph, point: Mapping[str, Any], gradient: Mapping[str, 
         if bad.any():
             status = KINK if kinks else MISMATCH
             k = tuple(int(i) for i in np.argwhere(bad)[0])
-            notes.append(f"∂/∂{c.name}{entry_text(k) if k else ''}: engine {engine[k]:.10g}, SymPy {exact[k]:.10g}"
-                         + (" (near a kink: the convention decides)" if kinks else ""))
+            notes.append(_entry_mismatch(f"∂/∂{c.name}{entry_text(k) if k else ''}", f"{engine[k]:.10g}",
+                                         f"{exact[k]:.10g}", bool(kinks), sympy=True))
         elif not defined.all():
             status = KINK if kinks else UNCHECKED
         else:
             status = OK
             if c.status == FD_MISMATCH:
-                notes.append(f"∂/∂{c.name}: finite differences disagree, SymPy agrees (a curved or badly "
-                             "scaled function: differences are the weaker opinion)")
+                notes.append(_("{partial}: finite differences disagree, SymPy agrees (a curved or badly scaled "
+                               "function: differences are the weaker opinion)").format(partial=f"∂/∂{c.name}"))
         inputs.append(TensorInputCheck(c.name, c.shape, c.engine, c.fd, status, worst,
                                        float(err.max()) if defined.any() else 0.0, c.directions, c.unjudged,
                                        exact))
@@ -379,12 +381,12 @@ def _finite_difference_check(graph: Graph, point: Mapping[str, Any], gradient: M
                                             float(err.max()) if judged.any() else 0.0, 0, unjudged))
             if bad.any():
                 k = tuple(int(i) for i in np.argwhere(bad)[0])
-                notes.append(f"∂/∂{name}{entry_text(k) if k else ''}: engine {g[k]:.6g}, finite differences "
-                             f"{fd[k]:.6g}" + (" (near a kink: the convention decides)" if kinks else ""))
+                notes.append(_entry_mismatch(f"∂/∂{name}{entry_text(k) if k else ''}", f"{g[k]:.6g}",
+                                             f"{fd[k]:.6g}", bool(kinks), sympy=False))
         else:
             worst_err, bad_any, judged_any, unjudged = 0.0, False, False, 0
             h = FD_EPS * max(1.0, float(np.abs(x).max()))
-            for _ in range(FD_DIRECTIONS):
+            for _direction in range(FD_DIRECTIONS):
                 v = rng.standard_normal(x.shape)
                 v /= np.linalg.norm(v)
                 engine = float(np.sum(g * v))
@@ -400,12 +402,25 @@ def _finite_difference_check(graph: Graph, point: Mapping[str, Any], gradient: M
             results.append(TensorInputCheck(name, x.shape, g, None, status, None, worst_err,
                                             FD_DIRECTIONS, unjudged))
             if bad_any:
-                notes.append(f"∂/∂{name}: the gradient disagrees with finite differences along a random direction")
+                notes.append(_("{partial}: the gradient disagrees with finite differences along a random "
+                               "direction").format(partial=f"∂/∂{name}"))
     if any(c.unjudged for c in results):
-        notes.append("entries marked 'not judged': the two step sizes of the finite differences disagreed "
-                     "(the function is too curved there) or a step left the domain")
+        notes.append(_("entries marked 'not judged': the two step sizes of the finite differences disagreed "
+                       "(the function is too curved there) or a step left the domain"))
     return TensorCheck(FINITE_DIFFERENCES, tuple(results), tuple(notes), FD_RTOL, FD_ATOL,
                        time.perf_counter() - started)
+
+
+def _entry_mismatch(partial: str, engine: str, other: str, kink: bool, sympy: bool) -> str:
+    """The note on the first entry where the engine and SymPy (or finite
+    differences) disagree."""
+    if sympy:
+        message = (_("{partial}: engine {engine}, SymPy {other} (near a kink: the convention decides)") if kink
+                   else _("{partial}: engine {engine}, SymPy {other}"))
+    else:
+        message = (_("{partial}: engine {engine}, finite differences {other} (near a kink: the convention "
+                     "decides)") if kink else _("{partial}: engine {engine}, finite differences {other}"))
+    return message.format(partial=partial, engine=engine, other=other)
 
 
 def _status(bad: bool, judged: bool, kinks: Sequence[str]) -> str:

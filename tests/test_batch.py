@@ -342,3 +342,43 @@ def test_points_of_a_program_with_vectors_and_matrices() -> None:
     assert json.loads(r.out)["gradient"] == {"W": [[3, 3], [3, 3]], "x": [5, 7]}  # the two rows added
     r = run_cli("batch", "f = sum(W @ x)", "--points", "-", stdin='{"W": [[1, 2]], "x": [1, true]}\n')
     assert r.code == 2 and r.err == "error: <stdin>: line 1: x[1] must be a number, got True\n"
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_the_rows_stay_english_and_the_summary_is_chinese() -> None:
+    lines = ['{"x": 2, "y": 3}', '{"x": -1, "y": 1}', '{"x": 0, "y": 1}', '{"x": 1e300, "y": 1}']
+    points = "\n".join(lines) + "\n"
+    program = "log(x)*y + relu(x) + x^2"
+    english = run_cli("batch", program, "--points", "-", stdin=points)
+    chinese = run_cli("batch", program, "--points", "-", "--lang", "zh", stdin=points)
+    assert chinese.code == english.code == 0
+    assert chinese.out == english.out  # byte for byte: rows are for scripts
+    rows = [json.loads(line) for line in chinese.out.splitlines()]
+    assert rows[1]["error"] == "log of a negative number (-1) in %2 `log(x)`"
+    assert rows[3]["warnings"][0] == "%7 `x^2`: pow(1e+300, 2) overflows to inf"
+    assert english.err == "bpcalc batch: 4 rows; 2 with errors, 1 with warnings (see their rows)\n"
+    assert chinese.err.splitlines()[-1].endswith("共 4 行；2 行出错，1 行有警告（见这些行的结果）")
+    reduced = run_cli("batch", program, "--points", "-", "--reduce", "sum", env={"BPCALC_LANG": "zh"}, stdin=points)
+    assert json.loads(reduced.out)["error"] == "line 2: log of a negative number (-1) in %2 `log(x)`"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n1,2\n3\n", "错误：<stdin>：第 3 行：有 1 个值，而表头有 2 列"),
+        ("x,why\n1,2\n", "错误：<stdin>：第 1 行：没有输入 y 的列; did you mean why?（不是输入的列会原样带入结果）"),
+        ('{"x": 1, "y": 2}\n{"x": 1}\n', "错误：<stdin>：第 2 行：没有输入 y 的值"),
+        ('{"x": 1, "y": true}\n', "错误：<stdin>：第 1 行：y：应为一个数，却是 true"),
+        ("x,y,value\n1,2,3\n", "错误：这些点有一列 'value'，它也是结果中的一列：请给它改名"),
+    ],
+)
+def test_in_chinese_bad_points_name_their_line_and_exit_2(text: str, message: str) -> None:
+    r = run_cli("batch", "x*y", "--points", "-", "--lang", "zh", stdin=text)
+    assert r.code == 2, r.err
+    if "did you mean" in message:  # the suggestion is the parser's, in its own words
+        before, after = message.split("; did you mean why?")
+        assert r.err.startswith(before) and r.err.rstrip().endswith(after)
+    else:
+        assert r.err.rstrip() == message

@@ -202,3 +202,56 @@ def test_the_verification_table_of_a_tensor_check():
     run = run_cli("check", "sum(relu(x))", "--at", "x=[1,0]", "--expect", "x=[1,0]")
     assert run.code == 0, run.err
     assert "check against SymPy, entry by entry" in run.out and "kink: convention used" in run.out
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+ZH_LOCALE = {"BPCALC_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+
+
+def test_in_chinese_a_right_and_a_wrong_answer_with_the_correct_step(cli):
+    run = cli(*ISSUE, "--expect", "x=-4,y=4", "--lang", "zh")
+    assert run.code == 1, run.err
+    lines = run.out.splitlines()
+    assert lines[:2] == ["bpcalc check (x+y)*z", "在 x = -2, y = 5, z = -4 处"]
+    assert lines[2].split() == ["题目", "答案", "正确值", "差", "判定方式"]
+    assert [line.split() for line in lines[4:6]] == [
+        ["∂f/∂x", "-4", "-4", "0", "✓", "在容差之内"],
+        ["∂f/∂y", "4", "-4", "8", "✗", "超出容差"],
+    ]
+    assert lines[6] == "容差：|答案 - 正确值| <= 1e-12 + 1e-9·|正确值|"
+    assert "✗ 2 个答案中有 1 个错误" in lines
+    assert "∂f/∂y：你写的是 4；正确的一步是" in lines
+    assert "      ∂f/∂%3 = -4  (上游传来的导数，来自 %3 = x + y)" in lines
+    assert lines[-1] == "bpcalc 自己算的梯度与 SymPy 一致 ✓"
+
+
+def test_in_chinese_from_the_locale_answers_judged_as_written(cli):
+    run = cli(*NEURON, "--expect", "x0=0.39,w1=-0.40,x1=0.0", env=ZH_LOCALE)
+    assert run.code == 1, run.err
+    rows = {line.split()[0]: line.split()[1:] for line in run.out.splitlines() if line.startswith("∂f/")}
+    assert rows["∂f/∂x0"][3:] == ["✓", "舍入到", "2", "位小数（按所写位数）：0.39"]
+    assert rows["∂f/∂w1"][3:] == ["✗", "舍入到", "2", "位小数（按所写位数）：-0.39"]
+    assert rows["∂f/∂x1"][3:] == ["✗", "没有写出有效数字，而正确值不是", "0：保留", "1", "位有效数字是", "-0.6"]
+    assert "✗ 3 个答案中有 2 个错误" in run.out.splitlines()
+
+
+def test_in_chinese_bad_claims_are_errors_in_chinese(cli):
+    run = cli(*ISSUE, "--expect", "x", "--lang", "zh")
+    assert run.code == 2
+    assert run.err.splitlines()[0] == "错误：--expect: 第 1 行第 1 列：'x' 没有值；请写成 name=<number>"
+    run = cli(*ISSUE, "--expect", "w=1", "--lang", "zh")
+    assert run.code == 2
+    assert run.err.splitlines()[:3] == ["错误：--expect: 第 1 行第 1 列：程序中没有输入 'w'（输入：x, y, z）",
+                                        "  w=1", "  ^^^"]
+    run = cli(*ISSUE, "--lang", "zh")
+    assert run.code == 2
+    assert run.err.startswith("错误：没有可判定的答案：请用 --expect x=…、")
+
+
+def test_in_chinese_the_json_stays_english(cli):
+    run = cli(*ISSUE, "--expect", "x=-4,y=4", "--lang", "zh", "--json")
+    assert run.code == 1
+    doc = run.json()
+    assert doc["summary"] == "✗ 1 of 2 claims is wrong"
+    assert [c["judged"]["how"] for c in doc["claims"]] == ["within the tolerance", "outside the tolerance"]

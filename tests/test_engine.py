@@ -234,3 +234,37 @@ def test_inf_over_zero_is_inf_as_in_ieee() -> None:
 def test_a_non_finite_exponent_is_no_internal_error(program, point, value) -> None:
     g, values, _, _ = run(program, **point)
     assert values[g.output] == value or (math.isnan(value) and math.isnan(values[g.output]))
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_overflow_nan_and_infinite_gradient_warnings() -> None:
+    from bpcalc.i18n import speaking
+
+    with speaking("zh"):
+        _, _, _, warnings = run("exp(x) - exp(x)", x=1000.0)
+        many = run(" + ".join(f"relu({k}*x)" for k in range(1, 23)), x=0.0)[3]
+    assert [(w.kind, w.message) for w in warnings] == [
+        ("overflow", "%1 `exp(x)`：exp(1000) 溢出为 inf"),
+        ("overflow", "%2 `exp(x)`：exp(1000) 溢出为 inf"),
+        ("nan", "%3 `exp(x) - exp(x)`：sub(inf, inf) 无定义（nan）；由它算出的每个值都是 nan"),
+        ("nonfinite", "x `x` 处的梯度是 nan：反向传播途中有一个无穷大或无定义的局部导数"),
+    ]
+    assert many[0].message.startswith("%3 `relu(1*x)`：relu'(0)")
+    assert many[-1].message == "……还有 2 条不可导点警告"
+
+
+def test_in_chinese_a_domain_error_names_the_node() -> None:
+    from conftest import run_cli
+
+    r = run_cli("grad", "x * log(x)", "--at", "x=-1", "--lang", "zh")
+    assert r.code == 2
+    first, line, caret = r.err.splitlines()
+    assert first.startswith("错误：第 1 行第 5 列：") and first.endswith("（在 %1 `log(x)` 中）")
+    assert (line, caret) == ("  x * log(x)", "      ^^^^^^")
+    r = run_cli("grad", "exp(x)", "--at", "x=1000", env={"BPCALC_LANG": "zh"})
+    assert r.code == 0
+    # (the "warning:" before it is the table's)
+    assert any(line.endswith(": %1 `exp(x)`：exp(1000) 溢出为 inf") or line.endswith("：%1 `exp(x)`：exp(1000) 溢出为 inf")
+               for line in r.out.splitlines())

@@ -169,3 +169,55 @@ def test_a_progress_bar_on_a_terminal_then_the_summary(tmp_path) -> None:
     text = seen.decode("utf-8", "replace")
     assert "━" in text  # rich drew the bar
     assert text.rstrip().endswith("lines  all right  some wrong  errors\r\n3,000      3,000           0       0")
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_the_summary_lines_up_in_display_columns() -> None:
+    from bpcalc.grading import Summary
+    from bpcalc.i18n import speaking
+
+    with speaking("zh"):
+        table = Summary(1234, 1000, 200, 34).table()
+    # each 汉字 is two columns wide: 行数 is as wide as 1,234 less one
+    assert table.splitlines() == [" 行数   全对  有错  出错", "1,234  1,000   200    34"]
+
+
+def _without_seconds(value):
+    """A record with the check's timings left out (they differ from run to run)."""
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_seconds(v) for v in value]
+    return value
+
+
+def test_in_chinese_the_summary_is_chinese_and_the_records_stay_english(tmp_path) -> None:
+    path = class_file(tmp_path)
+    english = run_cli("batch", "--programs", path, "--no-check")
+    chinese = run_cli("batch", "--programs", path, "--no-check", "--lang", "zh")
+    assert chinese.code == english.code == 1
+    assert chinese.out == english.out  # byte for byte: records are for scripts
+    assert "missing value for input y; give it in the record's" in chinese.out
+    assert chinese.err.splitlines() == ["行数  全对  有错  出错", "   7     1     1     5"]
+
+
+def test_in_chinese_checked_records_in_worker_processes_stay_english(tmp_path) -> None:
+    lines = [json.dumps({"id": 1, "program": "relu(x)*y", "at": {"x": 0, "y": 2}, "expect": {"x": 0.0}}),
+             json.dumps({"id": 2, "program": "exp(x)", "at": {"x": 1000}}),
+             json.dumps({"id": 3, "program": "x*x", "at": {"x": 3}, "expect": {"x": 6.1, "w": 1}}),
+             json.dumps({"id": 4, "program": "x*x", "at": {"x": 3}, "expect": {"x": 6.1}, "bogus": 1})]
+    path = tmp_path / "checked.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    english = run_cli("batch", "--programs", str(path))
+    chinese = run_cli("batch", "--programs", str(path), "--jobs", "2", env={"BPCALC_LANG": "zh"})
+    assert chinese.code == english.code == 1
+    records = [_without_seconds(json.loads(line)) for line in chinese.out.splitlines()]
+    assert records == [_without_seconds(json.loads(line)) for line in english.out.splitlines()]
+    assert records[0]["claims"][0]["judged"]["how"] == "rounded to 1 decimal (as written): 0.0"
+    assert records[1]["result"]["warnings"][0] == "%1 `exp(x)`: exp(1000) overflows to inf"
+    assert records[1]["result"]["check"]["notes"][0].startswith("checked operation by operation (the local check)")
+    assert records[2]["error"]["message"] == "the program has no input 'w' (inputs: x)"
+    assert records[3]["error"]["message"].startswith('unknown key "bogus"')
+    assert chinese.err.splitlines() == ["行数  全对  有错  出错", "   4     2     0     2"]

@@ -349,3 +349,45 @@ def test_entries_of_a_number_are_an_error_not_the_number():
                           ("x=[-4, 1]", "the claim is a vector of 2 entries, and x is a number")):
         err = error(lambda: judge_claims(result(), parse_claims(GRADIENT, text)))
         assert err.message == message
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+@pytest.fixture
+def chinese():
+    from bpcalc.i18n import speaking
+
+    with speaking("zh"):
+        yield
+
+
+def test_in_chinese_how_each_claim_was_judged(chinese):
+    assert verdict("0.39", 0.3932, Judging(decimals=2)).how == "舍入到 2 位小数（--decimals）：0.39"
+    assert verdict("0.39", 0.393224).how == "舍入到 2 位小数（按所写位数）：0.39"
+    assert verdict("1.5e3", 1512.0).how == "舍入到 100 的整数倍（按所写位数）：1500"
+    assert verdict("0.0177", 0.017662706213291118, Judging(sig_figs=3)).how == "舍入到 3 位有效数字（--sig-figs）：0.0177"
+    assert verdict("0", 0.0, Judging(sig_figs=2)).how == "0 没有有效数字；在容差之内"
+    assert verdict("3", 3.4).how == "超出容差"
+    assert verdict("1e308", float("inf")).how == "正确值是 inf，不是有限的数"
+    assert verdict("0.12", 0.125, Judging(decimals=2)).rounded == "0.12 或 0.13"
+
+
+def test_in_chinese_a_claim_with_no_digit_is_still_wrong(chinese):
+    # the rule once read the English words "(as written)"; it no longer reads text
+    v = verdict("0.0", 0.0177)
+    assert not v.ok and v.rule == "decimals"
+    assert v.how == "没有写出有效数字，而正确值不是 0：保留 1 位有效数字是 0.02"
+    assert verdict("0.0", 0.0177, Judging(decimals=1)).ok
+
+
+def test_in_chinese_claims_that_cannot_be_read_or_resolved(chinese):
+    assert error(parse_claims, GRADIENT, "x").message == "'x' 没有值；请写成 name=<number>"
+    assert error(parse_claims, GRADIENT, "=3").message.startswith("'=' 前缺少名字（按 grad 表中的写法指明节点：")
+    assert error(parse_claims, GRADIENT, "x=").message == "'x=' 后面没有值"
+    r = result()
+    assert error(resolve_claim, r.graph, one(GRADIENT, "q=1")).message == (
+        "'q' 不是输入；要给出 d output / d q，请写 --expect-node-grad q=…")
+    assert error(resolve_claims, r.graph, [one(GRADIENT, "x=1"), one(GRADIENT, "x=2")]).message == (
+        "x 的梯度有两个答案（1 和 2）")
+    assert error(collect_claims).message.startswith("没有可判定的答案：")

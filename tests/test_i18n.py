@@ -43,3 +43,13 @@ def test_chinese_comes_from_the_catalogue():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="en, zh"):
         i18n.use("fr")
+
+
+def test_speaking_switches_for_a_block_and_switches_back():
+    i18n.use("zh")
+    with i18n.speaking("en"):
+        assert i18n.language() == "en" and i18n._("error: {message}") == "error: {message}"
+    assert i18n.language() == "zh" and i18n._("error: {message}") == "错误：{message}"
+    with pytest.raises(KeyError), i18n.speaking("en"):
+        raise KeyError("x")
+    assert i18n.language() == "zh"

@@ -96,3 +96,39 @@ def test_a_wrong_tensor_entry_in_json_and_where_it_went_wrong():
     (line,) = [line for line in where_wrong(rep, rep.verdicts[0], Notation(latex=False)) if line.level == 1]
     # dW[1, 0] = d(W @ x)[1] · x[0] = c[1] · x[0]
     assert line.chain == ("from n3", "dn3[1] · x[0]", "(-3) · 5", "-15")
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_the_summary_counts_wrong_claims():
+    from bpcalc.i18n import speaking
+
+    with speaking("zh"):
+        assert summary(report({GRADIENT: "x=-4"})) == "✓ 答案正确"
+        assert summary(report({GRADIENT: "x=-4,y=-4"})) == "✓ 2 个答案全部正确"
+        assert summary(report({GRADIENT: "x=4"})) == "✗ 答案错误"
+        assert summary(report({GRADIENT: "x=4,y=-4"})) == "✗ 2 个答案中有 1 个错误"
+        assert summary(report({GRADIENT: "x=4,y=4"})) == "✗ 2 个答案中有 2 个错误"
+    assert summary(report({GRADIENT: "x=4"})) == "✗ 1 of 1 claim is wrong"  # English again after the block
+
+
+def test_in_chinese_the_table_lines_up_at_80_columns():
+    from rich.cells import cell_len
+
+    from bpcalc.i18n import speaking
+
+    with speaking("zh"):
+        rep = report({GRADIENT: "x=-4,y=4", VALUE: "-12.0"})
+        out = io.StringIO()
+        render_report(rep, Console(file=out, width=80, no_color=True, highlight=False), 6)
+    lines = out.getvalue().splitlines()
+    head = lines[2]
+    rows = lines[4:7]
+    assert [row.split()[0] for row in rows] == ["∂f/∂x", "∂f/∂y", "f"] and "判定方式" in head
+    marks = {cell_len(row[: max(row.find("✓"), row.find("✗"))]) for row in rows}
+    judged = {cell_len(row[: row.find(word)]) for row, word in zip(rows, ("在容差", "超出容差", "舍入到"))}
+    assert len(marks) == 1 and judged == {cell_len(head[: head.find("判定方式")])}
+    assert rows[2].endswith("舍入到 1 位小数（按所写位数）：-12.0")
+    assert "∂f/∂y：你写的是 4；正确的一步是" in lines
+    assert all(cell_len(line) <= 80 for line in lines)

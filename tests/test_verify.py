@@ -204,3 +204,34 @@ def test_tiny_programs_that_sympy_cannot_evaluate_exactly_do_not_wait_for_the_bu
     assert note in r.check.notes[0] and "evaluating that exactly could take unbounded time" in r.check.notes[0]
     assert r.check.seconds < 5.0  # the budget is 10 s; it took it all before
 
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_the_local_check_says_what_it_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bpcalc.i18n import speaking
+
+    monkeypatch.setattr(verify, "WHOLE_MAX_NODES", 20)
+    with speaking("zh"):
+        c = bpcalc.grad(mlp(6), at=AT).check
+        wrong = dataclasses.replace(ops.OPS["tanh"], partials=lambda a, o: (1.0 - o,))
+        monkeypatch.setitem(ops.OPS, "tanh", wrong)
+        bad = bpcalc.grad(mlp(6), at=AT).check
+    assert c is not None and c.ok and c.notes == (
+        "逐个运算验证（局部验证）：程序有 203 个节点（SymPy 只对不超过 20 个节点的程序整体求导）",
+        "局部验证：169 个局部导数（add, mul, pow, sigmoid, softplus, sqrt, tanh）已与 SymPy 对各运算求的导数比较，全部一致",
+        "局部验证：用 SymPy 的偏导数重做的链式法则覆盖了 2 个输入中的 2 个",
+    )
+    assert bad is not None and not bad.ok
+    assert bad.notes[1].endswith("已与 SymPy 对各运算求的导数比较；8 个不一致")
+    assert bad.notes[2].startswith("局部验证：h0_0 `tanh(0.30*x0 + 0.10*x1 + 0.1)`")
+    assert bad.notes[2].endswith("：d/da 在引擎中是 0.82191913188266985，SymPy 给出 0.96828720441057803（1 - tanh(a)**2）")
+
+
+def test_in_chinese_without_a_budget_finite_differences_decide() -> None:
+    from conftest import run_cli
+
+    r = run_cli("grad", "x*y", "--at", "x=1.5,y=2", "--budget", "0", "--lang", "zh")
+    assert r.code == 0, r.err
+    assert any(line.endswith("SymPy 用完了 0 秒的时间预算；改用中心差分验证") for line in r.out.splitlines())

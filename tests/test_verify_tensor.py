@@ -91,3 +91,27 @@ def test_equal_infinities_agree_with_sympy():
     # a finite number beyond the doubles, which it reports as inf too: not a mismatch
     r = result("sum(x*x)", x=[1e308, 1e308])
     assert r.check.ok and "✗" not in str(r)
+
+
+# --- in Chinese (issue 17) ----------------------------------------------------------
+
+
+def test_in_chinese_the_notes_of_the_tensor_check(monkeypatch):
+    from bpcalc.i18n import speaking
+
+    at = {"W": [[1.0, 2.0], [3.0, 4.0]], "x": [1.0, -1.0]}
+    with speaking("zh"):
+        assert bpcalc.grad("sum(W @ x)", at=at, budget=0).check.notes == (
+            "未用 SymPy 验证：SymPy 的时间预算为 0",
+            "局部验证：3 个单个运算的向量-雅可比积与只对该运算在其自身参数处做的有限差分一致",
+        )
+        table = dict(ops.TENSOR_OPS)
+        wrong = ops.TensorOp(**{**table["matmul"].__dict__,
+                                "vjp": lambda np_, g, a, b, out: (np_.outer(g, b) * 1.5, a.T @ g)})
+        monkeypatch.setitem(ops.TENSOR_OPS, "matmul", wrong)
+        assert bpcalc.grad("sum(W @ x)", at=at).check.notes == ("∂/∂W[0, 0]：引擎 1.5，SymPy 1",)
+        assert bpcalc.grad("sum(W @ x)", at=at, budget=0).check.notes == (
+            "未用 SymPy 验证：SymPy 的时间预算为 0",
+            "∂/∂W[0, 0]：引擎 1.5，有限差分 1",
+            "局部验证：%2 `W @ x` 的规则与只对该运算在其自身参数处做的有限差分不一致",
+        )

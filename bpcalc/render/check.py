@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..api import num
+from ..i18n import N_, _
 from ..homework import GRADIENT, NODE_GRAD, VALUE, Report, Verdict, describe_claim
 from .explain import (
     Line, Notation, definition, exact_texts, forward_line, local_formula, node_lines, print_lines, terms_into, users_of,
@@ -21,12 +22,22 @@ SCHEMA = "bpcalc.check/1"
 MAX_EXACT_IN_TABLE = 40
 
 
+#: The headline when bpcalc's own gradient is verified, by the check's method.
+_OWN_GRADIENT_AGREES = {
+    "sympy": N_("bpcalc's own gradient agrees with SymPy ✓"),
+    "local": N_("bpcalc's own gradient agrees with local ✓"),
+    "finite differences": N_("bpcalc's own gradient agrees with finite differences ✓"),
+}
+
+
 def summary(report: Report) -> str:
     n = len(report.verdicts)
     wrong = sum(not v.ok for v in report.verdicts)
     if not wrong:
-        return f"✓ {'the claim holds' if n == 1 else f'all {n} claims hold'}"
-    return f"✗ {wrong} of {n} claim{'s' if n != 1 else ''} {'is' if wrong == 1 else 'are'} wrong"
+        return _("✓ the claim holds") if n == 1 else _("✓ all {n} claims hold").format(n=n)
+    if wrong == 1:
+        return _("✗ 1 of 1 claim is wrong") if n == 1 else _("✗ 1 of {n} claims is wrong").format(n=n)
+    return _("✗ {wrong} of {n} claims are wrong").format(wrong=wrong, n=n)
 
 
 def render_report(report: Report, console: "Console", digits: int) -> None:
@@ -37,10 +48,10 @@ def render_report(report: Report, console: "Console", digits: int) -> None:
     result = report.result
     console.print(Text.assemble(("bpcalc check ", "bold"), program_title(result.graph.source)))
     if result.at:
-        console.print(Text(f"at {point_text(result, digits)}", style="dim"))
+        console.print(Text(_("at {point}").format(point=point_text(result, digits)), style="dim"))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column, justify in (("claim", "left"), ("claimed", "right"), ("correct", "right"),
-                            ("difference", "right"), ("", "left"), ("judged", "left")):
+    for column, justify in ((_("claim"), "left"), (_("claimed"), "right"), (_("correct"), "right"),
+                            (_("difference"), "right"), ("", "left"), (_("judged"), "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     long_exact = False
     for v in report.verdicts:
@@ -48,16 +59,17 @@ def render_report(report: Report, console: "Console", digits: int) -> None:
         exact = v.exact if v.exact is None or len(v.exact) <= MAX_EXACT_IN_TABLE else None
         long_exact |= exact != v.exact
         if v.claim.no_gradient:
-            correct, difference = ("none" if v.ok else "a gradient"), "—"
+            correct, difference = (_("none") if v.ok else _("a gradient")), "—"
         else:
             correct, difference = exact_and_decimal(exact, fmt(v.correct, digits)), fmt(v.difference, digits)
         table.add_row(describe_claim(result, v.claim), v.claim.text, correct, difference, mark, v.how)
     console.print(table)
     if long_exact:
-        console.print(Text(f"(exact forms longer than {MAX_EXACT_IN_TABLE} characters: see --json)", style="dim"))
+        console.print(Text(_("(exact forms longer than {count} characters: see --json)").format(
+            count=MAX_EXACT_IN_TABLE), style="dim"))
     judging = report.judging
-    console.print(Text(f"tolerance: |claimed - correct| <= {tolerance(judging.atol)} + "
-                       f"{tolerance(judging.rtol)}·|correct|", style="dim"))
+    console.print(Text(_("tolerance: |claimed - correct| <= {atol} + {rtol}·|correct|").format(
+        atol=tolerance(judging.atol), rtol=tolerance(judging.rtol)), style="dim"))
     console.print()
     console.print(Text(summary(report), style="green" if report.ok else "bold red"))
     notation = Notation(latex=False, digits=digits)
@@ -66,16 +78,15 @@ def render_report(report: Report, console: "Console", digits: int) -> None:
             lines = where_wrong(report, v, notation)
             if lines:
                 console.print()
-                console.print(Text(f"{describe_claim(result, v.claim)}: you wrote {v.claim.text}; "
-                                   f"the correct step is", style="bold"))
+                console.print(Text(_("{what}: you wrote {claimed}; the correct step is").format(
+                    what=describe_claim(result, v.claim), claimed=v.claim.text), style="bold"))
                 print_lines(lines, console)
     if result.derivatives is not None:
         render_derivatives(result, console)
     if result.check is not None:
         console.print()
         if result.check.verified:
-            how = "SymPy" if result.check.method == "sympy" else result.check.method
-            console.print(Text(f"bpcalc's own gradient agrees with {how} ✓", style="dim"))
+            console.print(Text(_(_OWN_GRADIENT_AGREES[result.check.method]), style="dim"))
         else:
             render_verification(result.check, result.output_label, console, digits)
     render_warnings(result, console)
@@ -102,7 +113,8 @@ def where_wrong(report: Report, verdict: Verdict, notation: Notation) -> list[Li
         out, labels = result.output_label, result.graph.labels
         upstream = [
             Line((notation.partial(out, labels[t.user]), notation.result(t.upstream, exact.adjoint(t.user))),
-                 f"upstream, from {labels[t.user]} = {definition(result.graph, t.user, notation)}", level=1)
+                 _("upstream, from {node}").format(
+                     node=f"{labels[t.user]} = {definition(result.graph, t.user, notation)}"), level=1)
             for t in terms_into(result, node, users)
         ]
         return [lines[0], *dict.fromkeys(upstream), *lines[1:]]
