@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from .engine import backward, forward
 from .errors import Diagnostic, Source
 from .graph import Graph
+from .i18n import _
 from .lang.lower import build
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, Limits, require_finite
 from .point import AtValue, as_point, resolve
@@ -429,17 +430,17 @@ def with_sympy(
         return _tensor_steps(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
                              budget=budget)
     if check and not result.wrt:
-        warnings.append(Diagnostic("check", "the program has no inputs, so it has no gradient to check"))
+        warnings.append(Diagnostic("check", _("the program has no inputs, so it has no gradient to check")))
     elif check:
         from .verify import check as run_check
 
         verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
         result = replace(result, check=verdict)  # its notes say how it checked
-        warnings += [Diagnostic("ill-conditioned",
-                                f"∂{result.output_label}/∂{c.name} = {c.engine:.6g} is inaccurate in double precision "
-                                f"at this point; SymPy's exact value is {c.symbolic:.6g} "
-                                "(see the check's note; --exact computes with exact numbers)")
-                     for c in verdict.ill_conditioned]
+        warnings += [Diagnostic("ill-conditioned", _(
+            "{partial} = {engine} is inaccurate in double precision at this point; SymPy's exact value is {exact} "
+            "(see the check's note; --exact computes with exact numbers)").format(
+                partial=f"∂{result.output_label}/∂{c.name}", engine=f"{c.engine:.6g}", exact=f"{c.symbolic:.6g}"))
+            for c in verdict.ill_conditioned]
     if exact:
         from .exact import exact_values
 
@@ -462,7 +463,8 @@ def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: b
     warnings = list(result.warnings)
     gradient = {name: g for name, g in result.gradient.items() if g is not None}
     if check and not gradient:
-        warnings.append(Diagnostic("check", "the program has no inputs with a gradient, so there is nothing to check"))
+        warnings.append(Diagnostic("check", _("the program has no inputs with a gradient, so there is nothing to "
+                                              "check")))
     elif check:
         from .verify_tensor import check_tensor
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from .budget import Outcome, run_with_budget
 from .graph import Graph
+from .i18n import _
 from .limits import DEFAULT_BUDGET
 from .verify import MAX_DERIVATIVE_TEXT
 
@@ -63,15 +64,16 @@ def with_fallback(formulas: Callable[..., tuple[Formula, ...]], args: tuple, bud
         return Derivatives(True, True, "", simple.value, time.monotonic() - start)
     raw = run_with_budget(formulas, (*args, False), budget)
     if raw.status == "ok":
-        note = f"not simplified: {_why(simple, budget)}"
+        note = _("not simplified: {why}").format(why=_why(simple, budget))
         return Derivatives(True, False, note, raw.value, time.monotonic() - start)
-    return Derivatives(False, False, f"no formula: {_why(raw, budget)}", (), time.monotonic() - start)
+    return Derivatives(False, False, _("no formula: {why}").format(why=_why(raw, budget)), (),
+                       time.monotonic() - start)
 
 
 def _why(outcome: Outcome, budget: float) -> str:
     if outcome.status == "timeout":
-        return f"SymPy ran out of its {budget:g} s budget"
-    return f"SymPy failed ({outcome.error})"
+        return _("SymPy ran out of its {budget} s budget").format(budget=f"{budget:g}")
+    return _("SymPy failed ({error})").format(error=outcome.error)
 
 
 def _formulas(graph: Graph, wrt: tuple[str, ...], simplify: bool) -> tuple[Formula, ...]:

@@ -32,6 +32,7 @@ import numpy as np
 
 from .derivative import Derivatives, Formula, clip
 from .graph import CONST, INPUT, Graph
+from .i18n import _
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 from .ops import OPS, TENSOR_OPS
 
@@ -168,7 +169,8 @@ def reduce_to(g: M, shape: tuple[int, ...], what: str) -> M:
         return M("sum", (g,), ())
     if len(g.shape) == 2 and len(shape) == 1 and g.shape[1] == shape[0]:
         return M("sum", (g,), shape, axis=0)
-    raise NoMatrixForm(f"{what} broadcasts an argument in a way the matrix rules here do not undo")
+    raise NoMatrixForm(_("{what} broadcasts an argument in a way the matrix rules here do not undo").format(
+        what=what))
 
 
 # --- the backward pass in matrix notation ----------------------------------------
@@ -258,7 +260,7 @@ def matrix_adjoints(graph: Graph, shapes: Sequence[tuple[int, ...]], need: Seque
 def _form(forms: Sequence[M | None], j: int, graph: Graph) -> M:
     f = forms[j]
     if f is None:
-        raise NoMatrixForm(f"{graph.describe(j)} has no matrix notation here")
+        raise NoMatrixForm(_("{what} has no matrix notation here").format(what=graph.describe(j)))
     return f
 
 
@@ -290,7 +292,8 @@ def _rule(graph: Graph, i: int, g: M, shapes: Sequence[tuple[int, ...]],
     if op == "pow":
         a, p = arg(0), arg(1)
         if not _is_num(p) or graph.active[args[1]]:
-            raise NoMatrixForm(f"{what} is a power by a variable, which has no rule in matrix notation here")
+            raise NoMatrixForm(_("{what} is a power by a variable, which has no rule in matrix notation "
+                                 "here").format(what=what))
         k = p.value - 1  # type: ignore[operator]
         slope = mul(p, a if k == 1 else (num(1) if k == 0 else M("pow", (a, num(k)), a.shape)))
         return back(0, mul(g, slope)), None
@@ -322,7 +325,7 @@ def _rule(graph: Graph, i: int, g: M, shapes: Sequence[tuple[int, ...]],
             return matmul(g, transpose(b)), M("outer", (a, g), b.shape)
         if len(a.shape) == 1 and len(b.shape) == 1:
             return mul(g, b), mul(g, a)
-    raise NoMatrixForm(f"{what} has no rule in matrix notation here")
+    raise NoMatrixForm(_("{what} has no rule in matrix notation here").format(what=what))
 
 
 # --- evaluation (to verify) --------------------------------------------------------
@@ -528,9 +531,10 @@ def tensor_derivatives(result: "GradResult", budget: float = DEFAULT_BUDGET) -> 
         if isinstance(m, M) and verified(m, env, g):
             found[name] = Formula(name, clip(text_of(m)), clip(latex_of(m)), MATRIX)
         else:
-            reason = m if isinstance(m, str) else "the matrix formula does not give the engine's gradient here"
+            reason = m if isinstance(m, str) else _("the matrix formula does not give the engine's gradient here")
             why.setdefault(reason, []).append(f"∂{result.output_label}/∂{name}")
-    notes = [f"{', '.join(names)} entry by entry: {reason}" for reason, names in why.items()]
+    notes = [_("{names} entry by entry: {why}").format(names=", ".join(names), why=reason)
+             for reason, names in why.items()]
     rest = [name for name in gradient if name not in found]
     simplified = True
     if rest:
@@ -541,7 +545,7 @@ def tensor_derivatives(result: "GradResult", budget: float = DEFAULT_BUDGET) -> 
         if entries.note:
             notes.append(entries.note)
     formulas = tuple(found[name] for name in gradient if name in found)
-    return Derivatives(len(formulas) == len(gradient), simplified, "; ".join(notes), formulas,
+    return Derivatives(len(formulas) == len(gradient), simplified, _("; ").join(notes), formulas,
                        time.monotonic() - start)
 
 
@@ -553,7 +557,7 @@ def entry_formulas(result: "GradResult", wrt: tuple[str, ...], budget: float) ->
 
     plain = {name: at.value for name, at in result.at.items()}
     if why := sympy_limits(result.graph, plain, wrt):
-        return Derivatives(False, False, f"no entrywise formula: {why}", (), 0.0)
+        return Derivatives(False, False, _("no entrywise formula: {why}").format(why=why), (), 0.0)
     data = {name for name, g in result.gradient.items() if g is None}
     return with_fallback(_entry_formulas, (result.graph, plain, data, wrt), budget)
 

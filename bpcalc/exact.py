@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 from .budget import Outcome, run_with_budget
 from .graph import CONST, INPUT, Graph
+from .i18n import _, ngettext
 from .ops import OPS
 from .point import AtValue
 from .limits import DEFAULT_BUDGET
@@ -85,7 +86,7 @@ def exact_values(graph: Graph, point: Mapping[str, AtValue], budget: float = DEF
     start = time.monotonic()
     values, _ = forward(graph, {name: at.value for name, at in point.items()})
     if why := huge_power(graph, values):
-        return ExactResult.failed(len(graph), f"exact mode: {why}; values are floats")
+        return ExactResult.failed(len(graph), floats_note(why))
     import sympy  # noqa: F401 - imported here, once, so the forked child has it
 
     outcome = run_with_budget(_exact_in_child, (graph, point), budget)
@@ -98,17 +99,24 @@ def from_outcome(outcome: Outcome, n: int, budget: float, seconds: float) -> Exa
     if outcome.status == "ok":
         return ExactResult(True, outcome.value[0], *outcome.value[1:], seconds=seconds)
     if outcome.status == "timeout":
-        why = f"SymPy ran out of its {budget:g} s budget"
+        why = _("SymPy ran out of its {budget} s budget").format(budget=f"{budget:g}")
     else:
-        why = f"SymPy could not compute it ({outcome.error})"
-    return ExactResult.failed(n, f"exact mode: {why}; values are floats", seconds)
+        why = _("SymPy could not compute it ({error})").format(error=outcome.error)
+    return ExactResult.failed(n, floats_note(why), seconds)
+
+
+def floats_note(why: str) -> str:
+    """Exact mode's note when it has no exact values."""
+    return _("exact mode: {why}; values are floats").format(why=why)
 
 
 def too_long_note(count: int) -> str:
     """The note for exact forms too long to keep ('' for none)."""
     if not count:
         return ""
-    return f"{count} exact forms are longer than {MAX_EXACT_TEXT} characters and are shown as decimals only"
+    return ngettext("{count} exact form is longer than {most} characters and is shown as a decimal only",
+                    "{count} exact forms are longer than {most} characters and are shown as decimals only",
+                    count).format(count=count, most=MAX_EXACT_TEXT)
 
 
 # --- in the budgeted child --------------------------------------------------

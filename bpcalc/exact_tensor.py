@@ -35,7 +35,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .budget import run_with_budget
-from .exact import ExactResult, PartialRules, Texts, from_float, from_outcome, to_float, too_long_note
+from .exact import (ExactResult, PartialRules, Texts, floats_note, from_float, from_outcome, to_float,
+                    too_long_note)
 from .graph import CONST, INPUT, Graph
 from .limits import DEFAULT_BUDGET
 from .ops import TENSOR_OPS, _expand
@@ -54,7 +55,7 @@ def exact_tensor_values(graph: Graph, point: Mapping[str, AtValue], need: Sequen
     plain = {name: at.value for name, at in point.items()}
     wrt = [name for name in graph.input_names if need[graph.input_id(name)]]
     if why := sympy_limits(graph, plain, wrt):
-        return ExactResult.failed(len(graph), f"exact mode: {why}; values are floats")
+        return ExactResult.failed(len(graph), floats_note(why))
     import sympy  # noqa: F401 - imported here, once, so the forked child has it
 
     outcome = run_with_budget(_exact_in_child, (graph, point, tuple(need)), budget)
