@@ -34,6 +34,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .i18n import N_
+
 INF = math.inf
 NAN = math.nan
 
@@ -687,14 +689,16 @@ PREC_ADD, PREC_MUL, PREC_UNARY, PREC_POW, PREC_ATOM = 1, 2, 3, 4, 9
 
 def _extreme(name: str, bigger: bool) -> Op:
     """max or min, of two arguments or more (a k-way tie gives each 1/k)."""
-    word, most, cmp = ("larger", "largest", ">") if bigger else ("smaller", "smallest", "<")
+    cmp = ">" if bigger else "<"
     return Op(
         name, 2, _max if bigger else _min, _tie_partials(bigger),
         (lambda sp, *xs: sp.Max(*xs)) if bigger else (lambda sp, *xs: sp.Min(*xs)),
         (f"1 if {{a}} {cmp} {{b}} else 0 (0.5 on a tie)", f"1 if {{b}} {cmp} {{a}} else 0 (0.5 on a tie)"),
-        (f"[{{a}} {cmp} {{b}}]", f"[{{b}} {cmp} {{a}}]"), f"{word} of a and b; {name}(a, b, c, …) the {most} of all",
+        (f"[{{a}} {cmp} {{b}}]", f"[{{b}} {cmp} {{a}}]"),
+        N_("larger of a and b; max(a, b, c, …) the largest of all") if bigger
+        else N_("smaller of a and b; min(a, b, c, …) the smallest of all"),
         latex=f"\\{name}({{a}}, {{b}})", kink=_tie_kink(name, max if bigger else min),
-        kink_doc="a tie splits the gradient evenly: 0.5/0.5, 1/k each for a k-way tie",
+        kink_doc=N_("a tie splits the gradient evenly: 0.5/0.5, 1/k each for a k-way tie"),
         variadic=(f"1 if {{x}} = {name}({{args}}) else 0 (1/k on a k-way tie)",
                   f"[{{x}} = \\{name}({{args}})] / k", f"\\{name}({{args}})"),
         np_forward=_np_extreme(name), np_partials=_np_tie_partials(bigger), np_kink=_np_tie,
@@ -704,24 +708,24 @@ def _extreme(name: str, bigger: bool) -> Op:
 _TABLE: tuple[Op, ...] = (
     Op(
         "neg", 1, operator.neg, lambda a, o: (-1.0,), lambda sp, a: -a,
-        ("-1",), ("-1",), "negation -a", infix="-", prec=PREC_UNARY, latex="-{a}",
+        ("-1",), ("-1",), N_("negation -a"), infix="-", prec=PREC_UNARY, latex="-{a}",
         np_forward=lambda np, a: -a, np_partials=lambda np, a, o: (-1.0,),
     ),
     Op(
         "add", 2, operator.add, lambda a, b, o: (1.0, 1.0), lambda sp, a, b: a + b,
-        ("1", "1"), ("1", "1"), "addition a + b", infix="+", prec=PREC_ADD,
+        ("1", "1"), ("1", "1"), N_("addition a + b"), infix="+", prec=PREC_ADD,
         latex="{a} + {b}",
         np_forward=lambda np, a, b: a + b, np_partials=lambda np, a, b, o: (1.0, 1.0),
     ),
     Op(
         "sub", 2, operator.sub, lambda a, b, o: (1.0, -1.0), lambda sp, a, b: a - b,
-        ("1", "-1"), ("1", "-1"), "subtraction a - b", infix="-", prec=PREC_ADD,
+        ("1", "-1"), ("1", "-1"), N_("subtraction a - b"), infix="-", prec=PREC_ADD,
         latex="{a} - {b}",
         np_forward=lambda np, a, b: a - b, np_partials=lambda np, a, b, o: (1.0, -1.0),
     ),
     Op(
         "mul", 2, operator.mul, lambda a, b, o: (b, a), lambda sp, a, b: a * b,
-        ("{b}", "{a}"), ("{b}", "{a}"), "multiplication a * b", infix="*",
+        ("{b}", "{a}"), ("{b}", "{a}"), N_("multiplication a * b"), infix="*",
         prec=PREC_MUL, latex="{a} \\cdot {b}",
         np_forward=lambda np, a, b: a * b, np_partials=lambda np, a, b, o: (b, a),
     ),
@@ -730,7 +734,7 @@ _TABLE: tuple[Op, ...] = (
         _div_partials,
         lambda sp, a, b: a / b,
         ("1/{b}", "-{a}/{b}^2"), ("\\frac{{1}}{{{b}}}", "-\\frac{{{a}}}{{{b}^2}}"),
-        "division a / b", infix="/", prec=PREC_MUL,
+        N_("division a / b"), infix="/", prec=PREC_MUL,
         latex="\\frac{{{a}}}{{{b}}}", domain=_div_domain,
         np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
@@ -738,24 +742,24 @@ _TABLE: tuple[Op, ...] = (
         "pow", 2, _pow, _pow_partials, lambda sp, a, b: a**b,
         ("{b}*{a}^({b} - 1)", "{a}^{b}*log({a})"),
         ("{b}\\,{a}^{{{b}-1}}", "{a}^{{{b}}}\\ln {a}"),
-        "power a ^ b (also a ** b and pow(a, b))", infix="^", prec=PREC_POW,
+        N_("power a ^ b (also a ** b and pow(a, b))"), infix="^", prec=PREC_POW,
         latex="{{{a}}}^{{{b}}}", domain=_pow_domain, overflow=_pow_overflow,
         kink=_pow_kink,
-        kink_doc="at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
-        "∂/∂b is undefined (nan) for a < 0",
+        kink_doc=N_("at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
+                    "∂/∂b is undefined (nan) for a < 0"),
         underflow=_underflow("pow"),
         np_forward=lambda np, a, b: np.where((a == a) & (b == b), np.power(a, b), NAN),
         np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),
     Op(
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),
-        ("exp({a})",), ("e^{{{a}}}",), "exponential e^a", latex="e^{{{a}}}",
+        ("exp({a})",), ("e^{{{a}}}",), N_("exponential e^a"), latex="e^{{{a}}}",
         underflow=_underflow("exp"),
         np_forward=lambda np, a: np.exp(a), np_partials=lambda np, a, o: (o,),
     ),
     Op(
         "log", 1, math.log, lambda a, o: (_reciprocal(a),), lambda sp, a: sp.log(a),
-        ("1/{a}",), ("\\frac{{1}}{{{a}}}",), "natural logarithm (alias ln)",
+        ("1/{a}",), ("\\frac{{1}}{{{a}}}",), N_("natural logarithm (alias ln)"),
         latex="\\ln {a}", aliases=("ln",), domain=_log_domain,
         np_forward=lambda np, a: np.log(a), np_partials=lambda np, a, o: (1.0 / a,),
     ),
@@ -763,7 +767,7 @@ _TABLE: tuple[Op, ...] = (
         "sqrt", 1, math.sqrt,
         lambda a, o: (0.5 / o if o else INF,),
         lambda sp, a: sp.sqrt(a),
-        ("1/(2*sqrt({a}))",), ("\\frac{{1}}{{2\\sqrt{{{a}}}}}",), "square root",
+        ("1/(2*sqrt({a}))",), ("\\frac{{1}}{{2\\sqrt{{{a}}}}}",), N_("square root"),
         latex="\\sqrt{{{a}}}", domain=_nonneg_domain("sqrt"),
         kink=_kink_at_zero("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)"),
         kink_doc="sqrt'(0) = +inf",
@@ -771,25 +775,25 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "sin", 1, math.sin, lambda a, o: (math.cos(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.sin(a),
-        ("cos({a})",), ("\\cos {a}",), "sine (radians)", latex="\\sin {a}",
+        ("cos({a})",), ("\\cos {a}",), N_("sine (radians)"), latex="\\sin {a}",
         domain=_periodic_domain("sin"),
         np_forward=lambda np, a: np.sin(a), np_partials=lambda np, a, o: (np.cos(a),),
     ),
     Op(
         "cos", 1, math.cos, lambda a, o: (-math.sin(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.cos(a),
-        ("-sin({a})",), ("-\\sin {a}",), "cosine (radians)", latex="\\cos {a}",
+        ("-sin({a})",), ("-\\sin {a}",), N_("cosine (radians)"), latex="\\cos {a}",
         domain=_periodic_domain("cos"),
         np_forward=lambda np, a: np.cos(a), np_partials=lambda np, a, o: (-np.sin(a),),
     ),
     Op(
         "tan", 1, math.tan, lambda a, o: (1.0 + o * o,), lambda sp, a: sp.tan(a),
-        ("1 + tan({a})^2",), ("1 + \\tan^2 {a}",), "tangent (radians)",
+        ("1 + tan({a})^2",), ("1 + \\tan^2 {a}",), N_("tangent (radians)"),
         latex="\\tan {a}", domain=_periodic_domain("tan"),
         np_forward=lambda np, a: np.tan(a), np_partials=lambda np, a, o: (1.0 + o * o,),
     ),
     Op(
         "tanh", 1, math.tanh, lambda a, o: (1.0 - o * o,), lambda sp, a: sp.tanh(a),
-        ("1 - tanh({a})^2",), ("1 - \\tanh^2 {a}",), "hyperbolic tangent",
+        ("1 - tanh({a})^2",), ("1 - \\tanh^2 {a}",), N_("hyperbolic tangent"),
         latex="\\tanh {a}",
         np_forward=lambda np, a: np.tanh(a), np_partials=lambda np, a, o: (1.0 - o * o,),
     ),
@@ -798,14 +802,14 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: 1 / (1 + sp.exp(-a)),
         ("sigmoid({a})*(1 - sigmoid({a}))",),
         ("\\sigma({a})\\,(1 - \\sigma({a}))",),
-        "logistic sigmoid 1/(1 + e^-a), computed stably",
+        N_("logistic sigmoid 1/(1 + e^-a), computed stably"),
         latex="\\sigma({a})", underflow=_underflow("sigmoid"),
         np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
     ),
     Op(
         "relu", 1, _relu, lambda a, o: (_step(a),),
         lambda sp, a: sp.Max(0, a),
-        ("1 if {a} > 0 else 0",), ("[{a} > 0]",), "rectified linear unit max(0, a)",
+        ("1 if {a} > 0 else 0",), ("[{a} > 0]",), N_("rectified linear unit max(0, a)"),
         latex="\\mathrm{{relu}}({a})",
         kink=_kink_at_zero("relu'(0) = 0 (PyTorch convention)"),
         kink_doc="relu'(0) = 0",
@@ -815,7 +819,7 @@ _TABLE: tuple[Op, ...] = (
     Op(
         "softplus", 1, _softplus, lambda a, o: (_sigmoid(a),),
         lambda sp, a: sp.log(1 + sp.exp(a)),
-        ("sigmoid({a})",), ("\\sigma({a})",), "softplus log(1 + e^a), computed stably",
+        ("sigmoid({a})",), ("\\sigma({a})",), N_("softplus log(1 + e^a), computed stably"),
         latex="\\mathrm{{softplus}}({a})",
         np_forward=_np_softplus, np_partials=lambda np, a, o: (_np_sigmoid(np, a),),
     ),
@@ -823,7 +827,7 @@ _TABLE: tuple[Op, ...] = (
         "abs", 1, math.fabs,
         lambda a, o: (_sign(a),),
         lambda sp, a: sp.Abs(a),
-        ("sign({a})",), ("\\operatorname{{sign}}({a})",), "absolute value",
+        ("sign({a})",), ("\\operatorname{{sign}}({a})",), N_("absolute value"),
         latex="\\left|{a}\\right|",
         kink=_kink_at_zero("abs'(0) = 0 (PyTorch convention)"),
         kink_doc="abs'(0) = 0",
@@ -834,7 +838,7 @@ _TABLE: tuple[Op, ...] = (
     # -- trigonometric and hyperbolic (radians) --
     Op(
         "asin", 1, math.asin, lambda a, o: (_rsqrt_product(1.0 - a, 1.0 + a),), lambda sp, a: sp.asin(a),
-        ("1/sqrt(1 - {a}^2)",), ("\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), "inverse sine, in [-pi/2, pi/2] (alias arcsin)",
+        ("1/sqrt(1 - {a}^2)",), ("\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), N_("inverse sine, in [-pi/2, pi/2] (alias arcsin)"),
         latex="\\arcsin {a}", aliases=("arcsin",), domain=_interval_domain("asin", -1.0, 1.0, True),
         kink=_infinite_slope("asin", (-1.0, 1.0), "+"), kink_doc="asin'(±1) = +inf",
         np_forward=lambda np, a: np.arcsin(a),
@@ -842,7 +846,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "acos", 1, math.acos, lambda a, o: (-_rsqrt_product(1.0 - a, 1.0 + a),), lambda sp, a: sp.acos(a),
-        ("-1/sqrt(1 - {a}^2)",), ("-\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), "inverse cosine, in [0, pi] (alias arccos)",
+        ("-1/sqrt(1 - {a}^2)",), ("-\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), N_("inverse cosine, in [0, pi] (alias arccos)"),
         latex="\\arccos {a}", aliases=("arccos",), domain=_interval_domain("acos", -1.0, 1.0, True),
         kink=_infinite_slope("acos", (-1.0, 1.0), "-"), kink_doc="acos'(±1) = -inf",
         np_forward=lambda np, a: np.arccos(a),
@@ -850,7 +854,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "atan", 1, math.atan, lambda a, o: (1.0 / (1.0 + a * a),), lambda sp, a: sp.atan(a),
-        ("1/(1 + {a}^2)",), ("\\frac{{1}}{{1 + {a}^2}}",), "inverse tangent, in (-pi/2, pi/2) (alias arctan)",
+        ("1/(1 + {a}^2)",), ("\\frac{{1}}{{1 + {a}^2}}",), N_("inverse tangent, in (-pi/2, pi/2) (alias arctan)"),
         latex="\\arctan {a}", aliases=("arctan",),
         np_forward=lambda np, a: np.arctan(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a * a),),
     ),
@@ -858,32 +862,32 @@ _TABLE: tuple[Op, ...] = (
         "atan2", 2, math.atan2, _atan2_partials, lambda sp, a, b: sp.atan2(a, b),
         ("{b}/({a}^2 + {b}^2)", "-{a}/({a}^2 + {b}^2)"),
         ("\\frac{{{b}}}{{{a}^2 + {b}^2}}", "-\\frac{{{a}}}{{{a}^2 + {b}^2}}"),
-        "angle of the point (x, y) = (b, a): atan2(y, x), in [-pi, pi]",
+        N_("angle of the point (x, y) = (b, a): atan2(y, x), in [-pi, pi]"),
         latex="\\operatorname{{atan2}}({a}, {b})",
-        kink=_origin_kink("atan2", "both partials are 0"), kink_doc="at (0, 0): both partials 0",
+        kink=_origin_kink("atan2", "both partials are 0"), kink_doc=N_("at (0, 0): both partials 0"),
         np_forward=lambda np, a, b: np.arctan2(a, b), np_partials=_np_atan2_partials,
         np_kink=_np_origin,
     ),
     Op(
         "sinh", 1, math.sinh, lambda a, o: (_cosh_or_inf(a),), lambda sp, a: sp.sinh(a),
-        ("cosh({a})",), ("\\cosh {a}",), "hyperbolic sine", latex="\\sinh {a}", overflow=_odd_overflow,
+        ("cosh({a})",), ("\\cosh {a}",), N_("hyperbolic sine"), latex="\\sinh {a}", overflow=_odd_overflow,
         np_forward=lambda np, a: np.sinh(a), np_partials=lambda np, a, o: (np.cosh(a),),
     ),
     Op(
         "cosh", 1, math.cosh, lambda a, o: (_sinh_or_inf(a),), lambda sp, a: sp.cosh(a),
-        ("sinh({a})",), ("\\sinh {a}",), "hyperbolic cosine", latex="\\cosh {a}",
+        ("sinh({a})",), ("\\sinh {a}",), N_("hyperbolic cosine"), latex="\\cosh {a}",
         np_forward=lambda np, a: np.cosh(a), np_partials=lambda np, a, o: (np.sinh(a),),
     ),
     Op(
         "asinh", 1, math.asinh, lambda a, o: (1.0 / math.hypot(a, 1.0),), lambda sp, a: sp.asinh(a),
-        ("1/sqrt({a}^2 + 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 + 1}}}}",), "inverse hyperbolic sine (alias arcsinh)",
+        ("1/sqrt({a}^2 + 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 + 1}}}}",), N_("inverse hyperbolic sine (alias arcsinh)"),
         latex="\\operatorname{{arsinh}} {a}", aliases=("arcsinh",),
         np_forward=lambda np, a: np.arcsinh(a), np_partials=lambda np, a, o: (1.0 / np.hypot(a, 1.0),),
     ),
     Op(
         "acosh", 1, math.acosh, lambda a, o: (_rsqrt_product(a - 1.0, a + 1.0),), lambda sp, a: sp.acosh(a),
         ("1/sqrt({a}^2 - 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 - 1}}}}",),
-        "inverse hyperbolic cosine, for a >= 1 (alias arccosh)",
+        N_("inverse hyperbolic cosine, for a >= 1 (alias arccosh)"),
         latex="\\operatorname{{arcosh}} {a}", aliases=("arccosh",), domain=_acosh_domain,
         kink=_infinite_slope("acosh", (1.0,), "+"), kink_doc="acosh'(1) = +inf",
         np_forward=lambda np, a: np.arccosh(a),
@@ -891,49 +895,49 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         "atanh", 1, math.atanh, lambda a, o: (_reciprocal((1.0 - a) * (1.0 + a)),), lambda sp, a: sp.atanh(a),
-        ("1/(1 - {a}^2)",), ("\\frac{{1}}{{1 - {a}^2}}",), "inverse hyperbolic tangent, for -1 < a < 1 (alias arctanh)",
+        ("1/(1 - {a}^2)",), ("\\frac{{1}}{{1 - {a}^2}}",), N_("inverse hyperbolic tangent, for -1 < a < 1 (alias arctanh)"),
         latex="\\operatorname{{artanh}} {a}", aliases=("arctanh",), domain=_interval_domain("atanh", -1.0, 1.0, False),
         np_forward=lambda np, a: np.arctanh(a), np_partials=lambda np, a, o: (1.0 / ((1.0 - a) * (1.0 + a)),),
     ),
     # -- logarithms and exponentials --
     Op(
         "log10", 1, math.log10, lambda a, o: (_reciprocal(a * _LN10),), lambda sp, a: sp.log(a, 10),
-        ("1/({a}*log(10))",), ("\\frac{{1}}{{{a} \\ln 10}}",), "base-10 logarithm",
+        ("1/({a}*log(10))",), ("\\frac{{1}}{{{a} \\ln 10}}",), N_("base-10 logarithm"),
         latex="\\log_{{10}} {a}", domain=_logarithm_domain("log10"),
         np_forward=lambda np, a: np.log10(a), np_partials=lambda np, a, o: (1.0 / (a * _LN10),),
     ),
     Op(
         "log2", 1, math.log2, lambda a, o: (_reciprocal(a * _LN2),), lambda sp, a: sp.log(a, 2),
-        ("1/({a}*log(2))",), ("\\frac{{1}}{{{a} \\ln 2}}",), "base-2 logarithm",
+        ("1/({a}*log(2))",), ("\\frac{{1}}{{{a} \\ln 2}}",), N_("base-2 logarithm"),
         latex="\\log_{{2}} {a}", domain=_logarithm_domain("log2"),
         np_forward=lambda np, a: np.log2(a), np_partials=lambda np, a, o: (1.0 / (a * _LN2),),
     ),
     Op(
         "log1p", 1, math.log1p, lambda a, o: (_reciprocal(1.0 + a),), lambda sp, a: sp.log(1 + a),
-        ("1/(1 + {a})",), ("\\frac{{1}}{{1 + {a}}}",), "log(1 + a), accurate for small a",
+        ("1/(1 + {a})",), ("\\frac{{1}}{{1 + {a}}}",), N_("log(1 + a), accurate for small a"),
         latex="\\ln(1 + {a})", domain=_logarithm_domain("log1p", -1.0),
         np_forward=lambda np, a: np.log1p(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a),),
     ),
     Op(
         "expm1", 1, math.expm1, lambda a, o: (_exp_or_inf(a),), lambda sp, a: sp.exp(a) - 1,
-        ("exp({a})",), ("e^{{{a}}}",), "e^a - 1, accurate for small a",
+        ("exp({a})",), ("e^{{{a}}}",), N_("e^a - 1, accurate for small a"),
         latex="(e^{{{a}}} - 1)",
         np_forward=lambda np, a: np.expm1(a), np_partials=lambda np, a, o: (np.exp(a),),
     ),
     # -- special functions --
     Op(
         "erf", 1, math.erf, lambda a, o: (_TWO_OVER_SQRT_PI * math.exp(-a * a),), lambda sp, a: sp.erf(a),
-        ("2/sqrt(pi)*exp(-{a}^2)",), ("\\frac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{a}^2}}",), "error function",
+        ("2/sqrt(pi)*exp(-{a}^2)",), ("\\frac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{a}^2}}",), N_("error function"),
         latex="\\operatorname{{erf}}({a})",
         np_forward=_np_erf, np_partials=lambda np, a, o: (_TWO_OVER_SQRT_PI * np.exp(-a * a),),
     ),
     Op(
         "sign", 1, _sign, lambda a, o: (0.0 if a == a else NAN,),
         lambda sp, a: sp.Piecewise((1, a > 0), (-1, a < 0), (0, True)),  # not sp.sign: its
-        ("0",), ("0",), "sign: -1, 0 or 1",  # derivative is 2*DiracDelta, which SymPy cannot chain
+        ("0",), ("0",), N_("sign: -1, 0 or 1"),  # derivative is 2*DiracDelta, which SymPy cannot chain
         latex="\\operatorname{{sign}}({a})",
         kink=_kink_at_zero("sign'(0) = 0, though sign jumps from -1 to 1 there (PyTorch convention)"),
-        kink_doc="sign'(0) = 0 (a jump)",
+        kink_doc=N_("sign'(0) = 0 (a jump)"),
         np_forward=lambda np, a: np.sign(a) + 0.0, np_partials=lambda np, a, o: (np.where(a == a, 0.0, NAN),),
         np_kink=_np_at_zero,
     ),
@@ -941,8 +945,8 @@ _TABLE: tuple[Op, ...] = (
         "hypot", 2, _hypot, _hypot_partials, lambda sp, a, b: sp.sqrt(a**2 + b**2),
         ("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
         ("\\frac{{{a}}}{{\\sqrt{{{a}^2 + {b}^2}}}}", "\\frac{{{b}}}{{\\sqrt{{{a}^2 + {b}^2}}}}"),
-        "sqrt(a^2 + b^2), without overflow", latex="\\operatorname{{hypot}}({a}, {b})",
-        kink=_origin_kink("hypot", "both partials are nan"), kink_doc="at (0, 0): both partials nan",
+        N_("sqrt(a^2 + b^2), without overflow"), latex="\\operatorname{{hypot}}({a}, {b})",
+        kink=_origin_kink("hypot", "both partials are nan"), kink_doc=N_("at (0, 0): both partials nan"),
         np_forward=lambda np, a, b: np.hypot(a, b), np_partials=_np_hypot_partials,
         np_kink=_np_origin,
     ),
@@ -953,9 +957,9 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a, s: sp.Piecewise((a, a > 0), (s * a, True)),
         ("1 if {a} > 0 else {b}", "0 if {a} > 0 else {a}"),
         ("[{a} > 0] + {b}\\,[{a} \\le 0]", "{a}\\,[{a} \\le 0]"),
-        "leaky ReLU: a if a > 0 else slope*a; leaky_relu(a) has slope 0.01",
+        N_("leaky ReLU: a if a > 0 else slope*a; leaky_relu(a) has slope 0.01"),
         latex="\\mathrm{{leaky\\_relu}}({a}, {b})", defaults=(0.01,),
-        kink=_leaky_relu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left",
+        kink=_leaky_relu_kink, kink_doc=N_("at a = 0: ∂/∂a = b, the slope on the left"),
         np_forward=lambda np, a, s: np.where((a > 0) & (s == s), a, a * s),
         np_partials=lambda np, a, s, o: (np.where(a > 0, 1.0, s), np.where(a > 0, 0.0, a)),
         np_kink=lambda np, a, s: a == 0,
@@ -965,9 +969,9 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a, alpha: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
         ("1 if {a} > 0 else {b}*exp({a})", "0 if {a} > 0 else exp({a}) - 1"),
         ("[{a} > 0] + {b}\\,e^{{{a}}}\\,[{a} \\le 0]", "(e^{{{a}}} - 1)\\,[{a} \\le 0]"),
-        "ELU: a if a > 0 else alpha*(e^a - 1); elu(a) has alpha 1",
+        N_("ELU: a if a > 0 else alpha*(e^a - 1); elu(a) has alpha 1"),
         latex="\\mathrm{{elu}}({a}, {b})", defaults=(1.0,),
-        kink=_elu_kink, kink_doc="at a = 0: ∂/∂a = b, the slope on the left (smooth when b = 1)",
+        kink=_elu_kink, kink_doc=N_("at a = 0: ∂/∂a = b, the slope on the left (smooth when b = 1)"),
         np_forward=lambda np, a, alpha: np.where((a > 0) & (alpha == alpha), a, alpha * np.expm1(np.minimum(a, 0.0))),
         np_partials=lambda np, a, alpha, o: (
             np.where(a > 0, 1.0, alpha * np.exp(np.minimum(a, 0.0))), np.where(a > 0, 0.0, np.expm1(np.minimum(a, 0.0)))
@@ -978,7 +982,7 @@ _TABLE: tuple[Op, ...] = (
         "gelu", 1, _gelu, lambda a, o: (_gelu_slope(a),),
         lambda sp, a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2,
         ("(1 + erf({a}/sqrt(2)))/2 + {a}*exp(-{a}^2/2)/sqrt(2*pi)",), ("\\Phi({a}) + {a}\\,\\varphi({a})",),
-        "GELU a*Phi(a), Phi the normal distribution function (the exact erf form, PyTorch's default)",
+        N_("GELU a*Phi(a), Phi the normal distribution function (the exact erf form, PyTorch's default)"),
         latex="\\mathrm{{gelu}}({a})", underflow=_zero_at_zero_underflow("gelu"),
         np_forward=lambda np, a: 0.5 * a * _np_erfc(np, -a * math.sqrt(0.5)),
         np_partials=lambda np, a, o: (_np_gelu_slope(np, a),),
@@ -988,7 +992,7 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: a / (1 + sp.exp(-a)),
         ("sigmoid({a})*(1 + {a}*(1 - sigmoid({a})))",),
         ("\\sigma({a})\\,(1 + {a}\\,(1 - \\sigma({a})))",),
-        "SiLU a*sigmoid(a), computed stably (alias swish)",
+        N_("SiLU a*sigmoid(a), computed stably (alias swish)"),
         latex="\\mathrm{{silu}}({a})", aliases=("swish",), underflow=_zero_at_zero_underflow("silu"),
         np_forward=lambda np, a: a * _np_sigmoid(np, a),
         np_partials=lambda np, a, o: (_np_sigmoid(np, a) + a * _np_sigmoid_slope(np, a),),
@@ -996,7 +1000,7 @@ _TABLE: tuple[Op, ...] = (
     Op(
         "softsign", 1, _softsign, lambda a, o: (_softsign_slope(a),),
         lambda sp, a: a / (1 + sp.Abs(a)),
-        ("1/(1 + |{a}|)^2",), ("\\frac{{1}}{{(1 + |{a}|)^2}}",), "softsign a/(1 + |a|)",
+        ("1/(1 + |{a}|)^2",), ("\\frac{{1}}{{(1 + |{a}|)^2}}",), N_("softsign a/(1 + |a|)"),
         latex="\\mathrm{{softsign}}({a})",
         np_forward=lambda np, a: np.where(np.isinf(a), np.sign(a), a / (1.0 + np.abs(a))),
         np_partials=lambda np, a, o: ((1.0 / (1.0 + np.abs(a))) ** 2,),
@@ -1467,70 +1471,70 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
         "matmul", 2, lambda np, a, b: a @ b, _matmul_vjp, _matmul_shape,
         lambda sp, np, a, b: np.array(a @ b, dtype=object),
         ("d{a} = d{out} @ {b}.T", "d{b} = {a}.T @ d{out}"),
-        "matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)",
+        N_("matrix product a @ b (vector @ vector is the dot product; a vector is a row on the left, a column on the right)"),
         infix="@", prec=PREC_MUL, program=_matmul_program, selective=True,
     ),
     TensorOp(
         "outer", 2, lambda np, a, b: np.outer(a, b), lambda np, g, a, b, out: (g @ b, a @ g), _outer_shape,
         lambda sp, np, a, b: np.outer(a, b).astype(object),
         ("d{a} = d{out} @ {b}", "d{b} = {a} @ d{out}"),
-        "outer product of two vectors: outer(u, v)[i, j] = u[i] * v[j] (a column times a row)",
+        N_("outer product of two vectors: outer(u, v)[i, j] = u[i] * v[j] (a column times a row)"),
         program=lambda names, g, out, shapes: (f"{g} @ {_group(names[1])}", f"{_group(names[0])} @ {g}"),
     ),
     TensorOp(
         "transpose", 1, lambda np, a: np.transpose(a), lambda np, g, a, out: (np.transpose(g),),
         _transpose_shape, lambda sp, np, a: np.transpose(a),
-        ("d{a} = d{out}.T",), "transpose a.T (also transpose(a)); a vector stays as it is", postfix=True,
+        ("d{a} = d{out}.T",), N_("transpose a.T (also transpose(a)); a vector stays as it is"), postfix=True,
         infix=".T", program=lambda names, g, out, shapes: (f"{g}.T",),
     ),
     TensorOp(
         "sum", 1, _t_sum, _reduce_vjp(lambda shape, axis: 1.0), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis), dtype=object),
-        ("d{a} = d{out} copied to every entry summed",), "sum of the entries (sum(X, axis=0): down each column)",
+        (N_("d{a} = d{out} copied to every entry summed"),), N_("sum of the entries (sum(X, axis=0): down each column)"),
         params=(("axis", None),), program=_sum_program,
     ),
     TensorOp(
         "mean", 1, _t_mean, _reduce_vjp(lambda shape, axis: 1.0 / _count(shape, axis)), _reduce_shape,
         lambda sp, np, x, axis=None: np.array(np.sum(x, axis=axis) / _count(x.shape, axis), dtype=object),
-        ("d{a} = d{out} / n copied to every entry averaged",), "mean of the entries (mean(X, axis=1): of each row)",
+        (N_("d{a} = d{out} / n copied to every entry averaged"),), N_("mean of the entries (mean(X, axis=1): of each row)"),
         params=(("axis", None),), program=_mean_program,
     ),
     TensorOp(
         "amax", 1, _reduce_extreme(True), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(True),
-        ("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere",),
-        "max(X) with one argument: the largest entry (axis= keyword as for sum)",
-        params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
+        (N_("d{a} = d{out} at the largest entry (split evenly on a tie), 0 elsewhere"),),
+        N_("max(X) with one argument: the largest entry (axis= keyword as for sum)"),
+        params=(("axis", None),), kink_doc=N_("a tie splits the gradient evenly among the tied entries"),
     ),
     TensorOp(
         "amin", 1, _reduce_extreme(False), _reduce_extreme_vjp, _reduce_shape, _reduce_extreme_sympy(False),
-        ("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere",),
-        "min(X) with one argument: the smallest entry (axis= keyword as for sum)",
-        params=(("axis", None),), kink_doc="a tie splits the gradient evenly among the tied entries",
+        (N_("d{a} = d{out} at the smallest entry (split evenly on a tie), 0 elsewhere"),),
+        N_("min(X) with one argument: the smallest entry (axis= keyword as for sum)"),
+        params=(("axis", None),), kink_doc=N_("a tie splits the gradient evenly among the tied entries"),
     ),
     TensorOp(
         "softmax", 1, _softmax, _softmax_vjp, _last_axis_shape, _sympy_softmax,
         ("d{a} = {out} * (d{out} - sum(d{out} * {out}, axis))",),
-        "softmax exp(x) / sum(exp(x)) over the last axis (each row of a matrix), computed stably",
+        N_("softmax exp(x) / sum(exp(x)) over the last axis (each row of a matrix), computed stably"),
         params=(("axis", -1),), program=_softmax_program,
     ),
     TensorOp(
         "log_softmax", 1, _log_softmax, _log_softmax_vjp, _last_axis_shape, _sympy_log_softmax,
         ("d{a} = d{out} - softmax({a}) * sum(d{out}, axis)",),
-        "log of softmax over the last axis, computed stably", params=(("axis", -1),),
+        N_("log of softmax over the last axis, computed stably"), params=(("axis", -1),),
         program=_log_softmax_program,
     ),
     TensorOp(
         "logsumexp", 1, _logsumexp, _logsumexp_vjp, _reduce_shape, _sympy_logsumexp,
         ("d{a} = d{out} * softmax({a})",),
-        "log(sum(exp(x))) over the last axis, computed stably", params=(("axis", -1),),
+        N_("log(sum(exp(x))) over the last axis, computed stably"), params=(("axis", -1),),
         program=_logsumexp_program,
     ),
     TensorOp(
         "cross_entropy", 2, _ce_forward, _ce_vjp, _ce_shape, _ce_sympy,
-        ("d{a} = d{out} * (softmax({a}) - onehot({b})) / N", "none: class indices are data "
-         "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)"),
-        "cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
-        "indices (N,) or probabilities (N, C); the mean over the batch",
+        ("d{a} = d{out} * (softmax({a}) - onehot({b})) / N", N_("none: class indices are data "
+         "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)")),
+        N_("cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
+           "indices (N,) or probabilities (N, C); the mean over the batch"),
         program=_ce_program,
     ),
 )

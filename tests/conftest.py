@@ -59,3 +59,13 @@ def run_cli(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def zh():
+    """The Python API speaks Chinese during the test (bpcalc.i18n), English after it."""
+    from bpcalc import i18n
+
+    i18n.use("zh")
+    yield
+    i18n.use("en")
