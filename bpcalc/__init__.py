@@ -11,11 +11,11 @@ from .api import GradResult, NodeResult
 from .errors import BpcalcError
 
 __all__ = ["grad", "check", "explain", "graph", "grad_batch", "GradResult", "NodeResult", "CheckReport",
-           "Explained", "Picture", "BatchResult", "BpcalcError"]
+           "Explained", "Picture", "BatchResult", "BpcalcError", "use_language"]
 __version__ = "0.1.0"
 
 
-_NOTEBOOK = ("grad", "check", "explain", "CheckReport", "Explained", "Picture")
+_NOTEBOOK = ("grad", "check", "explain", "CheckReport", "Explained", "Picture", "use_language")
 
 
 def graph(program: str, at: Any = None, **options: Any) -> Any:

@@ -4,6 +4,11 @@ results show themselves in a notebook (`_repr_html_`) and a console (`str`).
 Each function is the command of the same name without the command line:
 the same computation, the same renderers. Messages about the point speak of
 the `at=` argument (the command line's say `--at`).
+
+The API speaks English until `use_language("zh")` (then the tables, the
+pictures, the step-through page and the error messages are in Chinese, as
+the command line's `--lang zh`); the results' data (names, numbers, JSON)
+are the same in every language.
 """
 
 from __future__ import annotations
@@ -16,9 +21,26 @@ from typing import Any, Mapping
 
 from .api import GradResult, grad as _grad
 from .errors import BpcalcError
+from .i18n import _
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
 
 WIDTH = 100  # characters of a console rendering
+
+
+def use_language(lang: str) -> None:
+    """Speak `lang` from now on: "zh" (中文) or "en" (a locale name such as
+    "zh_CN.UTF-8" will do too). What is shown for people (tables, pictures,
+    pages, messages) changes; the data do not.
+
+    >>> use_language("zh"); use_language("en")
+    """
+    from . import i18n
+
+    chosen = i18n.closest(lang)
+    if chosen is None:
+        raise BpcalcError("usage", _("unknown language {lang}; choose one of {languages}").format(
+            lang=repr(lang), languages=", ".join(i18n.LANGUAGES)))
+    i18n.use(chosen)
 
 
 def console_text(render: Any) -> str:
@@ -84,7 +106,8 @@ def _claim_text(name: str, value: object) -> str:
     if isinstance(value, str):
         return f"{name}={value}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) and getattr(value, "ndim", None) != 0:
-        raise BpcalcError("value", f"the claim for {name} must be a number, got {value!r}")
+        raise BpcalcError("value", _("the claim for {name} must be a number, got {value}").format(
+            name=name, value=repr(value)))
     number = value.item() if hasattr(value, "item") else value
     return f"{name}={number!r}"
 
@@ -116,13 +139,13 @@ def check(
     from .homework import Judging, collect_claims, judge_claims, resolve_claims
 
     if decimals is not None and sig_figs is not None:
-        raise BpcalcError("usage", "give decimals= or sig_figs=, not both")
+        raise BpcalcError("usage", _("give {one} or {other}, not both").format(one="decimals=", other="sig_figs="))
     texts = {key: [_claim_text(n, v) for n, v in (claims or {}).items()]
              for key, claims in (("expect", expect), ("node", expect_node), ("node_grad", expect_node_grad))}
     value = None if expect_value is None else _claim_text("f", expect_value).split("=", 1)[1]
     if not any(texts.values()) and value is None:
-        raise BpcalcError("usage", "nothing to check: give expect={...}, expect_value=..., "
-                          "expect_node={...} or expect_node_grad={...}")
+        raise BpcalcError("usage", _("nothing to check: give {options}").format(
+            options="expect={...}, expect_value=..., expect_node={...} or expect_node_grad={...}"))
     claims = collect_claims(texts["expect"], value, texts["node"], texts["node_grad"])
     result = grad(program, at, check=False)
     resolve_claims(result.graph, claims)

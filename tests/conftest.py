@@ -63,7 +63,7 @@ def cli():
 
 @pytest.fixture
 def chinese():
-    """This process speaks Chinese for one test (then English again)."""
+    """This process (the Python API) speaks Chinese for one test (bpcalc.i18n), English after it."""
     from bpcalc import i18n
 
     i18n.use("zh")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -581,3 +582,130 @@ def test_warnings_and_usage_in_chinese(tmp_path):
     assert run.code == 2 and run.err == "错误：--decimals 和 --sig-figs 只能给一个，不能同时给\n"
     run = run_cli("grad", "--lang", "zh")
     assert run.code == 2 and run.err == "错误：没有给出程序：请把程序作为参数写出，或用 -f FILE，或用 '-' 从标准输入读取\n"
+
+
+# --- 中文 (issue 17): grad's table, its check and `bpcalc ops` in Chinese -----------
+
+from rich.cells import cell_len  # noqa: E402
+
+GRAD_GOLDEN_ZH = """\
+bpcalc grad (x+y)*z
+在 x = -2, y = 5, z = -4 处
+节点   运算    表达式     值   梯度
+───────────────────────────────────
+x      input   x          -2     -4
+y      input   y           5     -4
+z      input   z          -4      3
+%3     add     x+y         3     -4
+%4     mul     (x+y)*z   -12      1
+
+f = -12
+∂f/∂x = -4
+∂f/∂y = -4
+∂f/∂z = 3
+
+与 SymPy 对照验证（rtol 1e-9, atol 1e-12）：✓ 全部一致
+输入   ∂f/∂输入（SymPy）   SymPy 值   反向传播   有限差分   结论
+────────────────────────────────────────────────────────────────
+x      z                         -4         -4         -4   ✓
+y      z                         -4         -4         -4   ✓
+z      x + y                      3          3          3   ✓
+"""
+
+
+def tables(out: str) -> list[list[str]]:
+    """Each table of the output: its heading line, its rule and its rows (up to the next blank line, or
+    the note or the remark in parentheses under it)."""
+    lines = out.split("\n")
+    found = []
+    for k, line in enumerate(lines):
+        if k and set(line) == {"─"}:
+            rows = [lines[k - 1], line]
+            for row in lines[k + 1:]:
+                if not row.strip() or row.startswith(("（", "注：")):
+                    break
+                rows.append(row)
+            found.append(rows)
+    return found
+
+
+def test_grad_in_chinese_has_chinese_headings_and_verdicts():
+    run = run_cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--lang", "zh", env={"COLUMNS": "80"})
+    assert run.code == 0 and run.err == ""
+    assert lines(run.out) == GRAD_GOLDEN_ZH
+    # the language also comes from BPCALC_LANG and from the locale
+    by_variable = run_cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4", env={"COLUMNS": "80", "BPCALC_LANG": "zh"})
+    assert by_variable.code == 0 and by_variable.out == run.out
+    by_locale = run_cli("grad", "(x+y)*z", "--at", "x=-2,y=5,z=-4",
+                        env={"COLUMNS": "80", "BPCALC_LANG": "", "LC_ALL": "", "LANG": "zh_CN.UTF-8"})
+    assert by_locale.code == 0 and by_locale.out == run.out
+
+
+@pytest.mark.parametrize("argv", [
+    ("(x+y)*z", "--at", "x=-2,y=5,z=-4"),
+    ("relu(x)*y + exp(x)/(1 + x^2)", "--at", "x=0,y=2", "--lr", "0.1", "--exact"),
+    ("-f", str(SAMPLES / "matrix" / "fc_relu.bp"), "--at-file", str(SAMPLES / "matrix" / "fc_relu.point.json")),
+    ("-f", str(SAMPLES / "matrix" / "cs231n_two_layer.bp"), "--at-file",
+     str(SAMPLES / "matrix" / "cs231n_two_layer.point.json"), "--lr", "0.5"),
+], ids=["scalar", "scalar-lr-exact", "matrix", "matrix-summaries-lr"])
+def test_chinese_tables_stay_aligned_at_80_columns(argv):
+    run = run_cli("grad", *argv, "--lang", "zh", env={"COLUMNS": "80"})
+    assert run.code == 0, run.err
+    found = tables(run.out)
+    assert len(found) == 2 and found[0][0].startswith("节点") and found[1][0].startswith("输入"), run.out
+    for table in found:
+        widths = {cell_len(line) for line in table}
+        assert len(widths) == 1 and widths.pop() <= 80, "\n".join(table)
+
+
+def test_grad_in_chinese_lr_show_summaries_and_warnings():
+    run = run_cli("grad", "relu(x)*y", "--at", "x=0,y=2", "--lr", "0.1", env={"BPCALC_LANG": "zh"})
+    assert run.code == 0
+    out = run.out.splitlines()
+    assert out[2].split() == ["节点", "运算", "表达式", "值", "梯度", "更新一步后（lr=0.1）"]
+    assert "用梯度下降法更新一步后，lr = 0.1（θ − lr·∂f/∂θ，都用这一个梯度）：" in out
+    assert "与 SymPy 对照验证（rtol 1e-9, atol 1e-12）：✓ 1 个一致；1 个在不可导点（采用约定）" in out
+    assert any(line.rstrip().endswith("不可导点：采用约定") for line in out)
+    assert out[-1].startswith("警告：%2 `relu(x)`")
+    matrix = SAMPLES / "matrix"
+    run = run_cli("grad", "-f", str(matrix / "cs231n_two_layer.bp"), "--at-file",
+                  str(matrix / "cs231n_two_layer.point.json"), "--show", "b1", "--no-check", "--lang", "zh")
+    assert run.code == 0, run.err
+    assert "在 X (3×4), W1 (4×5), b1 = [0.01, 0.02, -0.01, 0, 0.03]" in run.out
+    assert "∂L/∂y = 无：类别索引是数据，不是变量" in run.out
+    assert re.search(r"^reg +input +标量 +reg +0\.05 ", run.out, re.M)
+    assert "\nb1 (5) = [0.01, 0.02, -0.01, 0, 0.03]\n" in run.out
+    big = "W=[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,-5]]"
+    run = run_cli("grad", "sum(W * W)", "--at", big, "--show", "W", "--no-check", "--lang", "zh")
+    assert run.code == 0, run.err
+    assert "在 W (5×5) 处" in run.out and "最小 -5，最大 5，范数 16.5831" in run.out
+    assert "∂f/∂W = 5×5：最小 -10，最大 10，范数 33.1662（--show W 显示全部）" in run.out
+    assert "\nW (5×5) = [[1, 2, 3, 4, 5],\n           [1, 2, 3, 4, 5],\n" in run.out
+    run = run_cli("grad", "sum(W * W)", "--at", "W=[[1,2],[3,4]]", "--show", "W", "--no-check", "--lang", "zh")
+    assert "\nW (2×2) = [[1, 2],\n           [3, 4]]\n∂f/∂W = [[2, 4],\n         [6, 8]]\n" in run.out
+    run = run_cli("grad", "cross_entropy(s, y)", "--at", "s=[[1,2,0.5]],y=[2]", "--lang", "zh")
+    assert "—（数据）" in run.out and "与 SymPy 逐元素对照验证（rtol 1e-9, atol 1e-12）：✓ 全部一致" in run.out
+    assert "输入   形状   验证范围   最大 |反向传播 − SymPy|   结论" in run.out
+
+
+def test_grad_in_chinese_json_stays_english():
+    run = run_cli("grad", "relu(x)", "--at", "x=0", "--json", "--lang", "zh")
+    assert run.code == 0 and run.json()["warnings"] == ["%1 `relu(x)`: relu'(0) = 0 (PyTorch convention)"]
+
+
+def test_ops_in_chinese():
+    run = run_cli("ops", "--lang", "zh", env={"COLUMNS": "200"})
+    assert run.code == 0
+    heading = next(line for line in run.out.splitlines() if "运算" in line)
+    assert [cell.strip() for cell in heading.strip("┃").split("┃")] == ["运算", "写法", "局部导数", "在不可导点"]
+    assert "leaky_relu(a), leaky_relu(a, b)（省略时 b = 0.01）" in run.out
+    assert "sign'(0) = 0（跳跃点）" in run.out and "在 (0, 0) 处：两个偏导数都为 0" in run.out
+    assert "相等时梯度平分：各 0.5；k 个相等时各 1/k" in run.out and "参数更多时：∂/∂x = 1 if x = max(a, b, …)" in run.out
+    assert "常数：pi、e（程序可以重新赋值）。约定与 PyTorch 相同；每当取值点落在不可导点上，bpcalc 都会发出警告。" in run.out
+    assert "向量和矩阵：上面的每个运算都逐元素进行（按 NumPy 的广播）" in run.out
+    assert "矩阵乘积 a @ b" in run.out and "dA = dC，复制到被求和的每个元素" in run.out
+    # scripts read English whatever the language
+    doc = {op["name"]: op for op in run_cli("ops", "--json", env={"BPCALC_LANG": "zh"}).json()["ops"]}
+    assert doc["max"]["kinks"] == "a tie splits the gradient evenly: 0.5/0.5, 1/k each for a k-way tie"
+    assert doc["max"]["description"] == "larger of a and b; max(a, b, c, …) the largest of all"
+    assert doc["max"]["derivatives"][-1].startswith("with more arguments: ∂/∂x = ")

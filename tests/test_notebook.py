@@ -139,3 +139,26 @@ def test_explain_and_graph_take_vectors_and_matrices():
     assert "      dx = [2, 4]\n" in e.text() and e._repr_html_().startswith('<iframe class="bpcalc-explain"')
     picture = bpcalc.graph("sum(x*x)", at={"x": [1.0, 2.0]})
     assert "Σ 2 [2, 4]" in picture.dot  # x's gradient, with its shape, at its node
+
+
+# --- 中文 (issue 17) ---------------------------------------------------------------
+
+def test_use_language_switches_what_is_shown_not_the_data():
+    try:
+        bpcalc.use_language("zh_CN.UTF-8")
+        result = bpcalc.grad("(x+y)*z", at=AT)
+        text = str(result)
+        assert text.startswith("bpcalc grad (x+y)*z\n在 x = -2, y = 5, z = -4 处\n")
+        assert "与 SymPy 对照验证（rtol 1e-9, atol 1e-12）：✓ 全部一致" in text
+        assert str(bpcalc.graph("(x+y)*z", at=AT)).splitlines()[2].split()[:5] == ["节点", "运算", "表达式", "值", "梯度"]
+        assert '<html lang="zh-CN">' in bpcalc.explain("(x+y)*z", at=AT).html()
+        with pytest.raises(bpcalc.BpcalcError) as err:
+            bpcalc.check("(x+y)*z", at=AT)
+        assert err.value.message.startswith("没有要验证的内容：请给出 expect={...}")
+        assert result.gradient == {"x": -4.0, "y": -4.0, "z": 3.0}
+        with pytest.raises(bpcalc.BpcalcError) as err:
+            bpcalc.use_language("klingon")
+        assert err.value.kind == "usage" and err.value.message == "未知的语言 'klingon'；可选：en, zh"
+    finally:
+        bpcalc.use_language("en")
+    assert str(bpcalc.grad("(x+y)*z", at=AT)).startswith("bpcalc grad (x+y)*z\nat x = -2")

@@ -245,3 +245,29 @@ def test_tensor_edges_show_shape_and_small_values_and_summarise_large_ones():
     assert w.value == f"3×3, norm {norm:.4g}"
     assert next(n for n in d.nodes if n.label == "%4").symbol == "@"
     assert edge_text(np.array([[1.0, 2.0], [3.0, 4.0]]), 4) == "2×2 [[1, 2], [3, 4]]"
+
+
+# --- 中文 (issue 17) ---------------------------------------------------------------
+
+def test_notes_and_summaries_in_chinese(chinese):
+    d = draw("x*x + exp(x)", {"x": 1}, exact=True)
+    assert d.notes == ("精确模式：被多次使用的节点，其每条边上的梯度是小数（≈）；节点处的和 Σ 是精确的",)
+    assert edge_text(np.ones((3, 5)), 4) == "3×5，范数 3.873"
+    assert edge_text(np.array([[1.0, 2.0], [3.0, 4.0]]), 4) == "2×2 [[1, 2], [3, 4]]"
+
+
+def test_graph_errors_in_chinese(tmp_path):
+    from conftest import run_cli
+
+    for argv, message in [
+        (["--format", "jpeg"], "错误：未知的格式“jpeg”；可选：text, dot, svg, png, mermaid, pdf\n"),
+        (["-o", "g.jpeg"], "错误：无法从文件名 g.jpeg 判断格式：请使用后缀（.txt, .dot, .gv, .svg, .png, .mmd, "
+                           ".mermaid, .pdf）或 --format\n"),
+        (["--format", "dot", "-o", "g.svg"], "错误：--format dot 与文件名 g.svg 不符（其后缀表示 svg）\n"),
+        (["-o", ""], "错误：-o 需要一个文件名，例如 -o graph.svg\n"),
+        (["-o", "."], "错误：-o .：这是一个文件夹；请给出文件名，例如 -o graph.svg\n"),
+    ]:
+        run = run_cli("graph", "x", "--at", "x=1", *argv, "--lang", "zh", cwd=tmp_path)
+        assert (run.code, run.err) == (2, message), argv
+    run = run_cli("graph", "x", "--at", "x=1", "-o", str(tmp_path / "missing" / "g.dot"), env={"BPCALC_LANG": "zh"})
+    assert run.code == 2 and run.err.startswith(f"错误：无法写入 {tmp_path / 'missing' / 'g.dot'}：")

@@ -161,3 +161,43 @@ def test_a_failing_graphviz_is_reported(tmp_path, monkeypatch):
         render("digraph {}", "svg")
     assert err.value.kind == "io"
     assert err.value.message == "Graphviz `dot -Tsvg` failed (exit 1): Error: syntax error in line 1"
+
+
+# --- 中文 (issue 17) ---------------------------------------------------------------
+
+FAN_OUT = ("z1 = w3*a\nz2 = w4*a\nC = 0.5*(z1 + z2 - y)^2", {"a": 0.5, "w3": 2, "w4": -1, "y": 1})
+CJK_FONTS = '"Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif"'
+
+
+def test_the_legend_tooltips_and_font_in_chinese(chinese):
+    dot = dot_of(*FAN_OUT)
+    assert f"fontname={CJK_FONTS}, labelloc=t" in dot and f"node [fontname={CJK_FONTS}, fontsize=14];" in dot
+    assert ('label=<<b>z1 = w3*a; z2 = w4*a; C = 0.5*(z1 + z2 - y)^2</b>   在 a = 0.5, w3 = 2, w4 = -1, y = 1 处'
+            '<br align="left"/><font color="#004488">边上方为值</font>    '
+            '<font color="#BB5566"><b><i>下方为梯度</i></b></font>    '
+            '节点处的 <font color="#BB5566"><b><i>Σ</i></b></font>：其各条边上梯度之和<br align="left"/>>') in dot
+    assert 'tooltip="a：a = 0.5，梯度 -0.5"' in dot and 'tooltip="输出 C"' in dot
+
+
+@needs_dot
+def test_chinese_svg_and_png_are_drawn_with_a_cjk_font(chinese):
+    d = drawing(bpcalc.grad(FAN_OUT[0], at=FAN_OUT[1], check=False))
+    svg = render(to_dot(d), "svg")
+    texts, tooltips = svg_texts(svg)
+    assert "边上方为值" in texts and "下方为梯度" in texts and "输出 C" in tooltips
+    root = ET.fromstring(svg)
+    families = {t.get("font-family") for t in root.iter(f"{SVG}text")}
+    assert families == {CJK_FONTS.strip('"')}
+    assert render(to_dot(d), "png").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_graphviz_messages_in_chinese(chinese, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BpcalcError) as err:
+        render("digraph {}", "svg")
+    assert err.value.message.startswith("未安装 Graphviz：svg 和 png 图由 `dot` 程序绘制。")
+    assert "sudo apt-get install graphviz" in err.value.message
+    _fake_dot(tmp_path, monkeypatch, "echo 'Error: syntax error in line 1' >&2; exit 1")
+    with pytest.raises(BpcalcError) as err:
+        render("digraph {}", "svg")
+    assert err.value.message == "Graphviz `dot -Tsvg` 失败（退出码 1）：Error: syntax error in line 1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import bpcalc
 from bpcalc.render.graph import drawing
 from bpcalc.render.graph_text import to_text
@@ -51,3 +53,35 @@ def test_unused_nodes_say_what_uses_them():
     got = text_of("a = x*2\nx + 1", {"x": 3})
     assert "x      input   x                3        Σ 1   a (*) ◀ 0" in got
     assert "a      *       x*2              6          0   (nothing)" in got
+
+
+# --- 中文 (issue 17) ---------------------------------------------------------------
+
+FAN_OUT_ZH = """\
+bpcalc graph z1 = w3*a; z2 = w4*a; C = 0.5*(z1 + z2 - y)^2
+在 a = 0.5, w3 = 2, w4 = -1, y = 1 处
+节点   运算    表达式                   值     梯度   ─▶ 被谁使用（◀ 传回的梯度）
+─────────────────────────────────────────────────────────────────────────────────
+w3     input   w3                        2    -0.25   z1 (*)
+a      input   a                       0.5   Σ -0.5   z1 (*) ◀ -1
+                                                      z2 (*) ◀ 0.5
+"""
+
+
+def test_the_table_in_chinese(chinese):
+    got = text_of("z1 = w3*a\nz2 = w4*a\nC = 0.5*(z1 + z2 - y)^2", {"a": 0.5, "w3": 2, "w4": -1, "y": 1})
+    assert got.startswith(FAN_OUT_ZH)
+    assert got.splitlines()[-1].split() == ["C", "*", "0.5*(z1", "+", "z2", "-", "y)^2", "0.125", "1", "输出", "C"]
+    unused = text_of("a = x*2\nx + 1", {"x": 3})
+    assert "a      *       x*2       6      0   （无）" in unused
+    plain = text_of("(x+y)*z", {"x": -2, "y": 5, "z": -4}, show_grad=False)
+    assert plain.splitlines()[2].split() == ["节点", "运算", "表达式", "值", "─▶", "被谁使用"]
+
+
+def test_graph_command_in_chinese_by_locale():
+    from conftest import run_cli
+
+    run = run_cli("graph", "(x+y)*z", "--at", "x=-2,y=5,z=-4", env={"BPCALC_LANG": "", "LC_ALL": "zh_CN.UTF-8"})
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[1:3] == ["在 x = -2, y = 5, z = -4 处",
+                                         "节点   运算    表达式     值   梯度   ─▶ 被谁使用"]

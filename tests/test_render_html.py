@@ -135,3 +135,45 @@ def test_without_graphviz_the_page_has_the_steps_and_says_why(monkeypatch):
     html = page(bpcalc.grad(ADD_MUL, at=AT, check=False))
     assert "<svg" not in html and "No picture: Graphviz is not installed" in html
     assert len(steps_of(html)) == 11
+
+
+# --- 中文 (issue 17) ---------------------------------------------------------------
+
+def test_the_page_in_chinese(tmp_path):
+    out = tmp_path / "page.html"
+    run = run_cli("explain", "-f", str(SAMPLES / "cs231n_add_mul.bp"), "--at", "x=-2,y=5,z=-4",
+                  "--format", "html", "-o", str(out), "--lang", "zh")
+    assert run.code == 0, run.err
+    html = out.read_text()
+    assert '<html lang="zh-CN">' in html and "<h1>反向传播，逐步演示</h1>" in html
+    assert '<p class="at">在 x = -2, y = 5, z = -4 处</p>' in html
+    assert '<button type="button" id="first" title="第一步（Home）">« 首步</button>' in html
+    assert '<button type="button" id="prev" title="上一步（←）">◀ 上一步</button>' in html
+    assert '<span id="counter" aria-live="polite">第 1 步，共 11 步</span>' in html
+    assert '<button type="button" id="next" title="下一步（→）">下一步 ▶</button>' in html
+    assert '<button type="button" id="last" title="最后一步（End）">末步 »</button>' in html
+    assert '<p class="hint">用方向键 ← → 逐步切换；地址（#step=N）链接到当前显示的步骤。</p>' in html
+    # what step.js writes itself comes from the page, as data (the page's only script is still step.js)
+    assert '<body data-words="{&quot;counter&quot;: &quot;第 {current} 步，共 {total} 步&quot;}">' in html
+    assert html.count("<script") == 1
+    assert "输出：梯度为 1" in html
+    if shutil.which("dot"):
+        assert ('<p class="legend">图中：<span class="value">边上方为值</span>，<span class="grad">下方为梯度</span>；'
+                '当前步骤的节点已<span class="mark-current">标出</span>，反向传播时其梯度所来自的节点'
+                '<span class="mark-user">也已标出</span>。</p>') in html
+
+
+def test_the_english_page_says_english(tmp_path):
+    html = page(bpcalc.grad(ADD_MUL, at=AT, check=False))
+    assert '<html lang="en">' in html and '<body data-words="{&quot;counter&quot;: &quot;step {current} of ' \
+                                          '{total}&quot;}">' in html
+
+
+def test_without_graphviz_the_chinese_page_says_why(monkeypatch, chinese):
+    import bpcalc.render.graph_dot as graph_dot
+
+    monkeypatch.setattr(graph_dot.shutil, "which", lambda name: None)
+    html = page(bpcalc.grad(ADD_MUL, at=AT, check=False))
+    frame = bpcalc.explain(ADD_MUL, at=AT)._repr_html_()
+    assert '<p class="no-picture">没有图：未安装 Graphviz：' in html
+    assert 'title="bpcalc explain：逐步演示反向传播"></iframe>' in frame

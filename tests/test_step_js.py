@@ -201,3 +201,27 @@ def test_a_matrix_program_steps_through_its_rules(browser, tmp_path):
     assert "dW = X.T @ dn4" in s["text"] and "0.0973657" in s["text"] and "(3×2)(2×3) → (3×3)" in s["text"]
     screenshot(page, tmp_path, "matrix-step.png")
     page.close()
+
+
+def test_the_chinese_page_shows_chinese_buttons_and_counts_in_chinese(browser, tmp_path):
+    """--lang zh: the buttons, the hint and the counter step.js writes are Chinese."""
+    out = tmp_path / "page.html"
+    run = run_cli("explain", "-f", str(SAMPLES / "cs231n_neuron.bp"), "--at", NEURON_AT, "--format", "html",
+                  "-o", str(out), env={"BPCALC_LANG": "zh"})
+    assert run.code == 0, run.err
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(out.as_uri())
+    buttons = page.evaluate("[...document.querySelectorAll('.controls button')].map(b => b.innerText)")
+    assert buttons == ["« 首步", "◀ 上一步", "下一步 ▶", "末步 »"]
+    assert page.inner_text("h1") == "反向传播，逐步演示"
+    total = len(page.query_selector_all("li.step"))
+    assert state(page)["counter"] == f"第 1 步，共 {total} 步"
+    page.click("#next")
+    page.keyboard.press("ArrowRight")
+    s = state(page)
+    assert s["counter"] == f"第 3 步，共 {total} 步" and s["hash"] == "#step=3" and s["marked"] == f"n{s['node']}"
+    page.keyboard.press("End")
+    assert state(page)["counter"] == f"第 {total} 步，共 {total} 步"
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    screenshot(page, tmp_path, "neuron-zh.png")
+    page.close()

@@ -25,6 +25,7 @@ from typing import Any
 from ..api import GradResult
 from ..errors import BpcalcError, Source
 from ..exact import ExactResult
+from ..i18n import _
 from ..graph import CONST, INPUT
 from ..ops import CONSTANTS, OPS, TENSOR_OPS
 from .numbers import exact_written, fmt, written_out
@@ -119,7 +120,8 @@ def choose_format(fmt_option: str | None, output: Path | None) -> str:
     if fmt_option is not None:
         chosen = fmt_option.lower()
         if chosen not in FORMATS:
-            raise BpcalcError("usage", f"unknown format '{fmt_option}'; choose one of {', '.join(FORMATS)}")
+            raise BpcalcError("usage", _("unknown format '{format}'; choose one of {formats}").format(
+                format=fmt_option, formats=", ".join(FORMATS)))
     else:
         chosen = ""
     if output is None:
@@ -127,15 +129,15 @@ def choose_format(fmt_option: str | None, output: Path | None) -> str:
     suffix = output.suffix.lower()
     implied = SUFFIXES.get(suffix)
     if chosen and implied and implied != chosen:
-        raise BpcalcError(
-            "usage", f"--format {chosen} does not match the file name {output} (its suffix means {implied})"
-        )
+        raise BpcalcError("usage", _(
+            "--format {format} does not match the file name {file} (its suffix means {implied})").format(
+                format=chosen, file=output, implied=implied))
     if chosen or implied:
         return chosen or implied  # type: ignore[return-value]
     known = ", ".join(SUFFIXES)
-    raise BpcalcError(
-        "usage", f"cannot tell the format from the file name {output}: use a suffix ({known}) or --format"
-    )
+    raise BpcalcError("usage", _(
+        "cannot tell the format from the file name {file}: use a suffix ({suffixes}) or --format").format(
+            file=output, suffixes=known))
 
 
 def edge_gradients(result: GradResult) -> list[tuple[int, int, float | None]]:
@@ -247,11 +249,12 @@ class _Numbers:
             return ()
         notes = [exact.note] if exact.note else []
         if exact.ok and self.decimal_only:
-            notes.append(f"exact mode: {self.decimal_only} numbers have no exact form of at most "
-                         f"{EXACT_WIDTH} characters and are shown as decimals")
+            notes.append(_("exact mode: {count} numbers have no exact form of at most "
+                           "{width} characters and are shown as decimals").format(
+                               count=self.decimal_only, width=EXACT_WIDTH))
         if exact.ok and self.flows:
-            notes.append("exact mode: the gradient on each edge of a node used several times "
-                         "is a decimal (≈); the node's sum Σ is exact")
+            notes.append(_("exact mode: the gradient on each edge of a node used several times "
+                           "is a decimal (≈); the node's sum Σ is exact"))
         return tuple(notes)
 
 
@@ -271,7 +274,7 @@ def edge_text(v: Any, digits: int) -> str:
     dims = "×".join(map(str, shape))
     if math.prod(shape) <= EDGE_ENTRIES:
         return f"{dims} {written_out(v, digits)}"
-    return f"{dims}, norm {fmt(float(np.linalg.norm(v)), digits)}"
+    return _("{shape}, norm {norm}").format(shape=dims, norm=fmt(float(np.linalg.norm(v)), digits))
 
 
 def _node(result: GradResult, i: int, value: str, grad: str | None, uses: int, live: bool) -> DrawNode:
@@ -320,10 +323,11 @@ def output_path(text: str) -> Path:
     """The -o FILE as given; one that names a folder ('', 'g.txt/', '.', an
     existing directory) is an error, not a file of another name."""
     if not text.strip():
-        raise BpcalcError("usage", "-o needs a file name, e.g. -o graph.svg")
+        raise BpcalcError("usage", _("-o needs a file name, e.g. {example}").format(example="-o graph.svg"))
     path = Path(text)
     if text.endswith(("/", os.sep)) or path.name in ("", ".", "..") or path.is_dir():
-        raise BpcalcError("usage", f"-o {text}: that names a folder; give a file name, e.g. -o {path / 'graph.svg'}")
+        raise BpcalcError("usage", _("{option}: that names a folder; give a file name, e.g. {example}").format(
+            option=f"-o {text}", example=f"-o {path / 'graph.svg'}"))
     return path
 
 
@@ -331,6 +335,7 @@ def write_picture(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except IsADirectoryError:
-        raise BpcalcError("io", f"cannot write {path}: it is a directory") from None
+        raise BpcalcError("io", _("cannot write {file}: it is a directory").format(file=path)) from None
     except OSError as exc:
-        raise BpcalcError("io", f"cannot write {path}: {exc.strerror or exc}") from None
+        raise BpcalcError("io", _("cannot write {file}: {reason}").format(
+            file=path, reason=exc.strerror or exc)) from None

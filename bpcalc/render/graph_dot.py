@@ -20,6 +20,7 @@ import shutil
 import subprocess
 
 from ..errors import BpcalcError
+from ..i18n import N_, _, language
 from ..graph import CONST, INPUT
 from .graph import RESULT, Drawing, DrawEdge, DrawNode
 
@@ -31,12 +32,21 @@ MUTED_COLOUR = "#666666"  # constants, and nodes the output does not depend on
 #: Seconds Graphviz may take to lay out and render a picture.
 RENDER_TIMEOUT = 60.0
 
-INSTALL_HINT = (
+INSTALL_HINT = N_(
     "Graphviz is not installed: the `dot` program draws svg and png pictures. Install it "
     "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
     "Windows: winget install graphviz; or see https://graphviz.org/download/), "
     "or use --format dot, mermaid or text, which need nothing installed"
 )
+
+#: The font of the picture's text; Chinese needs a family with CJK glyphs
+#: (Graphviz, through Pango or a browser reading the SVG, takes the first it has).
+FONTS = {"en": "Helvetica", "zh": "Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif"}
+
+
+def font() -> str:
+    """The font family (list) for the current language."""
+    return FONTS.get(language(), FONTS["en"])
 
 
 def html(text: str) -> str:
@@ -63,11 +73,12 @@ def grad_html(text: str) -> str:
 
 def to_dot(d: Drawing) -> str:
     """Graphviz source for the drawing."""
+    family = quoted(font())
     lines = [
         "digraph bpcalc {",
-        "  graph [rankdir=LR, ordering=in, nodesep=0.18, ranksep=0.3, fontname=\"Helvetica\", "
+        f"  graph [rankdir=LR, ordering=in, nodesep=0.18, ranksep=0.3, fontname={family}, "
         f"labelloc=t, labeljust=l, label=<{_title(d)}>];",
-        "  node [fontname=\"Helvetica\", fontsize=14];",
+        f"  node [fontname={family}, fontsize=14];",
         f"  edge [color=\"{EDGE_COLOUR}\", arrowsize=0.6, penwidth=1.2];",
     ]
     lines.extend(_node_line(node) for node in d.nodes)
@@ -80,12 +91,13 @@ def to_dot(d: Drawing) -> str:
 def _title(d: Drawing) -> str:
     parts = [f"<b>{html(d.title)}</b>"]
     if d.point:
-        parts.append(f"   at {html(d.point)}")
-    legend = value_html("value above the edge")
+        parts.append("   " + html(_("at {point}").format(point=d.point)))
+    legend = value_html(_("value above the edge"))
     if d.show_grad:
-        legend += "    " + grad_html("gradient below")
+        legend += "    " + grad_html(_("gradient below"))
         if d.fans_out:
-            legend += "    " + grad_html("Σ") + html(" at a node: the sum of its edges' gradients")
+            legend += "    " + html(_("{sigma} at a node: the sum of its edges' gradients")).format(
+                sigma=grad_html("Σ"))
     lines = ["".join(parts), legend, *map(html, d.notes)]
     return "".join(line + '<br align="left"/>' for line in lines)
 
@@ -94,7 +106,8 @@ def _node_line(n: DrawNode) -> str:
     nid = f"n{n.id}"
     muted = "" if n.live else f', style=dashed, color="{MUTED_COLOUR}", fontcolor="{MUTED_COLOUR}"'
     if n.kind == RESULT:
-        return f"  {nid} [shape=plaintext, label=<<b>{html(n.symbol)}</b>>, tooltip={quoted('output ' + n.symbol)}];"
+        tooltip = quoted(_("output {name}").format(name=n.symbol))
+        return f"  {nid} [shape=plaintext, label=<<b>{html(n.symbol)}</b>>, tooltip={tooltip}];"
     rows = [html(n.symbol)]
     if n.kind == INPUT:
         rows[0] = f"<b>{rows[0]}</b>"
@@ -103,7 +116,8 @@ def _node_line(n: DrawNode) -> str:
     if n.sums:
         rows.append(grad_html(f"Σ {n.grad}"))
     label = "<br/>".join(rows)
-    tooltip = quoted(f"{n.label}: {n.expr} = {n.value}" + (f", gradient {n.grad}" if n.grad else ""))
+    tooltip = quoted(_("{label}: {expr} = {value}, gradient {gradient}").format(
+        label=n.label, expr=n.expr, value=n.value, gradient=n.grad) if n.grad else f"{n.label}: {n.expr} = {n.value}")
     if n.kind == INPUT:
         shape = "shape=plaintext"
     elif n.kind == CONST:
@@ -136,20 +150,20 @@ def render(dot_source: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
     """Run Graphviz `dot` on the source: the SVG or PNG bytes."""
     exe = shutil.which("dot")
     if exe is None:
-        raise BpcalcError("usage", INSTALL_HINT)
+        raise BpcalcError("usage", _(INSTALL_HINT))
     try:
         proc = subprocess.run(
             [exe, f"-T{fmt}"], input=dot_source.encode("utf-8"), capture_output=True, timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        raise BpcalcError(
-            "limit",
-            f"Graphviz did not finish drawing within {timeout:g} s; draw fewer nodes, or write "
-            "--format dot and lay it out with other tools",
-        ) from None
+        raise BpcalcError("limit", _(
+            "Graphviz did not finish drawing within {seconds} s; draw fewer nodes, or write "
+            "--format dot and lay it out with other tools").format(seconds=f"{timeout:g}")) from None
     except OSError as exc:
-        raise BpcalcError("io", f"cannot run Graphviz ({exe}): {exc.strerror or exc}") from None
+        raise BpcalcError("io", _("cannot run Graphviz ({program}): {reason}").format(
+            program=exe, reason=exc.strerror or exc)) from None
     if proc.returncode != 0 or not proc.stdout:
         detail = " ".join(proc.stderr.decode("utf-8", "replace").split())[:300]
-        raise BpcalcError("io", f"Graphviz `dot -T{fmt}` failed (exit {proc.returncode}): {detail}")
+        raise BpcalcError("io", _("Graphviz {command} failed (exit {code}): {detail}").format(
+            command=f"`dot -T{fmt}`", code=proc.returncode, detail=detail))
     return proc.stdout

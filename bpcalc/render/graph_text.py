@@ -10,6 +10,7 @@ from io import StringIO
 from typing import TYPE_CHECKING
 
 from ..graph import CONST, INPUT
+from ..i18n import _
 from .graph import RESULT, Drawing, DrawEdge, DrawNode
 
 if TYPE_CHECKING:
@@ -30,15 +31,15 @@ def text_view(d: Drawing) -> "RenderableType":
 
     lines: list[RenderableType] = [Text.assemble(("bpcalc graph ", "bold"), d.title)]
     if d.point:
-        lines.append(Text(f"at {d.point}", style="dim"))
+        lines.append(Text(_("at {point}").format(point=d.point), style="dim"))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("node")
-    table.add_column("op")
-    table.add_column("expression", overflow="fold", max_width=40)
-    table.add_column("value", justify="right", style=VALUE_STYLE)
+    table.add_column(_("node"))
+    table.add_column(_("op"))
+    table.add_column(_("expression"), overflow="fold", max_width=40)
+    table.add_column(_("value"), justify="right", style=VALUE_STYLE)
     if d.show_grad:
-        table.add_column("gradient", justify="right", style=GRAD_STYLE)
-    table.add_column("─▶ used by" + (" (◀ gradient back)" if d.fans_out else ""))
+        table.add_column(_("gradient"), justify="right", style=GRAD_STYLE)
+    table.add_column(_("─▶ used by (◀ gradient back)") if d.fans_out else _("─▶ used by"))
     outgoing: dict[int, list[DrawEdge]] = {}
     for e in d.edges:
         outgoing.setdefault(e.src, []).append(e)
@@ -46,7 +47,7 @@ def text_view(d: Drawing) -> "RenderableType":
         if node.kind == RESULT:
             continue
         edges = outgoing.get(node.id, [])
-        uses = [_use(d.nodes[e.dst], e.grad if node.sums else None) for e in edges] or [Text("(nothing)")]
+        uses = [_use(d.nodes[e.dst], e.grad if node.sums else None) for e in edges] or [Text(_("(nothing)"))]
         # Text, not str: rich would read "[...]" in program text as markup
         cells = [Text(node.label), Text(_kind(node)), Text(node.expr), Text(node.value)]
         if d.show_grad:
@@ -82,7 +83,10 @@ def _use(target: DrawNode, grad: str | None) -> "Text":
     """'%7 (*)', or with the gradient flowing back along this use: '%7 (*) ◀ -1'."""
     from rich.text import Text
 
-    shown = f"output {target.symbol}" if target.kind == RESULT else f"{target.label} ({target.symbol})"
+    if target.kind == RESULT:
+        shown = _("output {name}").format(name=target.symbol)
+    else:
+        shown = f"{target.label} ({target.symbol})"
     if grad is None:
         return Text(shown)
     return Text.assemble(shown, " ◀ ", (grad, GRAD_STYLE))

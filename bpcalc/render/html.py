@@ -12,11 +12,17 @@ Everything from the program (names, comments, constants) reaches the page
 through `escape` (or through Graphviz's own XML escaping, in the SVG); the
 step data are HTML attributes and text, never script, so the page's only
 script is the packaged `step.js`.
+
+The page speaks the reader's language (`i18n`): its fixed words are the
+catalogue's, written by Python; the few that `step.js` writes itself (the
+step counter) reach it as data, a JSON object in the `data-words` attribute
+of the page's <body>, never as code.
 """
 
 from __future__ import annotations
 
 import html as _html
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +30,7 @@ from importlib import resources
 from ..api import GradResult
 from ..graph import CONST
 from ..errors import BpcalcError
+from ..i18n import _, language
 from .explain import (DEFAULT_MAX_STEPS, Line, Notation, exact_texts, explanation_of, forward_line,
                       node_lines, users_of)
 from .graph import drawing
@@ -57,7 +64,7 @@ def steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
     if graph.active[output]:
         users = users_of(graph)
         out.append(Step("backward", output, (), (Line(
-            (notation.partial(result.output_label, graph.labels[output]), "1"), "the output: gradient 1"),)))
+            (notation.partial(result.output_label, graph.labels[output]), "1"), _("the output: gradient 1")),)))
         first = True
         for i in range(output - 1, -1, -1):
             if users[i]:
@@ -87,6 +94,16 @@ def tensor_steps(result: GradResult, notation: Notation) -> tuple[Step, ...]:
 def escape(text: str) -> str:
     """Text for HTML content and attributes."""
     return _html.escape(text, quote=True)
+
+
+#: The page's language attribute for each of bpcalc's languages.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+
+
+def words_json(words: dict[str, str]) -> str:
+    """The words `step.js` writes itself (the step counter), as JSON for an
+    HTML attribute (escaped)."""
+    return escape(json.dumps(words, ensure_ascii=False, sort_keys=True))
 
 
 def script() -> str:
@@ -123,7 +140,8 @@ def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS
     all_steps += (summary,)
     titles = {"forward": expl.sections[0].title, "backward": expl.sections[1].title, "gradient": gradient.title}
     svg, why = picture_svg(result) if picture else (None, "")
-    figure = svg if svg is not None else f'<p class="no-picture">No picture: {escape(why)}</p>' if why else ""
+    no_picture = escape(_("No picture: {reason}").format(reason=why))
+    figure = svg if svg is not None else f'<p class="no-picture">{no_picture}</p>' if why else ""
     items = []
     phases = [s.phase for s in all_steps]
     for k, step in enumerate(all_steps, start=1):
@@ -138,14 +156,29 @@ def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS
             f'<p class="phase">{escape(titles[step.phase])}</p>{body}</li>'
         )
     program = escape(expl.program)
-    point = f'<p class="at">at {escape(expl.at)}</p>' if expl.at else ""
-    notes = "".join(f'<p class="note-warning">warning: {escape(n)}</p>' for n in expl.notes)
-    legend = ('<p class="legend">On the picture: <span class="value">values above the edges</span>, '
-              '<span class="grad">gradients below</span>; the node of the step is '
-              '<span class="mark-current">marked</span>, and in the backward pass the nodes its gradient '
-              'comes from <span class="mark-user">too</span>.</p>') if svg else ""
+    counter = _("step {current} of {total}")
+    # The page's fixed words, escaped (gettext's extractor does not look inside f-strings).
+    t = {key: escape(text) for key, text in {
+        "at": _("at {point}").format(point=expl.at), "warning": _("warning: "),
+        "legend": _("On the picture: {values}, {gradients}; the node of the step is {marked}, and in the backward "
+                    "pass the nodes its gradient comes from {too}."),
+        "values": _("values above the edges"), "gradients": _("gradients below"), "marked": _("marked"),
+        "too": _("too"), "heading": _("Backpropagation, step by step"), "steps": _("steps"),
+        "stepping": _("stepping"), "first": _("« first"), "first_title": _("first step (Home)"),
+        "prev": _("◀ back"), "prev_title": _("previous step (←)"), "next": _("next ▶"),
+        "next_title": _("next step (→)"), "last": _("last »"), "last_title": _("last step (End)"),
+        "counter": counter.format(current=1, total=len(all_steps)),
+        "hint": _("Arrow keys ← → step; the address (#step=N) links to the step shown."),
+    }.items()}
+    point = f'<p class="at">{t["at"]}</p>' if expl.at else ""
+    notes = "".join(f'<p class="note-warning">{t["warning"]}{escape(n)}</p>' for n in expl.notes)
+    legend = ('<p class="legend">' + t["legend"].format(
+        values=f'<span class="value">{t["values"]}</span>', gradients=f'<span class="grad">{t["gradients"]}</span>',
+        marked=f'<span class="mark-current">{t["marked"]}</span>', too=f'<span class="mark-user">{t["too"]}</span>')
+        + "</p>") if svg else ""
+    words = words_json({"counter": counter})
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{HTML_LANG.get(language(), "en")}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -154,9 +187,9 @@ def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS
 <style>
 {style()}</style>
 </head>
-<body>
+<body data-words="{words}">
 <header>
-<h1>Backpropagation, step by step</h1>
+<h1>{t["heading"]}</h1>
 <pre class="program"><code>{program}</code></pre>
 {point}
 </header>
@@ -165,15 +198,15 @@ def page(result: GradResult, digits: int = 6, max_steps: int = DEFAULT_MAX_STEPS
 {figure}
 {legend}
 </figure>
-<section class="explanation" aria-label="steps">
-<nav class="controls" aria-label="stepping">
-<button type="button" id="first" title="first step (Home)">« first</button>
-<button type="button" id="prev" title="previous step (←)">◀ back</button>
-<span id="counter" aria-live="polite">step 1 of {len(all_steps)}</span>
-<button type="button" id="next" title="next step (→)">next ▶</button>
-<button type="button" id="last" title="last step (End)">last »</button>
+<section class="explanation" aria-label="{t["steps"]}">
+<nav class="controls" aria-label="{t["stepping"]}">
+<button type="button" id="first" title="{t["first_title"]}">{t["first"]}</button>
+<button type="button" id="prev" title="{t["prev_title"]}">{t["prev"]}</button>
+<span id="counter" aria-live="polite">{t["counter"]}</span>
+<button type="button" id="next" title="{t["next_title"]}">{t["next"]}</button>
+<button type="button" id="last" title="{t["last_title"]}">{t["last"]}</button>
 </nav>
-<p class="hint">Arrow keys ← → step; the address (#step=N) links to the step shown.</p>
+<p class="hint">{t["hint"]}</p>
 <ol class="steps">
 {chr(10).join(items)}
 </ol>
@@ -197,6 +230,7 @@ def _line_html(line: Line) -> str:
 def inline(page_html: str, height: int = 620) -> str:
     """The page in an iframe (for a notebook cell): its script and style stay
     its own."""
+    title = escape(_("bpcalc explain, step by step"))
     return (f'<iframe class="bpcalc-explain" srcdoc="{escape(page_html)}" '
             f'style="width: 100%; height: {height}px; border: 1px solid #ddd;" '
-            'title="bpcalc explain, step by step"></iframe>')
+            f'title="{title}"></iframe>')

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..i18n import _
+
 DEFAULT_DIGITS = 6
 
 
@@ -41,12 +43,17 @@ def tensor_fmt(v: object, digits: int = DEFAULT_DIGITS, inline: int = INLINE_ENT
 
     a = np.asarray(v, dtype=float)
     finite = a[np.isfinite(a)]
-    dims = "×".join(map(str, shape)) + ": " if with_shape else ""
     if not finite.size:
-        return f"{dims}no finite entries"
-    nonfinite = f", {a.size - finite.size} non-finite" if finite.size < a.size else ""
-    return (f"{dims}min {fmt(float(finite.min()), digits)}, max {fmt(float(finite.max()), digits)}, "
-            f"norm {fmt(float(np.linalg.norm(finite)), digits)}{nonfinite}")
+        summary = _("no finite entries")
+    else:
+        summary = _("min {min}, max {max}, norm {norm}").format(
+            min=fmt(float(finite.min()), digits), max=fmt(float(finite.max()), digits),
+            norm=fmt(float(np.linalg.norm(finite)), digits))
+        if finite.size < a.size:
+            summary = _("{summary}, {count} non-finite").format(summary=summary, count=a.size - finite.size)
+    if not with_shape:
+        return summary
+    return _("{shape}: {summary}").format(shape="×".join(map(str, shape)), summary=summary)
 
 
 def written_out(v: object, digits: int = DEFAULT_DIGITS, row_sep: str = ", ") -> str:

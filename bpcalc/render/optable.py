@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
+from ..i18n import N_, _
 from ..ops import BINARY, FUNCTIONS, OPS, REDUCING_FORMS, TENSOR_OPS, Op, TensorOp
 
 if TYPE_CHECKING:
@@ -31,14 +32,18 @@ def spelling(op: Op) -> str:
 def defaults_text(op: Op) -> str:
     """'b = 0.01 when left out', or ''."""
     left_out = _ARGS[op.min_args : op.arity]
-    return ", ".join(f"{arg} = {value:g} when left out" for arg, value in zip(left_out, op.defaults))
+    return ", ".join(_("{name} = {value} when left out").format(name=arg, value=f"{value:g}")
+                     for arg, value in zip(left_out, op.defaults))
 
 
-def derivative_rules(op: Op) -> list[str]:
+def derivative_rules(op: Op, say: Callable[[str], str] = str) -> list[str]:
+    """'∂/∂a = …' per argument; `say` translates the words (`_` for people;
+    the JSON document stays English)."""
     names = dict(zip(("a", "b"), _ARGS))
     rules = [f"∂/∂{arg} = {rule.format(**names)}" for arg, rule in zip(_ARGS, op.rule)]
     if op.variadic is not None:
-        rules.append(f"with more arguments: ∂/∂x = {op.variadic[0].format(x='x', args='a, b, …')}")
+        rules.append(say(N_("with more arguments: {rule}")).format(
+            rule=f"∂/∂x = {op.variadic[0].format(x='x', args='a, b, …')}"))
     return rules
 
 
@@ -58,9 +63,10 @@ def tensor_spelling(op: TensorOp) -> str:
     return ", ".join(f for f in forms if f)
 
 
-def vjp_rules(op: TensorOp) -> list[str]:
-    """The vector-Jacobian products in bpcalc's notation: dA = dC @ B.T."""
-    return [rule.format(a="A", b="B", out="C") for rule in op.rule]
+def vjp_rules(op: TensorOp, say: Callable[[str], str] = str) -> list[str]:
+    """The vector-Jacobian products in bpcalc's notation: dA = dC @ B.T
+    (`say` translates those in words)."""
+    return [say(rule).format(a="A", b="B", out="C") for rule in op.rule]
 
 
 def ops_document() -> dict[str, Any]:
@@ -100,25 +106,27 @@ def ops_document() -> dict[str, Any]:
 def render_ops(console: "Console") -> None:
     from rich.table import Table
 
+    from rich.markup import escape
+
     table = Table(header_style="bold", show_lines=False)
-    table.add_column("op")
-    table.add_column("write it as", overflow="fold")
-    table.add_column("local derivatives", overflow="fold")
-    table.add_column("at non-differentiable points", overflow="fold")
+    table.add_column(_("op"))
+    table.add_column(_("write it as"), overflow="fold")
+    table.add_column(_("local derivatives"), overflow="fold")
+    table.add_column(_("at non-differentiable points"), overflow="fold")
     for op in OPS.values():
-        written = spelling(op) + (f" ({defaults_text(op)})" if op.defaults else "")
-        table.add_row(op.name, written, "\n".join(derivative_rules(op)), op.kink_doc or "—")
+        written = spelling(op) + (_(" ({defaults})").format(defaults=defaults_text(op)) if op.defaults else "")
+        table.add_row(op.name, written, "\n".join(derivative_rules(op, _)), _(op.kink_doc) if op.kink_doc else "—")
     console.print(table)
-    console.print("Constants: pi, e (a program may rebind them). Conventions follow PyTorch; "
-                  "bpcalc warns whenever a point hits one.")
+    console.print(escape(_("Constants: pi, e (a program may rebind them). Conventions follow PyTorch; "
+                           "bpcalc warns whenever a point hits one.")))
     console.print()
     tensors = Table(header_style="bold", show_lines=False,
-                    title="Vectors and matrices: every op above applies entry by entry (with NumPy broadcasting); "
-                          "these exist only for tensors. C is the result, dC its gradient.")
-    tensors.add_column("op")
-    tensors.add_column("write it as", overflow="fold")
-    tensors.add_column("gradients", overflow="fold")
-    tensors.add_column("what it is", overflow="fold")
+                    title=_("Vectors and matrices: every op above applies entry by entry (with NumPy broadcasting); "
+                            "these exist only for tensors. C is the result, dC its gradient."))
+    tensors.add_column(_("op"))
+    tensors.add_column(_("write it as"), overflow="fold")
+    tensors.add_column(_("gradients"), overflow="fold")
+    tensors.add_column(_("what it is"), overflow="fold")
     for op in TENSOR_OPS.values():
-        tensors.add_row(op.name, tensor_spelling(op), "\n".join(vjp_rules(op)), op.doc)
+        tensors.add_row(op.name, tensor_spelling(op), "\n".join(vjp_rules(op, _)), _(op.doc))
     console.print(tensors)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..api import GradResult
 from ..errors import Source
+from ..i18n import N_, _, ngettext
 from ..verify import (
     FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, ILL_CONDITIONED, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY,
     UNCHECKED, UNDEFINED, VERIFIED,
@@ -22,13 +23,35 @@ if TYPE_CHECKING:
     from ..derivative import Formula
 
 _MARK = {
-    OK: "✓", FD_OK: "✓ (finite differences)", MISMATCH: "✗", FD_MISMATCH: "✗ (finite differences)",
-    UNDEFINED: "undefined at this point", KINK: "kink: convention used",
-    LOCAL_OK: "✓ (local partials; finite differences unavailable)",
-    UNCHECKED: "not checked (finite differences undefined here)",
-    ROUNDING: "✓ within rounding (see note)",
-    ILL_CONDITIONED: "⚠ ill-conditioned (see note)",
+    OK: "✓", FD_OK: N_("✓ (finite differences)"), MISMATCH: "✗", FD_MISMATCH: N_("✗ (finite differences)"),
+    UNDEFINED: N_("undefined at this point"), KINK: N_("kink: convention used"),
+    LOCAL_OK: N_("✓ (local partials; finite differences unavailable)"),
+    UNCHECKED: N_("not checked (finite differences undefined here)"),
+    ROUNDING: N_("✓ within rounding (see note)"),
+    ILL_CONDITIONED: N_("⚠ ill-conditioned (see note)"),
 }
+
+
+def mark(status: str) -> str:
+    """A row's verdict in words (the status code itself when it has none)."""
+    return _(_MARK[status]) if status in _MARK else status
+
+
+def shape_cell(shape: tuple[int, ...]) -> str:
+    """'2×3', '3', or 'scalar' in the reader's language."""
+    return shape_text(shape) if shape else _("scalar")
+
+
+def point_line(result: GradResult, digits: int) -> str:
+    """'at x = -2, y = 5' (the line under a title)."""
+    return _("at {point}").format(point=point_text(result, digits))
+
+
+def note_line(note: str) -> "Text":
+    """A note under a table: 'note: …' with the prefix in bold."""
+    from rich.text import Text
+
+    return Text.assemble((_("note: "), "bold"), note)
 
 
 def point_text(result: GradResult, digits: int) -> str:
@@ -41,7 +64,7 @@ def at_tensor_text(name: str, value: object, digits: int) -> str:
     """'x = [1, -2]' for a small tensor, 'W (3×3)' for a larger one."""
     if getattr(value, "size", 0) <= INLINE_ENTRIES:
         return f"{name} = {written_out(value, digits)}"
-    return f"{name} ({shape_text(getattr(value, 'shape', ()))})"
+    return f"{name} ({shape_cell(getattr(value, 'shape', ()))})"
 
 
 def program_title(source: Source) -> str:
@@ -62,6 +85,7 @@ def tolerance(v: float) -> str:
 def render_grad(result: GradResult, console: "Console", digits: int, max_rows: int,
                 show: tuple[str, ...] = ()) -> None:
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -69,31 +93,32 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     out = result.output_label
     console.print(Text.assemble(("bpcalc grad ", "bold"), program_title(g.source)))
     if result.at:
-        console.print(Text(f"at {point_text(result, digits)}", style="dim"))
+        console.print(Text(point_line(result, digits), style="dim"))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("node")
-    table.add_column("op")
+    table.add_column(_("node"))
+    table.add_column(_("op"))
     if result.tensor:
-        table.add_column("shape")
-    table.add_column("expression", overflow="fold", max_width=60)
+        table.add_column(_("shape"))
+    table.add_column(_("expression"), overflow="fold", max_width=60)
     justify = "left" if result.tensor else "right"  # matrices are written a row a line
-    table.add_column("value", justify=justify, overflow="fold", max_width=40)
-    table.add_column("gradient", justify=justify, overflow="fold", max_width=40)
+    table.add_column(_("value"), justify=justify, overflow="fold", max_width=40)
+    table.add_column(_("gradient"), justify=justify, overflow="fold", max_width=40)
     exact = result.exact if result.exact is not None and result.exact.ok else None
     if exact is not None:
-        table.add_column("exact value", overflow="fold", max_width=40)
-        table.add_column("exact gradient", overflow="fold", max_width=40)
+        table.add_column(_("exact value"), overflow="fold", max_width=40)
+        table.add_column(_("exact gradient"), overflow="fold", max_width=40)
     updated = result.updated
     inputs = {g.inputs[k]: name for k, name in enumerate(g.input_names)}
     if result.lr is not None:
-        table.add_column(f"after step (lr={result.lr:g})", justify=justify, overflow="fold", max_width=48)
+        table.add_column(_("after step (lr={lr})").format(lr=f"{result.lr:g}"), justify=justify, overflow="fold",
+                         max_width=48)
     n = len(g)
     shown = n if max_rows <= 0 or n <= max_rows else max_rows
     values, adjoints = result.values, result.adjoints
     for i in range(shown):
         style = "bold" if i == g.output else None
         if result.tensor:
-            cells = [g.labels[i], g.ops[i], shape_text(result.shape(i)), g.snippet(i, 120),
+            cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
                      tensor_fmt(values[i], digits, row_sep=",\n ", with_shape=False), gradient_cell(result, i, digits)]
         else:
             cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
@@ -101,7 +126,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
             cells += [exact_cell(exact.values[i], result.shape(i), g.labels[i]),
                       "—" if adjoints[i] is None else exact_cell(exact.adjoints[i], result.shape(i), g.labels[i])]
         elif exact is not None:
-            cells += [exact.values[i] or "(long)", exact.adjoints[i] or ("(long)" if adjoints[i] is not None else "—")]
+            long = _("(long)")
+            cells += [exact.values[i] or long, exact.adjoints[i] or (long if adjoints[i] is not None else "—")]
         if result.lr is not None:
             step = updated.get(inputs.get(i, ""))
             cells.append("" if step is None else tensor_fmt(step, digits, row_sep=",\n ") if result.tensor
@@ -109,8 +135,8 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
         table.add_row(*cells, style=style)
     console.print(table)
     if shown < n:
-        console.print(Text(f"… {n - shown} more nodes not shown (--max-rows 0 shows all; --json has every node)",
-                           style="yellow"))
+        console.print(Text(_("… {count} more nodes not shown (--max-rows 0 shows all; --json has every node)")
+                           .format(count=n - shown), style="yellow"))
     console.print()
     exact_value = exact.values[g.output] if exact is not None else None
     console.print(Text.assemble((f"{out} = ", "bold"), exact_and_decimal(exact_value, fmt(result.value, digits))))
@@ -118,8 +144,9 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     for name, v in result.gradient.items():
         if result.tensor:
             head = f"∂{out}/∂{name} = "
-            shown_v = (DATA_NOTE if v is None else exact_and_written(exact_gradient.get(name), v, digits, len(head))
-                       if getattr(v, "size", 1) <= SHOWN_GRADIENT else tensor_fmt(v, digits) + f"  (--show {name})")
+            shown_v = (_(DATA_NOTE) if v is None else exact_and_written(exact_gradient.get(name), v, digits, len(head))
+                       if getattr(v, "size", 1) <= SHOWN_GRADIENT
+                       else _("{summary}  (--show {name})").format(summary=tensor_fmt(v, digits), name=name))
         else:
             shown_v = exact_and_decimal(exact_gradient.get(name), fmt(v, digits))
         console.print(Text.assemble((f"∂{out}/∂{name} = ", "bold"), shown_v))
@@ -141,8 +168,8 @@ def render_updated(result: GradResult, console: "Console", digits: int) -> None:
 
     out, lr = result.output_label, result.lr
     console.print()
-    console.print(Text(f"after one step of gradient descent, lr = {lr:g} (θ − lr·∂{out}/∂θ, all from this gradient):",
-                       style="bold"))
+    console.print(Text(_("after one step of gradient descent, lr = {lr} (θ − lr·∂{out}/∂θ, "
+                         "all from this gradient):").format(lr=f"{lr:g}", out=out), style="bold"))
     for name, v in result.updated.items():
         shown_v = tensor_fmt(v, digits) if result.tensor else fmt(v, digits)
         console.print(Text.assemble((f"{name} → ", "bold"), shown_v))
@@ -150,32 +177,33 @@ def render_updated(result: GradResult, console: "Console", digits: int) -> None:
 
 #: Gradients of inputs with at most this many entries are written out in full.
 SHOWN_GRADIENT = 24
-DATA_NOTE = "none: class indices are data, not a variable"
+DATA_NOTE = N_("none: class indices are data, not a variable")
 
 
 def gradient_cell(result: GradResult, i: int, digits: int) -> str:
     a = result.adjoints[i]
     if a is None and result.graph.ops[i] == "input":
-        return "— (data)"
+        return _("— (data)")
     return tensor_fmt(a, digits, row_sep=",\n ", with_shape=False)
 
 
 def render_node(result: GradResult, label: str, console: "Console", digits: int) -> None:
     """`--show NODE`: one node's whole value and gradient, a row a line."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     g = result.graph
     i = g.labels.index(label)
     out = result.output_label
     console.print()
-    head = f"{label} ({shape_text(result.shape(i))}) = "
+    head = f"{label} ({shape_cell(result.shape(i))}) = "
     console.print(Text.assemble((label, "bold"), head[len(label):],
-                                written_out(result.values[i], digits, row_sep=",\n" + " " * (len(head) + 1))))
+                                written_out(result.values[i], digits, row_sep=",\n" + " " * (cell_len(head) + 1))))
     grad = result.adjoints[i]
     head = f"∂{out}/∂{label} = "
-    shown = DATA_NOTE if grad is None and g.ops[i] == "input" else (
-        "— (does not depend on an input)" if grad is None else
-        written_out(grad, digits, row_sep=",\n" + " " * (len(head) + 1)))
+    shown = _(DATA_NOTE) if grad is None and g.ops[i] == "input" else (
+        _("— (does not depend on an input)") if grad is None else
+        written_out(grad, digits, row_sep=",\n" + " " * (cell_len(head) + 1)))
     console.print(Text.assemble((f"∂{out}/∂{label}", "bold"), " = ", shown))
     exact = result.exact
     if exact is not None and exact.ok:
@@ -195,27 +223,41 @@ def render_tensor_check(check: object, out: str, console: "Console", digits: int
     from rich.text import Text
 
     by_sympy = check.method == SYMPY  # type: ignore[attr-defined]
-    tolerances = f"rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)}"  # type: ignore[attr-defined]
-    title = (f"check against SymPy, entry by entry ({tolerances})" if by_sympy
-             else f"check with central finite differences ({tolerances})")
+    tolerances = tolerances_text(check.rtol, check.atol)  # type: ignore[attr-defined]
+    title = (_("check against SymPy, entry by entry ({tolerances})") if by_sympy
+             else _("check with central finite differences ({tolerances})")).format(tolerances=tolerances)
     rows = check.inputs  # type: ignore[attr-defined]
-    console.print(Text.assemble((title + ": ", "bold"), headline(check)))  # type: ignore[arg-type]
+    console.print(title_line(title, headline(check)))  # type: ignore[arg-type]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    reference = "SymPy" if by_sympy else "finite diff."
-    for name, justify in (("input", "left"), ("shape", "left"), ("checked", "left"),
-                          (f"largest |engine − {reference}|", "right"), ("verdict", "left")):
+    largest = _("largest |engine − SymPy|") if by_sympy else _("largest |engine − finite diff.|")
+    for name, justify in ((_("input"), "left"), (_("shape"), "left"), (_("checked"), "left"),
+                          (largest, "right"), (_("verdict"), "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for c in rows:
-        how = f"{c.directions} random directions" if c.directions and not by_sympy else "every entry"
+        how = (_("{count} random directions").format(count=c.directions) if c.directions and not by_sympy
+               else _("every entry"))
         if c.unjudged:
-            how += f" ({c.unjudged} not judged)"
-        where = f" at {list(c.worst)}" if c.worst else ""
-        mark = _MARK.get(c.status, c.status)
+            how = _("{checked} ({count} not judged)").format(checked=how, count=c.unjudged)
+        error = f"{c.error:.2g}"
+        if c.worst:
+            error = _("{error} at {index}").format(error=error, index=list(c.worst))
         style = "red" if not c.ok else ("green" if c.status in (OK, FD_OK) else "yellow")
-        table.add_row(c.name, shape_text(c.shape), how, f"{c.error:.2g}{where}", Text(mark, style=style))
+        table.add_row(c.name, shape_cell(c.shape), how, error, Text(mark(c.status), style=style))
     console.print(table)
     for note in check.notes:  # type: ignore[attr-defined]
-        console.print(Text.assemble(("note: ", "bold"), note))
+        console.print(note_line(note))
+
+
+def tolerances_text(rtol: float, atol: float) -> str:
+    """'rtol 1e-9, atol 1e-12' (the same in every language)."""
+    return f"rtol {tolerance(rtol)}, atol {tolerance(atol)}"
+
+
+def title_line(title: str, verdict: "Text") -> "Text":
+    """'check against SymPy (…): ✓ all agree', the title in bold."""
+    from rich.text import Text
+
+    return Text.assemble((_("{title}: ").format(title=title), "bold"), verdict)
 
 
 def exact_cell(texts: object, shape: tuple[int, ...], label: str) -> str:
@@ -258,10 +300,11 @@ def render_derivatives(result: GradResult, console: "Console") -> None:
         return
     out = result.output_label
     console.print()
-    how = "simplified by SymPy" if found.simplified else "as SymPy differentiates it, not simplified"
+    how = _("simplified by SymPy") if found.simplified else _("as SymPy differentiates it, not simplified")
     if result.tensor:
-        how = derivative_forms(found.formulas, how) + ("" if found.ok else "; not every input has one")
-    console.print(Text(f"derivatives ({how}):" if found.formulas else "derivatives: none", style="bold"))
+        how = derivative_forms(found.formulas, how) + ("" if found.ok else _("; not every input has one"))
+    console.print(Text(_("derivatives ({how}):").format(how=how) if found.formulas else _("derivatives: none"),
+                       style="bold"))
     if found.note:
         console.print(Text(f"  {found.note}", style="yellow"))
     from ..symbolic import latex_name
@@ -281,10 +324,11 @@ def derivative_forms(formulas: tuple, simplified: str) -> str:
 
     forms = {f.how for f in formulas}
     if forms <= {MATRIX}:
-        return "matrix notation, checked against the gradient at this point"
+        return _("matrix notation, checked against the gradient at this point")
     if MATRIX in forms:
-        return f"matrix notation where the rules compose, checked at this point; else entry by entry, {simplified}"
-    return f"entry by entry, {simplified}"
+        return _("matrix notation where the rules compose, checked at this point; else entry by entry, "
+                 "{simplified}").format(simplified=simplified)
+    return _("entry by entry, {simplified}").format(simplified=simplified)
 
 
 def formula_lines(f: "Formula", latex: bool, tensor: bool) -> list[tuple[str, str]]:
@@ -308,26 +352,27 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
         render_tensor_check(check, out, console, digits)
         return
 
-    tolerances = f"rtol {tolerance(check.rtol)}, atol {tolerance(check.atol)}"
+    tolerances = tolerances_text(check.rtol, check.atol)
+    fd = tolerances_text(FD_RTOL, FD_ATOL)
     if check.method == SYMPY:
-        title = f"check against SymPy ({tolerances})"
+        title = _("check against SymPy ({tolerances})").format(tolerances=tolerances)
     elif check.method == LOCAL:
-        title = (f"local check: each operation against SymPy ({tolerances}), "
-                 f"the sum by central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})")
+        title = _("local check: each operation against SymPy ({tolerances}), "
+                  "the sum by central finite differences ({fd_tolerances})").format(
+                      tolerances=tolerances, fd_tolerances=fd)
     else:
-        title = f"check with central finite differences (rtol {tolerance(FD_RTOL)}, atol {tolerance(FD_ATOL)})"
-    console.print(Text.assemble((title + ": ", "bold"), headline(check)))
+        title = _("check with central finite differences ({tolerances})").format(tolerances=fd)
+    console.print(title_line(title, headline(check)))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("input")
+    table.add_column(_("input"))
     if check.method == SYMPY:
-        table.add_column(f"∂{out}/∂input (SymPy)", overflow="fold", max_width=60)
-        table.add_column("SymPy value", justify="right")
-    table.add_column("engine", justify="right")
-    table.add_column("finite diff.", justify="right")
-    table.add_column("verdict")
+        table.add_column(_("∂{out}/∂input (SymPy)").format(out=out), overflow="fold", max_width=60)
+        table.add_column(_("SymPy value"), justify="right")
+    table.add_column(_("engine"), justify="right")
+    table.add_column(_("finite diff."), justify="right")
+    table.add_column(_("verdict"))
     shortened = False
     for c in check.inputs:
-        mark = _MARK.get(c.status, c.status)
         cautious = c.status in (UNDEFINED, KINK, ROUNDING, ILL_CONDITIONED)
         style = "red" if not c.ok else ("yellow" if cautious else "green")
         cells = [c.name]
@@ -336,19 +381,19 @@ def render_check(check: Check, out: str, console: "Console", digits: int) -> Non
             if len(formula) > MAX_FORMULA:
                 formula = formula[: MAX_FORMULA - 1] + "…"
                 shortened = True
-            cells += [formula, fmt(c.symbolic, digits) if c.symbolic is not None else "undefined"]
-        cells += [fmt(c.engine, digits), fmt(c.fd, digits), Text(mark, style=style)]
+            cells += [formula, fmt(c.symbolic, digits) if c.symbolic is not None else _("undefined")]
+        cells += [fmt(c.engine, digits), fmt(c.fd, digits), Text(mark(c.status), style=style)]
         table.add_row(*cells)
     console.print(table)
     if shortened:
-        console.print(Text(f"(formulas cut at {MAX_FORMULA} characters: --derivative prints them simplified, "
-                           "--json in full)", style="dim"))
+        console.print(Text(_("(formulas cut at {count} characters: --derivative prints them simplified, "
+                             "--json in full)").format(count=MAX_FORMULA), style="dim"))
     for note in check.notes:
-        console.print(Text.assemble(("note: ", "bold"), note))
+        console.print(note_line(note))
 
 
-_UNVERIFIED = {KINK: "at a kink (convention used)", UNDEFINED: "undefined at this point",
-               UNCHECKED: "not checked"}
+_UNVERIFIED = {KINK: N_("{count} at a kink (convention used)"), UNDEFINED: N_("{count} undefined at this point"),
+               UNCHECKED: N_("{count} not checked")}
 
 
 def headline(check: Check) -> "Text":
@@ -357,16 +402,18 @@ def headline(check: Check) -> "Text":
     from rich.text import Text
 
     if not check.ok:
-        return Text("✗ MISMATCH", style="bold red")
+        return Text(_("✗ MISMATCH"), style="bold red")
     if check.ill_conditioned:
-        return Text("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here", style="yellow")
+        return Text(_("⚠ the engine's rules agree, but rounding makes a gradient inaccurate here"), style="yellow")
     if check.verified:
-        return Text("✓ all agree", style="green")
+        return Text(_("✓ all agree"), style="green")
     statuses = [c.status for c in check.inputs]
     agree = sum(s in VERIFIED for s in statuses)
-    parts = [f"✓ {agree} {'agrees' if agree == 1 else 'agree'}"] if agree else ["no gradient verified"]
-    parts += [f"{statuses.count(s)} {what}" for s, what in _UNVERIFIED.items() if s in statuses]
-    return Text("; ".join(parts), style="yellow")
+    parts = [ngettext("✓ {count} agrees", "✓ {count} agree", agree).format(count=agree)] if agree else [
+        _("no gradient verified")]
+    parts += [_(what).format(count=statuses.count(s)) for s, what in _UNVERIFIED.items() if s in statuses]
+    # TRANSLATORS: between the parts of the check's verdict ("✓ 1 agrees; 1 at a kink")
+    return Text(_("; ").join(parts), style="yellow")
 
 
 def render_warnings(result: GradResult, console: "Console") -> None:
@@ -375,4 +422,4 @@ def render_warnings(result: GradResult, console: "Console") -> None:
     if result.warnings:
         console.print()
         for w in result.warnings:
-            console.print(Text.assemble(("warning: ", "bold yellow"), w.message))
+            console.print(Text.assemble((_("warning: "), "bold yellow"), w.message))

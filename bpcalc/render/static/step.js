@@ -3,8 +3,15 @@
 // The steps are <li class="step" data-node="3" data-users="4 5"> elements;
 // the picture's nodes are <g class="node"><title>n3</title>...</g>.
 // The current step is in the address (#step=7). No library, no network.
+// The words it writes itself come from the page, in the page's language: the
+// JSON object in <body data-words='{"counter": "step {current} of {total}"}'>.
 (function () {
   "use strict";
+  var words = {counter: "step {current} of {total}"};
+  try {
+    var given = JSON.parse(document.body.getAttribute("data-words") || "{}");
+    Object.keys(given).forEach(function (k) { words[k] = given[k]; });
+  } catch (e) { /* an older page: English */ }
   var steps = Array.prototype.slice.call(document.querySelectorAll("li.step"));
   var counter = document.getElementById("counter");
   var svgNodes = {};
@@ -65,8 +72,15 @@
     }
   }
 
-  function words(text) {
+  function ids(text) {
     return (text || "").split(" ").filter(function (w) { return w !== ""; });
+  }
+
+  // A template of the page ("step {current} of {total}") with its {names} filled in.
+  function say(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all;
+    });
   }
 
   function show(k, fromHash) {
@@ -81,11 +95,11 @@
     unmark();
     var li = steps[current - 1];
     if (li) {
-      words(li.getAttribute("data-users")).forEach(function (u) { mark(u, "bp-user"); });
+      ids(li.getAttribute("data-users")).forEach(function (u) { mark(u, "bp-user"); });
       if (li.getAttribute("data-node") !== "") { mark(li.getAttribute("data-node"), "bp-current"); }
       if (li.scrollIntoView) { li.scrollIntoView({block: "nearest"}); }
     }
-    counter.textContent = "step " + current + " of " + steps.length;
+    counter.textContent = say(words.counter, {current: current, total: steps.length});
     document.getElementById("prev").disabled = current === 1;
     document.getElementById("first").disabled = current === 1;
     document.getElementById("next").disabled = current === steps.length;
