@@ -20,10 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .errors import Source, Span
-from .i18n import _
+from .i18n import N_, _
 
 INPUT = "input"
 CONST = "const"
+#: How the table and the picture name the two kinds of leaf in the op column.
+_LEAF_WORDS = {INPUT: N_("input"), CONST: N_("const")}
+
+
+def op_word(op: str) -> str:
+    """An op's name in the op column: the op itself ('mul', 'exp'), and for
+    a leaf its kind in the current language ('input', 'const')."""
+    return _(_LEAF_WORDS[op]) if op in _LEAF_WORDS else op
 
 
 @dataclass(frozen=True, slots=True)

@@ -591,13 +591,13 @@ from rich.cells import cell_len  # noqa: E402
 GRAD_GOLDEN_ZH = """\
 bpcalc grad (x+y)*z
 在 x = -2, y = 5, z = -4 处
-节点   运算    表达式     值   梯度
-───────────────────────────────────
-x      input   x          -2     -4
-y      input   y           5     -4
-z      input   z          -4      3
-%3     add     x+y         3     -4
-%4     mul     (x+y)*z   -12      1
+节点   运算   表达式     值   梯度
+──────────────────────────────────
+x      输入   x          -2     -4
+y      输入   y           5     -4
+z      输入   z          -4      3
+%3     add    x+y         3     -4
+%4     mul    (x+y)*z   -12      1
 
 f = -12
 ∂f/∂x = -4
@@ -673,7 +673,7 @@ def test_grad_in_chinese_lr_show_summaries_and_warnings():
     assert run.code == 0, run.err
     assert "在 X (3×4), W1 (4×5), b1 = [0.01, 0.02, -0.01, 0, 0.03]" in run.out
     assert "∂L/∂y = 无：类别索引是数据，不是变量" in run.out
-    assert re.search(r"^reg +input +标量 +reg +0\.05 ", run.out, re.M)
+    assert re.search(r"^reg +输入 +标量 +reg +0\.05 ", run.out, re.M)
     assert "\nb1 (5) = [0.01, 0.02, -0.01, 0, 0.03]\n" in run.out
     big = "W=[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,-5]]"
     run = run_cli("grad", "sum(W * W)", "--at", big, "--show", "W", "--no-check", "--lang", "zh")

@@ -53,3 +53,68 @@ def test_speaking_switches_for_a_block_and_switches_back():
     with pytest.raises(KeyError), i18n.speaking("en"):
         raise KeyError("x")
     assert i18n.language() == "zh"
+
+
+# --- every command's human output, in Chinese ------------------------------------
+
+import re  # noqa: E402
+
+from conftest import ROOT, run_cli  # noqa: E402
+
+#: English prose that must not be left in Chinese output. Formulas, names,
+#: numbers, option names and function names stay as written; none of these
+#: words is one of them.
+ENGLISH_PROSE = re.compile(
+    r"(?<![-\w])(the|of|and|is|are|from|with|each|gradient|gradients|output|input|inputs|node|nodes|rows|"
+    r"entries|local|upstream|downstream|warning|error|note|pass|step|steps|copied|entry|was|its|to|"
+    r"agrees|value|values|check|checked|claim|claims|wrong|right|expected|did you mean)(?![-\w])")
+NEURON = ("-f", "samples/cs231n_neuron.bp")
+MATRIX = ("-f", "samples/matrix/dlfs_affine_softmax.bp", "--at-file", "samples/matrix/dlfs_affine_softmax.point.json")
+
+
+def english_left(text: str, program: str = "") -> list[str]:
+    """The lines of `text` with English prose in them (the program's own text aside)."""
+    lines = [re.sub(r"^bpcalc (grad|check|explain|graph|ops|batch)\b", "", line) for line in text.splitlines()]
+    return [line for line in lines
+            if ENGLISH_PROSE.search(line.replace(program, "")) and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("args", [
+    ("grad", *NEURON),
+    ("grad", *MATRIX),
+    ("grad", *NEURON, "--no-check", "--lr", "0.1"),
+    ("check", *NEURON, "--expect", "w0=-0.2,x0=0.39,w1=-0.5"),
+    ("check", *MATRIX, "--expect", "b=[-0.149,0.252,-0.103]"),
+    ("explain", *NEURON),
+    ("explain", *MATRIX),
+    ("graph", *NEURON),
+    ("graph", *MATRIX),
+    ("ops",),
+], ids=lambda a: " ".join(a[:3]))
+def test_every_command_speaks_chinese(args):
+    run = run_cli(*args, "--lang", "zh", cwd=ROOT, env={"COLUMNS": "100"})
+    assert run.code in (0, 1), run.err
+    assert english_left(run.out + run.err) == []
+
+
+@pytest.mark.parametrize("args", [
+    ("grad", "(x+y)*z +", "--at", "x=1"),
+    ("grad", "sigmod(x)", "--at", "x=1"),
+    ("grad", "x*y", "--at", "x=1"),
+    ("grad", "W @ x", "--at", "W=[[1,2,3],[4,5,6]],x=[1,2]"),
+    ("grad", "x", "--at", "x=1", "--digits", "0"),
+    ("grad", "x", "--at", "x=1", "--no-such-option"),
+    ("check", "x*y", "--at", "x=1,y=2", "--expect", "x=abc"),
+    ("explain", "x*y", "--at", "x=1,y=2", "--wrt", "q"),
+], ids=lambda a: " ".join(a[:2]))
+def test_every_error_speaks_chinese(args):
+    run = run_cli(*args, "--lang", "zh", cwd=ROOT)
+    assert run.code == 2, (run.out, run.err)
+    assert run.err.startswith(("错误：", "用法：")) and "错误：" in run.err, run.err
+    assert english_left(run.err, args[1]) == []
+
+
+def test_json_stays_english_whatever_the_language():
+    zh = run_cli("grad", "(x+y)*z +", "--lang", "zh", "--json")
+    en = run_cli("grad", "(x+y)*z +", "--json")
+    assert zh.out == en.out and '"message": "the expression ends after' in zh.out

@@ -60,11 +60,11 @@ def test_unused_nodes_say_what_uses_them():
 FAN_OUT_ZH = """\
 bpcalc graph z1 = w3*a; z2 = w4*a; C = 0.5*(z1 + z2 - y)^2
 在 a = 0.5, w3 = 2, w4 = -1, y = 1 处
-节点   运算    表达式                   值     梯度   ─▶ 被谁使用（◀ 传回的梯度）
-─────────────────────────────────────────────────────────────────────────────────
-w3     input   w3                        2    -0.25   z1 (*)
-a      input   a                       0.5   Σ -0.5   z1 (*) ◀ -1
-                                                      z2 (*) ◀ 0.5
+节点   运算   表达式                   值     梯度   ─▶ 被谁使用（◀ 传回的梯度）
+────────────────────────────────────────────────────────────────────────────────
+w3     输入   w3                        2    -0.25   z1 (*)
+a      输入   a                       0.5   Σ -0.5   z1 (*) ◀ -1
+                                                     z2 (*) ◀ 0.5
 """
 
 
@@ -73,7 +73,7 @@ def test_the_table_in_chinese(chinese):
     assert got.startswith(FAN_OUT_ZH)
     assert got.splitlines()[-1].split() == ["C", "*", "0.5*(z1", "+", "z2", "-", "y)^2", "0.125", "1", "输出", "C"]
     unused = text_of("a = x*2\nx + 1", {"x": 3})
-    assert "a      *       x*2       6      0   （无）" in unused
+    assert "a      *      x*2       6      0   （无）" in unused
     plain = text_of("(x+y)*z", {"x": -2, "y": 5, "z": -4}, show_grad=False)
     assert plain.splitlines()[2].split() == ["节点", "运算", "表达式", "值", "─▶", "被谁使用"]
 
@@ -84,4 +84,4 @@ def test_graph_command_in_chinese_by_locale():
     run = run_cli("graph", "(x+y)*z", "--at", "x=-2,y=5,z=-4", env={"BPCALC_LANG": "", "LC_ALL": "zh_CN.UTF-8"})
     assert run.code == 0, run.err
     assert run.out.splitlines()[1:3] == ["在 x = -2, y = 5, z = -4 处",
-                                         "节点   运算    表达式     值   梯度   ─▶ 被谁使用"]
+                                         "节点   运算   表达式     值   梯度   ─▶ 被谁使用"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from io import StringIO
 from typing import TYPE_CHECKING
 
-from ..graph import CONST, INPUT
+from ..graph import CONST, INPUT, op_word
 from ..i18n import _
 from .graph import RESULT, Drawing, DrawEdge, DrawNode
 
@@ -72,11 +72,7 @@ def to_text(d: Drawing, width: int = 200) -> str:
 
 
 def _kind(n: DrawNode) -> str:
-    if n.kind == INPUT:
-        return "input"
-    if n.kind == CONST:
-        return "const"
-    return n.symbol
+    return op_word(n.kind) if n.kind in (INPUT, CONST) else n.symbol
 
 
 def _use(target: DrawNode, grad: str | None) -> "Text":

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..api import GradResult
 from ..errors import Source
+from ..graph import op_word
 from ..i18n import N_, _, ngettext
 from ..verify import (
     FD_ATOL, FD_MISMATCH, FD_OK, FD_RTOL, ILL_CONDITIONED, KINK, LOCAL, LOCAL_OK, MISMATCH, OK, ROUNDING, SYMPY,
@@ -118,10 +119,10 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     for i in range(shown):
         style = "bold" if i == g.output else None
         if result.tensor:
-            cells = [g.labels[i], g.ops[i], shape_cell(result.shape(i)), g.snippet(i, 120),
+            cells = [g.labels[i], op_word(g.ops[i]), shape_cell(result.shape(i)), g.snippet(i, 120),
                      tensor_fmt(values[i], digits, row_sep=",\n ", with_shape=False), gradient_cell(result, i, digits)]
         else:
-            cells = [g.labels[i], g.ops[i], g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
+            cells = [g.labels[i], op_word(g.ops[i]), g.snippet(i, 120), fmt(values[i], digits), fmt(adjoints[i], digits)]
         if exact is not None and result.tensor:
             cells += [exact_cell(exact.values[i], result.shape(i), g.labels[i]),
                       "—" if adjoints[i] is None else exact_cell(exact.adjoints[i], result.shape(i), g.labels[i])]
