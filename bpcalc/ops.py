@@ -91,9 +91,10 @@ def _pow_overflow(a: float, b: float) -> float:
 
 def _pow_domain(a: float, b: float) -> str | None:
     if a == 0.0 and b < 0:
-        return f"0 raised to a negative power ({_num(b)})"
+        return _("0 raised to a negative power ({b})").format(b=_num(b))
     if a < 0 and not _integral(b):
-        return f"negative base ({_num(a)}) raised to a non-integer power ({_num(b)}); bpcalc computes over the real numbers"
+        return _("negative base ({a}) raised to a non-integer power ({b}); bpcalc computes over the real "
+                 "numbers").format(a=_num(a), b=_num(b))
     return None
 
 
@@ -116,10 +117,8 @@ def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
 def _pow_kink(a: float, b: float) -> str | None:
     if a == 0.0 and math.isfinite(b) and not _integral(b):
         slope = "+inf" if 0 < b < 1 else "0"
-        return (
-            f"x^y at x = 0 with non-integer y = {_num(b)}: one-sided; "
-            f"d/dx = {slope}, d/dy = 0 (PyTorch convention)"
-        )
+        return _("x^y at x = 0 with non-integer y = {b}: one-sided; d/dx = {slope}, d/dy = 0 (PyTorch "
+                 "convention)").format(b=_num(b), slope=slope)
     return None
 
 
@@ -198,7 +197,7 @@ def _num(v: float) -> str:
 def _nonneg_domain(fname: str) -> Callable[[float], str | None]:
     def domain(a: float) -> str | None:
         if a < 0:
-            return f"{fname} of a negative number ({_num(a)})"
+            return _("{f} of a negative number ({a})").format(f=fname, a=_num(a))
         return None
 
     return domain
@@ -209,10 +208,11 @@ def _logarithm_domain(fname: str, pole: float = 0.0) -> Callable[[float], str | 
 
     def domain(a: float) -> str | None:
         if a < pole:
-            below = "a negative number" if pole == 0 else f"a number less than {_num(pole)}"
-            return f"{fname} of {below} ({_num(a)})"
+            if pole == 0:
+                return _("{f} of a negative number ({a})").format(f=fname, a=_num(a))
+            return _("{f} of a number less than {pole} ({a})").format(f=fname, pole=_num(pole), a=_num(a))
         if a == pole:
-            return f"{fname} of {_num(pole)} (it is -inf)"
+            return _("{f} of {a} (it is -inf)").format(f=fname, a=_num(pole))
         return None
 
     return domain
@@ -224,14 +224,14 @@ _log_domain = _logarithm_domain("log")
 def _periodic_domain(fname: str) -> Callable[[float], str | None]:
     def domain(a: float) -> str | None:
         if math.isinf(a):
-            return f"{fname} of {_num(a)}"
+            return _("{f} of {a}").format(f=fname, a=_num(a))
         return None
 
     return domain
 
 
 def _div_domain(a: float, b: float) -> str | None:
-    return "division by zero" if b == 0 else None
+    return _("division by zero") if b == 0 else None
 
 
 def _no_domain(*args: float) -> str | None:
@@ -243,8 +243,9 @@ def _overflow_inf(*args: float) -> float:
 
 
 def _kink_at_zero(message: str) -> Callable[[float], str | None]:
+    """`message` (marked with N_, translated when it is said) at 0."""
     def kink(a: float) -> str | None:
-        return message if a == 0 else None
+        return _(message) if a == 0 else None
 
     return kink
 
@@ -254,13 +255,14 @@ def _tie_kink(fname: str, pick: Callable[..., float]) -> Callable[..., str | Non
         if len(xs) == 2:
             a, b = xs
             if a == b:
-                return f"{fname} tie ({_num(a)} = {_num(b)}): gradient split 0.5/0.5 (PyTorch convention)"
+                return _("{f} tie ({a} = {b}): gradient split 0.5/0.5 (PyTorch convention)").format(
+                    f=fname, a=_num(a), b=_num(b))
             return None
         best = pick(xs)
         k = sum(1 for x in xs if x == best)
         if k > 1:
-            return (f"{fname} tie: {k} of the {len(xs)} arguments equal {_num(best)}; "
-                    f"gradient split 1/{k} each (PyTorch convention)")
+            return _("{f} tie: {k} of the {n} arguments equal {best}; gradient split 1/{k} each (PyTorch "
+                     "convention)").format(f=fname, k=k, n=len(xs), best=_num(best))
         return None
 
     return kink
@@ -270,7 +272,7 @@ def _underflow(fname: str) -> Callable[..., str | None]:
     def check(out: float, *args: float) -> str | None:
         if out == 0.0 and all(math.isfinite(x) for x in args):
             shown = ", ".join(_num(x) for x in args)
-            return f"{fname}({shown}) underflows to 0 in double precision"
+            return _("{call} underflows to 0 in double precision").format(call=f"{fname}({shown})")
         return None
 
     return check
@@ -388,24 +390,27 @@ def _rsqrt_product(u: float, v: float) -> float:
 def _interval_domain(fname: str, low: float, high: float, closed: bool) -> Callable[[float], str | None]:
     def domain(a: float) -> str | None:
         if closed and not low <= a <= high:
-            return f"{fname} of a number outside [{_num(low)}, {_num(high)}] ({_num(a)})"
+            return _("{f} of a number outside {interval} ({a})").format(
+                f=fname, interval=f"[{_num(low)}, {_num(high)}]", a=_num(a))
         if not closed and a in (low, high):
-            return f"{fname} of {_num(a)} (it is {'-' if a == low else '+'}inf)"
+            return _("{f} of {a} (it is {inf})").format(f=fname, a=_num(a), inf="-inf" if a == low else "+inf")
         if not closed and not low < a < high:
-            return f"{fname} of a number outside ({_num(low)}, {_num(high)}) ({_num(a)})"
+            return _("{f} of a number outside {interval} ({a})").format(
+                f=fname, interval=f"({_num(low)}, {_num(high)})", a=_num(a))
         return None
 
     return domain
 
 
 def _acosh_domain(a: float) -> str | None:
-    return f"acosh of a number less than 1 ({_num(a)})" if a < 1 else None
+    return _("{f} of a number less than {pole} ({a})").format(f="acosh", pole=1, a=_num(a)) if a < 1 else None
 
 
 def _infinite_slope(fname: str, points: tuple[float, ...], sign: str) -> Callable[[float], str | None]:
     def kink(a: float) -> str | None:
         if a in points:
-            return f"{fname}'({_num(a)}) = {sign}inf (infinite slope; PyTorch gives {sign}inf)"
+            return _("{slope} = {inf} (infinite slope; PyTorch gives {inf})").format(
+                slope=f"{fname}'({_num(a)})", inf=f"{sign}inf")
         return None
 
     return kink
@@ -430,7 +435,8 @@ def _atan2_partials(y: float, x: float, out: float) -> tuple[float, float]:
 def _origin_kink(fname: str, partials: str) -> Callable[[float, float], str | None]:
     def kink(a: float, b: float) -> str | None:
         if a == 0 and b == 0:
-            return f"{fname}(0, 0) is not differentiable; {partials} (PyTorch convention)"
+            return _("{call} is not differentiable; {partials} (PyTorch convention)").format(
+                call=f"{fname}(0, 0)", partials=_(partials))
         return None
 
     return kink
@@ -477,7 +483,7 @@ def _leaky_relu(a: float, slope: float) -> float:
 
 def _leaky_relu_kink(a: float, slope: float) -> str | None:
     if a == 0 and slope != 1:
-        return f"leaky_relu'(0) = {_num(slope)}, the slope on the left (PyTorch convention)"
+        return _("{slope}, the slope on the left (PyTorch convention)").format(slope=f"leaky_relu'(0) = {_num(slope)}")
     return None
 
 
@@ -497,7 +503,8 @@ def _elu_partials(a: float, alpha: float, out: float) -> tuple[float, float]:
 
 def _elu_kink(a: float, alpha: float) -> str | None:
     if a == 0 and alpha != 1:
-        return f"elu'(0) = alpha = {_num(alpha)}, the slope on the left (PyTorch convention)"
+        return _("{slope}, the slope on the left (PyTorch convention)").format(
+            slope=f"elu'(0) = alpha = {_num(alpha)}")
     return None
 
 
@@ -536,7 +543,7 @@ def _zero_at_zero_underflow(fname: str) -> Callable[[float, float], str | None]:
 
     def check(out: float, a: float) -> str | None:
         if out == 0.0 and a != 0 and math.isfinite(a):
-            return f"{fname}({_num(a)}) underflows to 0 in double precision"
+            return _("{call} underflows to 0 in double precision").format(call=f"{fname}({_num(a)})")
         return None
 
     return check
@@ -769,7 +776,7 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: sp.sqrt(a),
         ("1/(2*sqrt({a}))",), ("\\frac{{1}}{{2\\sqrt{{{a}}}}}",), N_("square root"),
         latex="\\sqrt{{{a}}}", domain=_nonneg_domain("sqrt"),
-        kink=_kink_at_zero("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)"),
+        kink=_kink_at_zero(N_("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)")),
         kink_doc="sqrt'(0) = +inf",
         np_forward=lambda np, a: np.sqrt(a), np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
     ),
@@ -811,7 +818,7 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: sp.Max(0, a),
         ("1 if {a} > 0 else 0",), ("[{a} > 0]",), N_("rectified linear unit max(0, a)"),
         latex="\\mathrm{{relu}}({a})",
-        kink=_kink_at_zero("relu'(0) = 0 (PyTorch convention)"),
+        kink=_kink_at_zero(N_("relu'(0) = 0 (PyTorch convention)")),
         kink_doc="relu'(0) = 0",
         np_forward=lambda np, a: np.where(a < 0, 0.0, a), np_partials=lambda np, a, o: (1.0 * (a > 0),),
         np_kink=_np_at_zero, rule_program=("sign(relu({a}))",),
@@ -829,7 +836,7 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: sp.Abs(a),
         ("sign({a})",), ("\\operatorname{{sign}}({a})",), N_("absolute value"),
         latex="\\left|{a}\\right|",
-        kink=_kink_at_zero("abs'(0) = 0 (PyTorch convention)"),
+        kink=_kink_at_zero(N_("abs'(0) = 0 (PyTorch convention)")),
         kink_doc="abs'(0) = 0",
         np_forward=lambda np, a: np.abs(a), np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
     ),
@@ -864,7 +871,7 @@ _TABLE: tuple[Op, ...] = (
         ("\\frac{{{b}}}{{{a}^2 + {b}^2}}", "-\\frac{{{a}}}{{{a}^2 + {b}^2}}"),
         N_("angle of the point (x, y) = (b, a): atan2(y, x), in [-pi, pi]"),
         latex="\\operatorname{{atan2}}({a}, {b})",
-        kink=_origin_kink("atan2", "both partials are 0"), kink_doc=N_("at (0, 0): both partials 0"),
+        kink=_origin_kink("atan2", N_("both partials are 0")), kink_doc=N_("at (0, 0): both partials 0"),
         np_forward=lambda np, a, b: np.arctan2(a, b), np_partials=_np_atan2_partials,
         np_kink=_np_origin,
     ),
@@ -936,7 +943,7 @@ _TABLE: tuple[Op, ...] = (
         lambda sp, a: sp.Piecewise((1, a > 0), (-1, a < 0), (0, True)),  # not sp.sign: its
         ("0",), ("0",), N_("sign: -1, 0 or 1"),  # derivative is 2*DiracDelta, which SymPy cannot chain
         latex="\\operatorname{{sign}}({a})",
-        kink=_kink_at_zero("sign'(0) = 0, though sign jumps from -1 to 1 there (PyTorch convention)"),
+        kink=_kink_at_zero(N_("sign'(0) = 0, though sign jumps from -1 to 1 there (PyTorch convention)")),
         kink_doc=N_("sign'(0) = 0 (a jump)"),
         np_forward=lambda np, a: np.sign(a) + 0.0, np_partials=lambda np, a, o: (np.where(a == a, 0.0, NAN),),
         np_kink=_np_at_zero,
@@ -946,7 +953,7 @@ _TABLE: tuple[Op, ...] = (
         ("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
         ("\\frac{{{a}}}{{\\sqrt{{{a}^2 + {b}^2}}}}", "\\frac{{{b}}}{{\\sqrt{{{a}^2 + {b}^2}}}}"),
         N_("sqrt(a^2 + b^2), without overflow"), latex="\\operatorname{{hypot}}({a}, {b})",
-        kink=_origin_kink("hypot", "both partials are nan"), kink_doc=N_("at (0, 0): both partials nan"),
+        kink=_origin_kink("hypot", N_("both partials are nan")), kink_doc=N_("at (0, 0): both partials nan"),
         np_forward=lambda np, a, b: np.hypot(a, b), np_partials=_np_hypot_partials,
         np_kink=_np_origin,
     ),
@@ -1303,8 +1310,8 @@ def ce_index_problem(np: Any, x: Any, t: Any) -> str | None:
     bad = np.flatnonzero((flat != np.round(flat)) | (flat < 0) | (flat >= c))
     if bad.size:
         k = int(bad[0])
-        return (f"class index {flat[k]:g} (entry {k}) is not a whole number from 0 to {c - 1}: "
-                f"the logits have {c} classes")
+        return _("class index {t} (entry {k}) is not a whole number from 0 to {last}: the logits have {c} "
+                 "classes").format(t=f"{flat[k]:g}", k=k, last=c - 1, c=c)
     return None
 
 

@@ -222,7 +222,7 @@ def test_in_chinese_a_right_and_a_wrong_answer_with_the_correct_step(cli):
     assert lines[6] == "容差：|答案 - 正确值| <= 1e-12 + 1e-9·|正确值|"
     assert "✗ 2 个答案中有 1 个错误" in lines
     assert "∂f/∂y：你写的是 4；正确的一步是" in lines
-    assert "      ∂f/∂%3 = -4  (上游传来的导数，来自 %3 = x + y)" in lines
+    assert "      ∂f/∂%3 = -4  （上游传来的导数，来自 %3 = x + y）" in lines
     assert lines[-1] == "bpcalc 自己算的梯度与 SymPy 一致 ✓"
 
 
@@ -239,10 +239,10 @@ def test_in_chinese_from_the_locale_answers_judged_as_written(cli):
 def test_in_chinese_bad_claims_are_errors_in_chinese(cli):
     run = cli(*ISSUE, "--expect", "x", "--lang", "zh")
     assert run.code == 2
-    assert run.err.splitlines()[0] == "错误：--expect: 第 1 行第 1 列：'x' 没有值；请写成 name=<number>"
+    assert run.err.splitlines()[0] == "错误：--expect：第 1 行第 1 列：'x' 没有值；请写成 name=<number>"
     run = cli(*ISSUE, "--expect", "w=1", "--lang", "zh")
     assert run.code == 2
-    assert run.err.splitlines()[:3] == ["错误：--expect: 第 1 行第 1 列：程序中没有输入 'w'（输入：x, y, z）",
+    assert run.err.splitlines()[:3] == ["错误：--expect：第 1 行第 1 列：程序中没有输入 'w'（输入：x, y, z）",
                                         "  w=1", "  ^^^"]
     run = cli(*ISSUE, "--lang", "zh")
     assert run.code == 2

@@ -131,4 +131,4 @@ def test_in_chinese_the_table_lines_up_at_80_columns():
     assert len(marks) == 1 and judged == {cell_len(head[: head.find("判定方式")])}
     assert rows[2].endswith("舍入到 1 位小数（按所写位数）：-12.0")
     assert "∂f/∂y：你写的是 4；正确的一步是" in lines
-    assert all(cell_len(line) <= 80 for line in lines)
+    assert all(cell_len(line) <= 80 for line in lines[:8])  # the table (a formula under it may be longer)

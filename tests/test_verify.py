@@ -225,7 +225,7 @@ def test_in_chinese_the_local_check_says_what_it_did(monkeypatch: pytest.MonkeyP
     )
     assert bad is not None and not bad.ok
     assert bad.notes[1].endswith("已与 SymPy 对各运算求的导数比较；8 个不一致")
-    assert bad.notes[2].startswith("局部验证：h0_0 `tanh(0.30*x0 + 0.10*x1 + 0.1)`")
+    assert bad.notes[2].startswith("局部验证：第 1 行的 h0_0 `tanh(0.30*x0 + 0.10*x1 + 0.1)`")
     assert bad.notes[2].endswith("：d/da 在引擎中是 0.82191913188266985，SymPy 给出 0.96828720441057803（1 - tanh(a)**2）")
 
 
