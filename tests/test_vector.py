@@ -197,3 +197,48 @@ def test_every_other_point_agrees_with_the_scalar_engine_to_1e_11() -> None:
                 assert math.isclose(batch.gradient[j, k], grad[name], rel_tol=1e-11, abs_tol=1e-300), (text, name)
             checked += 1
     assert checked > 3000
+
+
+def test_a_single_partial_is_the_same_as_both() -> None:
+    # 1/x and x^2 compute only the partial of their non-constant argument:
+    # bit for bit the one np_partials gives
+    from bpcalc.ops import OPS
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=200), rng.normal(size=200) * 3
+    a[:4], b[:4] = [0.0, -1.0, 2.0, 0.0], [0.0, 2.0, 0.0, -1.0]
+    for name in ("div", "pow"):
+        op = OPS[name]
+        with np.errstate(all="ignore"):
+            out = op.np_forward(np, a, b)
+            both = op.np_partials(np, a, b, out)
+            for k in (0, 1):
+                assert np.array_equal(op.np_partial[k](np, a, b, out), both[k], equal_nan=True), (name, k)
+
+
+def test_a_move_beyond_the_limit_is_always_flagged() -> None:
+    # the quick test (a ratio and its extremes) never passes a point whose
+    # value moved by more than the limit, judged here with exact fractions
+    from fractions import Fraction
+
+    rng = np.random.default_rng(5)
+    was = rng.normal(size=4000) * 10.0 ** rng.integers(-300, 300, 4000)
+    scale = np.array([1e-11 * f for f in (0.5, 0.998, 0.9995, 1.0005, 1.002, 3.0)])
+    now = was * (1 + rng.choice(scale, 4000) * rng.choice([-1.0, 1.0], 4000))
+    was[:6] = [0.0, 0.0, 1.0, np.inf, np.nan, 5e-324]
+    now[:6] = [0.0, 1e-300, np.inf, np.inf, 1.0, 1e-323]
+    for lo in (0, 2000):  # a block with trouble in it, and one without
+        w, v = was[lo:lo + 2000], now[lo:lo + 2000]
+        with np.errstate(all="ignore"):
+            flagged = vector._moved(w, v, 1e-11)
+        flagged = np.zeros(len(w), dtype=bool) if flagged is None else flagged
+        for k in range(len(w)):
+            if not (np.isfinite(w[k]) and np.isfinite(v[k])):
+                continue
+            moved = abs(Fraction(v[k]) - Fraction(w[k])) > Fraction(1, 10**11) * abs(Fraction(w[k]))
+            if moved:
+                assert flagged[k], (w[k], v[k])
+            elif abs(Fraction(v[k]) - Fraction(w[k])) < Fraction(999, 10**14) * abs(Fraction(w[k])):
+                assert not flagged[k], (w[k], v[k])
+    calm = was[6:] * (1 + 0.998e-11 * rng.choice([-1.0, 1.0], len(was) - 6))
+    assert vector._moved(was[6:], calm, 1e-11) is None  # the quick test: nothing moved
