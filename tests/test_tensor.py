@@ -219,3 +219,19 @@ def test_axis_must_be_written_as_a_whole_number():
         assert err.message == "axis= takes a whole number such as 0, 1 or -1", program
     r = grad("sum(max(X, axis=0), axis=0)", X=[[1.0, 4.0], [3.0, 2.0]])  # keywords of nested calls
     assert r.value == 7.0 and r.gradient["X"].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_all_finite_on_large_arrays_and_views() -> None:
+    # the dot-product shortcut (large contiguous doubles) and the sum agree
+    # with NumPy's own entry-by-entry test, whatever the bad entry
+    from bpcalc.tensor import all_finite
+
+    rng = np.random.default_rng(6)
+    for n in (100, 10_000, 100_000):
+        for bad in (None, np.nan, np.inf, -np.inf, 1e300, -1e300, 5e-324):
+            a = rng.normal(size=n)
+            if bad is not None:
+                a[rng.integers(n)] = bad
+            for view in (a, a.reshape(-1, 4 if n % 4 == 0 else 1), a[::2], a.reshape(-1, 2).T):
+                with np.errstate(all="ignore"):
+                    assert all_finite(view) == bool(np.isfinite(view).all()), (n, bad)
