@@ -157,11 +157,10 @@ def array_value(name: str, value: object) -> AtValue:
     if _depth(value) > MAX_RANK:
         raise BpcalcError("value", f"{name} is nested deeper than {MAX_RANK} levels")
     if isinstance(value, np.ndarray):
-        if value.dtype != np.float64:
-            if value.dtype.kind not in "iuf":
-                raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
-            value = np.asarray(value, dtype=float)
-        array = value  # read, never written: no copy of a large array
+        if value.dtype.kind not in "iuf":
+            raise BpcalcError("value", f"the value of {name} must be an array of numbers, not of {value.dtype}")
+        # read, never written: no copy of a large array (a subclass, such as np.matrix, becomes a plain array)
+        array = value if value.__class__ is np.ndarray and value.dtype == np.float64 else np.asarray(value, dtype=float)
     else:
         if not _regular(value):
             check(value, "")  # says what is wrong, and where
