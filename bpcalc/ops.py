@@ -301,23 +301,9 @@ def _np_softplus(np: Any, a: Any) -> Any:
 
 def _np_pow_partials(np: Any, a: Any, b: Any, out: Any) -> tuple[Any, Any]:
     # The same conventions as `_pow_partials`, row by row.
-    return _np_pow_da(np, a, b, out), _np_pow_db(np, a, b, out)
-
-
-def _np_pow_da(np: Any, a: Any, b: Any, out: Any) -> Any:
-    return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
-
-
-def _np_pow_db(np: Any, a: Any, b: Any, out: Any) -> Any:
-    return np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), np.where((a == 0) & (b >= 0), 0.0, NAN))
-
-
-def _np_div_da(np: Any, a: Any, b: Any, out: Any) -> Any:
-    return 1.0 / b
-
-
-def _np_div_db(np: Any, a: Any, b: Any, out: Any) -> Any:
-    return -out / b
+    da = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+    db = np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), np.where((a == 0) & (b >= 0), 0.0, NAN))
+    return da, db
 
 
 def _np_tie_partials(bigger: bool) -> Callable[..., tuple[Any, ...]]:
@@ -656,10 +642,6 @@ class Op:
     #: np_partials_kept(np, kept, *args, out))`, the same numbers as
     #: np_forward and np_partials (the tensor engine's backward pass).
     np_kept: tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]] | None = field(default=None, kw_only=True)
-    #: Each argument's partial alone, `np_partial[k](np, *args, out)`, for
-    #: ops where `np_partials` computing both costs more than the one needed
-    #: (1/x needs no partial for the 1, x^2 none for the 2).
-    np_partial: tuple[Callable[..., Any], ...] | None = field(default=None, kw_only=True)
     #: The local partials as bpcalc programs over {a}, {b} where `rule` is
     #: prose (relu's "1 if a > 0 else 0"): what `explain` runs for a tensor
     #: program's backward steps. Empty: `rule` itself is a program.
@@ -761,9 +743,7 @@ _TABLE: tuple[Op, ...] = (
         ("1/{b}", "-{a}/{b}^2"), ("\\frac{{1}}{{{b}}}", "-\\frac{{{a}}}{{{b}^2}}"),
         "division a / b", infix="/", prec=PREC_MUL,
         latex="\\frac{{{a}}}{{{b}}}", domain=_div_domain,
-        np_forward=lambda np, a, b: a / b,
-        np_partials=lambda np, a, b, o: (_np_div_da(np, a, b, o), _np_div_db(np, a, b, o)),
-        np_partial=(_np_div_da, _np_div_db),
+        np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
     Op(
         "pow", 2, _pow, _pow_partials, lambda sp, a, b: a**b,
@@ -776,7 +756,7 @@ _TABLE: tuple[Op, ...] = (
         "∂/∂b is undefined (nan) for a < 0",
         underflow=_underflow("pow"),
         np_forward=lambda np, a, b: np.where((a == a) & (b == b), np.power(a, b), NAN),
-        np_partials=_np_pow_partials, np_partial=(_np_pow_da, _np_pow_db), np_kink=_np_at_zero,
+        np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),
     Op(
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),

@@ -31,15 +31,11 @@ module's bits from the same arguments, so only the nodes that depend on an
 operation that is not are computed again; and when every path back from
 those nodes to the inputs is a plain chain of products (no adjoint is a sum
 of two), each gradient moves as its chain's first adjoint moves, which is the
-one compared (`VectorTape.frontier`). An operation whose arguments did not
-move is not computed again (its value times the jitter), and a comparison is
-first one division and its extremes (`_moved`): point by point only where a
-ratio is not well inside the limit.
+one compared (`VectorTape.frontier`).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -154,11 +150,7 @@ def vector_tape(graph: Graph) -> VectorTape:
             if b == VARIADIC:
                 backward.append((i, op.np_partials, a, b, False, False))
             else:
-                act_a, act_b = active[a], b >= 0 and active[b]
-                partials = op.np_partials
-                if b >= 0 and op.np_partial is not None and act_a != act_b:
-                    partials = _only(op.name, 0 if act_a else 1)
-                backward.append((i, partials, a, b, act_a, act_b))
+                backward.append((i, op.np_partials, a, b, active[a], b >= 0 and active[b]))
         if op.np_kink is not None:
             kinks.append((op.np_kink, a, b))
         if op.underflow is not None:
@@ -173,16 +165,6 @@ def vector_tape(graph: Graph) -> VectorTape:
     )
     graph.cache["vector tape"] = tape
     return tape
-
-
-@functools.cache
-def _only(name: str, k: int) -> Callable[..., tuple[Any, Any]]:
-    """Op `name`'s np_partials with only argument k's partial computed (the
-    other argument is constant: None in its place)."""
-    one = OPS[name].np_partial[k]  # type: ignore[index]
-    if k == 0:
-        return lambda np, a, b, o: (one(np, a, b, o), None)
-    return lambda np, a, b, o: (None, one(np, a, b, o))
 
 
 #: Ops whose numpy result is the math module's to the last bit (correctly
@@ -203,11 +185,9 @@ def _second_pass(graph: Graph, forward: list, backward: list) -> tuple[tuple, tu
     for i, f, a, b in forward:
         args = a if b == VARIADIC else (a,) if b < 0 else (a, b)
         source = ops[i] not in _EXACT
-        moved = any(tainted[j] for j in args)
-        if source or moved:
+        if source or any(tainted[j] for j in args):
             tainted[i] = True
-            # a source whose arguments did not move: its value moved (f None), not computed again
-            entries.append((i, f if moved else None, a, b, _JITTERS[i * 40503 % 65521 % 16] if source else 1.0))
+            entries.append((i, f, a, b, _JITTERS[i * 40503 % 65521 % 16] if source else 1.0))
     if not tainted[output]:
         return (), (), ()
     tainted_backward = tuple(e for e in backward if tainted[e[0]])
@@ -397,9 +377,6 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
         return  # correctly rounded operations only: numpy's numbers are the math module's
     moved = list(values)
     for i, f, a, b, jitter in tape.tainted:
-        if f is None:
-            moved[i] = values[i] * jitter
-            continue
         if b == -1:
             v = f(np, moved[a])
         elif b == VARIADIC:
@@ -412,16 +389,15 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
         moved_adj, _ = _backward(graph, tape.tainted_backward, moved, rows, ())
         for i in tape.frontier:
             if moved_adj[i] is not None:
-                drift = _either(drift, _moved(kept[i], moved_adj[i], SENSITIVE / 2))
+                drift |= _moved(kept[i], moved_adj[i], SENSITIVE / 2)
         if _tiny(gradient):  # a (nearly) subnormal gradient has lost relative precision: compare it itself
             moved_adj, _ = _backward(graph, tape.backward, moved, rows, ())
-            drift = _either(drift, _moved_rows(gradient, [moved_adj[i] for i in report]))
+            drift |= _moved_rows(gradient, [moved_adj[i] for i in report])
     else:
         moved_adj, _ = _backward(graph, tape.backward, moved, rows, ())
-        drift = _either(drift, _moved_rows(gradient, [moved_adj[i] for i in report]))
-    if drift is not None:
-        sensitive |= drift & ~suspect
-        suspect |= drift
+        drift |= _moved_rows(gradient, [moved_adj[i] for i in report])
+    sensitive |= drift & ~suspect
+    suspect |= drift
 
 
 #: Below this a gradient may be subnormal (or become so when it moves): the
@@ -439,20 +415,8 @@ def _tiny(a: np.ndarray) -> bool:
     return bool(((m < _TINY) & (m > 0)).any())
 
 
-#: `_moved`'s quick test accepts ratios within this fraction of its limit:
-#: far enough inside that the rounding of the ratio (and of the exact
-#: test's own products) cannot decide.
-_INSIDE = 1.0 - 1e-3
-
-
-def _moved(was: np.ndarray, now: Any, limit: float) -> np.ndarray | None:
-    """Where `now` differs from `was` by more than `limit`, relatively; None
-    where nothing did. Mostly nothing did: one division and its extremes
-    say so (a zero, an infinity or a nan among them fails the quick test:
-    then point by point, as always)."""
-    r = now / was
-    if r.min() >= 1.0 - limit * _INSIDE and r.max() <= 1.0 + limit * _INSIDE:
-        return None  # every |now - was| <= limit * |was| * (1 - 1e-3 + 2^-52)
+def _moved(was: np.ndarray, now: Any, limit: float) -> np.ndarray:
+    """Where `now` differs from `was` by more than `limit`, relatively."""
     d = now - was
     np.abs(d, out=d)
     w = np.abs(was)
@@ -460,22 +424,13 @@ def _moved(was: np.ndarray, now: Any, limit: float) -> np.ndarray | None:
     return d > w
 
 
-def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    """Points marked in `a` or in `b` (None: none)."""
-    if a is None or b is None:
-        return b if a is None else a
-    a |= b
-    return a
-
-
-def _moved_rows(was: np.ndarray, now: list[Any]) -> np.ndarray | None:
+def _moved_rows(was: np.ndarray, now: list[Any]) -> np.ndarray:
     """Rows (points) where some row of `now` differs from the same row of
-    `was` (one row a reported gradient) by more than SENSITIVE, relatively;
-    None where none did."""
-    drift = None
+    `was` (one row a reported gradient) by more than SENSITIVE, relatively."""
+    drift = np.zeros(was.shape[1], dtype=bool)
     for w, v in zip(was, now):
         if v is not None:
-            drift = _either(drift, _moved(w, v, SENSITIVE))
+            drift |= _moved(w, v, SENSITIVE)
     return drift
 
 
@@ -488,13 +443,10 @@ def _backward(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: i
     adj: list[Any] = [None] * len(graph)
     slots = slots or {}
     kept: dict[int, np.ndarray] = {}
-    adj[graph.output] = _UNIT
+    adj[graph.output] = np.ones(rows)
     for i, p, a, b, act_a, act_b in entries:
         g = adj[i]
         if g is None:
-            continue
-        if g is _UNIT:  # the output: its partials are the adjoints (1 * p is p)
-            _unit(graph, adj, i, p, a, b, values, rows, slots)
             continue
         adj[i] = None
         mine = True
@@ -517,30 +469,6 @@ def _backward(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: i
         if adj[i] is not None:  # an input on the frontier keeps its own adjoint
             kept[i] = adj[i]
     return adj, kept
-
-
-#: The output's adjoint, 1 at every point, before it is used (never an array).
-_UNIT = object()
-
-
-def _unit(graph: Graph, adj: list[Any], i: int, p: Callable[..., Any], a: Any, b: int, values: list[Any],
-          rows: int, slots: Mapping[int, np.ndarray]) -> None:
-    """The output node's arguments' adjoints: its partials themselves (no
-    array of ones to multiply by), each a fresh array."""
-    args = a if b == VARIADIC else (a,) if b < 0 else (a, b)
-    parts = p(np, *[values[j] for j in args], values[i])
-    mine = [values[j] for j in args] + [values[i]]
-    taken: list[Any] = []
-    active = graph.active
-    for j, pj in zip(args, parts):
-        if pj is None or not active[j]:
-            continue
-        fresh = (pj.__class__ is np.ndarray and pj.base is None and pj.shape == (rows,)
-                 and not any(pj is v for v in mine) and not any(pj is t for t in taken))
-        if not fresh:
-            pj = np.broadcast_to(pj, (rows,)).copy()
-        taken.append(pj)
-        _accumulate(adj, j, pj, 1.0, True, slots)
 
 
 def _accumulate(adj: list[Any], a: int, g: np.ndarray, partial: Any, may_take: bool,
