@@ -290,7 +290,10 @@ def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
 def one_core_side_by_side(n: int) -> dict[str, Any]:
     """`neuron_side_by_side` in a fresh process pinned to one CPU (before
     jax loads, so XLA's CPU client makes one thread): the same thread count
-    for both. By default JAX runs its compiled loop on every core."""
+    for both. By default JAX runs its compiled loop on every core. ({}
+    where a process cannot be pinned: Linux only.)"""
+    if not hasattr(os, "sched_setaffinity"):
+        return {}
     out = subprocess.run([PY, __file__, "--one-core-worker", str(n)], capture_output=True, text=True, check=True,
                          env={**os.environ, **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}})
     return json.loads(out.stdout.strip().splitlines()[-1])
