@@ -287,6 +287,18 @@ def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
     return found
 
 
+def one_core_side_by_side(n: int) -> dict[str, Any]:
+    """`neuron_side_by_side` in a fresh process pinned to one CPU (before
+    jax loads, so XLA's CPU client makes one thread): the same thread count
+    for both. By default JAX runs its compiled loop on every core. ({}
+    where a process cannot be pinned: Linux only.)"""
+    if not hasattr(os, "sched_setaffinity"):
+        return {}
+    out = subprocess.run([PY, __file__, "--one-core-worker", str(n)], capture_output=True, text=True, check=True,
+                         env={**os.environ, **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def scalar_throughput(n: int = 20_000) -> float:
     from bpcalc.engine import backward, forward
     from bpcalc.errors import Source
@@ -331,6 +343,14 @@ def batch(work: Path) -> list[str]:
         lines.append(row(f"JAX {side['jax']} jit(vmap(value_and_grad)), float64, compiled",
                          f"{theirs / 1e6:.1f} M points/s ({n / side['jax_s']['best'] / 1e6:.1f})",
                          f"bpcalc / JAX = {ratio:.2f} ({best:.2f})", "≥ 1", verdict(ratio >= 1)))
+    one = one_core_side_by_side(n)
+    if "jax_s" in one:
+        ratio = one["jax_s"]["median"] / one["bpcalc_s"]["median"]
+        best = one["jax_s"]["best"] / one["bpcalc_s"]["best"]
+        lines.append(row("the same two in a process pinned to one core (XLA's thread pool follows the "
+                         "affinity): one thread each", f"bpcalc {n / one['bpcalc_s']['median'] / 1e6:.1f}, JAX "
+                         f"{n / one['jax_s']['median'] / 1e6:.1f} M points/s", f"bpcalc / JAX = {ratio:.2f} ({best:.2f})",
+                         "", ""))
     small = programs_file(work, 400)
     big = programs_file(work, 5_000)
     commands = {
@@ -347,7 +367,7 @@ def batch(work: Path) -> list[str]:
         lines.append(row(f"`batch --programs`: {name} (whole process)", f"{rate:,.0f} programs/s", "",
                          f"≥ {target:,}/s", verdict(rate >= target)))
     RESULTS["batch"] = {"vector_points_per_second": ours, "scalar_points_per_second": scalar, "side_by_side": side,
-                        "programs_seconds": m}
+                        "one_core": one, "programs_seconds": m}
     lines.append("")
     return lines
 
@@ -583,6 +603,9 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
             f["batch: JAX jit(vmap(value_and_grad)) M points/s (median)"] = side["points"] / side["jax_s"]["median"] / 1e6
             f["batch: bpcalc / JAX, medians (≥ 1)"] = side["jax_s"]["median"] / side["bpcalc_s"]["median"]
             f["batch: bpcalc / JAX, fastest calls"] = side["jax_s"]["best"] / side["bpcalc_s"]["best"]
+        one = b.get("one_core") or {}
+        if "jax_s" in one:
+            f["batch: bpcalc / JAX, one core each, medians"] = one["jax_s"]["median"] / one["bpcalc_s"]["median"]
         f["batch: scalar engine M points/s"] = b["scalar_points_per_second"] / 1e6
         for name, secs in b["programs_seconds"].items():
             f[f"grading: {name}, programs/s"] = (400 if name.startswith("400") else 5000) / secs
@@ -600,6 +623,10 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
 def main() -> None:
     if sys.argv[1:2] == ["--tensors-worker"]:
         print(json.dumps(tensors_in_process(int(sys.argv[2]))))
+        return
+    if sys.argv[1:2] == ["--one-core-worker"]:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        print(json.dumps(neuron_side_by_side(int(sys.argv[2]))))
         return
     args = sys.argv[1:]
     runs = 1

@@ -366,8 +366,9 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
             from . import tensor
 
             _shapes, sw = tensor.shapes(graph, plain, limits.max_entries)
-            values, fw = tensor.forward(graph, plain)
-            adjoints, bw = tensor.backward(graph, values, [graph.input_id(name) for name in chosen])
+            kept: dict[int, Any] = {}
+            values, fw = tensor.forward(graph, plain, kept)
+            adjoints, bw = tensor.backward(graph, values, [graph.input_id(name) for name in chosen], kept)
             return graph, point, chosen, values, adjoints, [*warnings, *sw, *fw, *bw], True
         values, fw = forward(graph, plain)
         adjoints, bw = backward(graph, values)

@@ -282,9 +282,15 @@ def _underflow(fname: str) -> Callable[..., str | None]:
 
 
 def _np_sigmoid(np: Any, a: Any) -> Any:
+    return _np_sigmoid_kept(np, a)[0]
+
+
+def _np_sigmoid_kept(np: Any, a: Any) -> tuple[Any, tuple[Any, Any]]:
+    """sigmoid(a), and what its slope is made of (z, r): kept by the tensor
+    engine for the backward pass."""
     z = np.exp(-np.abs(a))  # in (0, 1]: no overflow on either side
     r = 1.0 / (1.0 + z)
-    return np.where(a >= 0, r, z * r)
+    return np.where(a >= 0, r, z * r), (z, r)
 
 
 def _np_sigmoid_slope(np: Any, a: Any) -> Any:
@@ -640,6 +646,11 @@ class Op:
     np_forward: Callable[..., Any] = field(kw_only=True)
     np_partials: Callable[..., tuple[Any, ...]] = field(kw_only=True)
     np_kink: Callable[..., Any] | None = field(default=None, kw_only=True)
+    #: The forward pass keeping what the partials reuse, and the partials
+    #: from it: `(np_forward_kept(np, *args) -> (out, kept),
+    #: np_partials_kept(np, kept, *args, out))`, the same numbers as
+    #: np_forward and np_partials (the tensor engine's backward pass).
+    np_kept: tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]] | None = field(default=None, kw_only=True)
     #: The local partials as bpcalc programs over {a}, {b} where `rule` is
     #: prose (relu's "1 if a > 0 else 0"): what `explain` runs for a tensor
     #: program's backward steps. Empty: `rule` itself is a program.
@@ -812,6 +823,7 @@ _TABLE: tuple[Op, ...] = (
         N_("logistic sigmoid 1/(1 + e^-a), computed stably"),
         latex="\\sigma({a})", underflow=_underflow("sigmoid"),
         np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
+        np_kept=(_np_sigmoid_kept, lambda np, kept, a, o: (kept[0] * kept[1] * kept[1],)),
     ),
     Op(
         "relu", 1, _relu, lambda a, o: (_step(a),),
@@ -1261,6 +1273,8 @@ def _matmul_vjp(np: Any, g: Any, a: Any, b: Any, out: Any, need: tuple[bool, ...
     (right); only the products in `need` (None for the other). Transposes
     are views (BLAS reads them as they are). Stacked (batch) dimensions come
     back broadcast; the engine sums them away, as for every op."""
+    if a.ndim == 2 and b.ndim == 2:  # matrices (the common case): g is already (rows of a, columns of b)
+        return (g @ b.T if need[0] else None), (a.T @ g if need[1] else None)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
@@ -1316,6 +1330,11 @@ def ce_index_problem(np: Any, x: Any, t: Any) -> str | None:
 
 
 def _ce_forward(np: Any, x: Any, t: Any) -> Any:
+    return _ce_forward_kept(np, x, t)[0]
+
+
+def _ce_forward_kept(np: Any, x: Any, t: Any) -> tuple[Any, Any]:
+    """The loss, and log softmax(x): kept for the backward pass."""
     logp = _log_softmax(np, x)
     idx = ce_indices(np, x, t)
     if idx is None:
@@ -1324,22 +1343,25 @@ def _ce_forward(np: Any, x: Any, t: Any) -> Any:
         per = -logp[idx]
     else:
         per = -logp[np.arange(x.shape[0]), idx]
-    return np.mean(per) if x.ndim == 2 else per
+    return (np.mean(per) if x.ndim == 2 else per), logp
 
 
 def _ce_vjp(np: Any, g: Any, x: Any, t: Any, out: Any) -> tuple[Any, Any]:
+    return _ce_vjp_kept(np, _log_softmax(np, x), g, x, t, out)
+
+
+def _ce_vjp_kept(np: Any, logp: Any, g: Any, x: Any, t: Any, out: Any) -> tuple[Any, Any]:
+    """The products from log softmax(x) as the forward pass computed it."""
     n = x.shape[0] if x.ndim == 2 else 1
-    logp = _log_softmax(np, x)
     p = np.exp(logp)
     idx = ce_indices(np, x, t)
     if idx is None:  # d/dx = (p * sum(t) - t) / N, d/dt = -log p / N
         return g * (p * np.sum(t, axis=-1, keepdims=True) - t) / n, g * (-logp) / n
-    onehot = np.zeros_like(x)
     if x.ndim == 1:
-        onehot[idx] = 1.0
+        p[idx] -= 1.0  # p - onehot(t): the same numbers, one entry a row changed
     else:
-        onehot[np.arange(x.shape[0]), idx] = 1.0
-    return g * (p - onehot) / n, None  # class indices are data: no gradient
+        p[np.arange(x.shape[0]), idx] -= 1.0
+    return g * p / n, None  # class indices are data: no gradient
 
 
 def _ce_sympy(sp: Any, np: Any, x: Any, t: Any) -> Any:
@@ -1474,6 +1496,10 @@ class TensorOp:
     program: Callable[..., tuple[str | None, ...]] | None = None
     #: `vjp` takes `need` (a bool per argument) and computes only those products.
     selective: bool = False
+    #: `(forward_kept(np, *args, **params) -> (out, kept), vjp_kept(np, kept,
+    #: g, *args, out, **params))`: the same numbers as forward and vjp, the
+    #: backward pass reusing what the forward pass computed.
+    kept: tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]] | None = None
 
     def arguments(self) -> str:
         """How many arguments a call takes, in words (keywords aside)."""
@@ -1549,7 +1575,7 @@ _TENSOR_TABLE: tuple[TensorOp, ...] = (
          "(probability targets: d{b} = -d{out} * log_softmax({a}) / N)")),
         N_("cross_entropy(logits, target) as PyTorch's F.cross_entropy: logits (C,) or (N, C); target class "
            "indices (N,) or probabilities (N, C); the mean over the batch"),
-        program=_ce_program,
+        program=_ce_program, kept=(_ce_forward_kept, _ce_vjp_kept),
     ),
 )
 

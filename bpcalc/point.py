@@ -118,17 +118,24 @@ def tensor_value(name: str, array: Any, text: str, source: Source | None = None)
 
     if array.ndim == 0:
         return number_value(name, float(array))
-    from .tensor import all_finite
-
-    with np.errstate(all="ignore"):
-        finite = all_finite(array)
-    if not finite:
+    if not _finite(np, array):
         bad = np.argwhere(~np.isfinite(array))
         index = "[" + ", ".join(str(int(k)) for k in bad[0]) + "]"
         raise BpcalcError("value", _("{name} has {value} at entry {index}: input values must be "
                                      "finite numbers").format(name=name, value=array[tuple(bad[0])], index=index),
                           source, Span(0, len(source.text)) if source else None)
     return AtValue(name, array, text, None)
+
+
+def _finite(np: Any, array: Any) -> bool:
+    """Every entry of `array` is finite: entry by entry for a small array
+    (cheaper than pausing NumPy's warnings), else by its sum (`all_finite`)."""
+    if array.size < 4096:
+        return bool(np.isfinite(array).all())
+    from .tensor import all_finite
+
+    with np.errstate(all="ignore"):
+        return all_finite(array)
 
 
 def array_value(name: str, value: object) -> AtValue:
@@ -158,7 +165,8 @@ def array_value(name: str, value: object) -> AtValue:
         if value.dtype.kind not in "iuf":
             raise BpcalcError("value", _("the value of {name} must be an array of numbers, not of {dtype}").format(
                 name=name, dtype=value.dtype))
-        array = np.asarray(value, dtype=float)  # read, never written: no copy of a large array
+        # read, never written: no copy of a large array (a subclass, such as np.matrix, becomes a plain array)
+        array = value if value.__class__ is np.ndarray and value.dtype == np.float64 else np.asarray(value, dtype=float)
     else:
         if not _regular(value):
             check(value, "")  # says what is wrong, and where

@@ -32,10 +32,12 @@ import numpy as np
 
 from .errors import BpcalcError, Diagnostic, Span
 from .graph import CONST, INPUT, Graph
-from .i18n import _
+from .i18n import _, language, ngettext
 from .ops import OPS, TENSOR_OPS, Shape, ShapeError, ce_index_problem, described, shape_words
 
 _MAX_WARNINGS_PER_KIND = 20
+#: Shapes of a graph's nodes remembered per graph, for so many shapes of its inputs.
+_KNOWN_SHAPES = 16
 #: A broadcast of an (N, 1) and an (N,) operand to (N, N) is warned from this N up.
 TRAP_MIN = 2
 
@@ -65,11 +67,17 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     the first operation whose operands do not fit; ("limit") when the entries
     of all nodes together exceed `max_entries`; ("shape") when `need_scalar`
     and the output is not a scalar."""
+    # the warnings are words: in the language they were said in
+    key = (tuple(np.shape(point[name]) for name in graph.input_names), max_entries, need_scalar, language())
+    known = graph.cache.setdefault("shapes", {})
+    if key in known:  # the same program at points of the same shapes (a training loop)
+        found, warned = known[key]
+        return list(found), list(warned)
     n = len(graph)
     out: list[Shape] = [()] * n
     warnings: list[Diagnostic] = []
-    for i, name in zip(graph.inputs, graph.input_names):
-        out[i] = tuple(np.shape(point[name]))
+    for i, shape in zip(graph.inputs, key[0]):
+        out[i] = shape
     for i, (v, _literal) in graph.consts.items():
         out[i] = tuple(np.shape(v))
     ops, params = graph.ops, graph.params
@@ -100,8 +108,8 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
         total += math.prod(out[i])
         if total > max_entries:
             raise _fail(graph, i, "limit",
-                        f"the program's vectors and matrices hold more than {max_entries:,} entries in all; "
-                        "raise the limit with --max-entries")
+                        _("the program's vectors and matrices hold more than {most} entries in all; raise the limit "
+                          "with --max-entries").format(most=f"{max_entries:,}"))
     o = graph.output
     if need_scalar and out[o]:
         label = graph.names[o] or graph.snippet(o, 40)
@@ -113,6 +121,8 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
             _("the output {label} is {what}, and a gradient needs one number: "
               "reduce it with sum(...) or mean(...)")).format(
             label=label, count=out[o][0], shape="×".join(map(str, out[o])), what=shape_words(out[o])))
+    if len(known) < _KNOWN_SHAPES:
+        known[key] = (tuple(out), tuple(warnings))
     return out, warnings
 
 
@@ -149,11 +159,14 @@ def _trap(names: Sequence[str], a: Shape, b: Shape) -> str:
 # --- forward -------------------------------------------------------------------
 
 
-def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Diagnostic]]:
+def forward(graph: Graph, point: Mapping[str, Any],
+            kept: dict[int, Any] | None = None) -> tuple[list[Any], list[Diagnostic]]:
     """Values of every node (NumPy arrays; 0-d for scalars), plus warnings.
     Shapes must have been checked (`shapes`). Raises BpcalcError("domain")
     at the first entry where an operation is undefined (log of a negative,
-    division by zero), naming the node and the entry."""
+    division by zero), naming the node and the entry. `kept`, when given,
+    receives what the backward pass can reuse (sigmoid's exp, cross-entropy's
+    log softmax), by node."""
     n = len(graph)
     values: list[Any] = [None] * n
     for i, name in zip(graph.inputs, graph.input_names):
@@ -173,7 +186,7 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Dia
                 problem = ce_index_problem(np, *argv)
                 if problem:
                     raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
-            out = node_value(graph, i, argv)
+            out = node_value(graph, i, argv) if kept is None else _value_kept(graph, i, argv, kept)
             if op in TENSOR_OPS:
                 if op in ("amax", "amin") and active[i]:
                     _tie_note(graph, i, argv[0], out, warnings, counts)
@@ -183,7 +196,7 @@ def forward(graph: Graph, point: Mapping[str, Any]) -> tuple[list[Any], list[Dia
                     _nonfinite_entry(graph, i, argv, out, warnings, counts)
                 if spec.kink is not None and spec.np_kink is not None and active[i]:
                     _entry_notes(graph, i, "kink", spec.np_kink(np, *argv), argv, spec.kink, warnings, counts)
-                if spec.underflow is not None and (out == 0.0).any():
+                if spec.underflow is not None and not out.all():  # a zero somewhere (or -0.0)
                     zero = (out == 0.0) & np.all([np.isfinite(a) for a in np.broadcast_arrays(*argv)], axis=0)
                     _entry_notes(graph, i, "underflow", zero, argv,
                                  lambda *a, _u=spec.underflow: _u(0.0, *a), warnings, counts)
@@ -201,6 +214,16 @@ def node_value(graph: Graph, i: int, argv: Sequence[Any]) -> Any:
     if op in TENSOR_OPS:
         return np.asarray(TENSOR_OPS[op].forward(np, *argv, **dict(graph.params.get(i, ()))), dtype=float)
     return np.asarray(OPS[op].np_forward(np, *argv), dtype=float)
+
+
+def _value_kept(graph: Graph, i: int, argv: Sequence[Any], kept: dict[int, Any]) -> Any:
+    """node_value, keeping in kept[i] what the op's backward rule reuses."""
+    op = graph.ops[i]
+    pair = TENSOR_OPS[op].kept if op in TENSOR_OPS else OPS[op].np_kept
+    if pair is None:
+        return node_value(graph, i, argv)
+    out, kept[i] = pair[0](np, *argv, **dict(graph.params.get(i, ())))
+    return np.asarray(out, dtype=float)
 
 
 def recompute(graph: Graph, values: Sequence[Any], node: int, value: Any, below: Sequence[int]) -> Any:
@@ -241,8 +264,10 @@ def _at(argv: Sequence[Any], shape: Shape, index: tuple[int, ...]) -> list[float
 def _where(graph: Graph, i: int, index: tuple[int, ...], count: int) -> str:
     if not index:
         return graph.describe(i)
-    more = f" (and {count - 1} more entr{'y' if count == 2 else 'ies'})" if count > 1 else ""
-    return f"{graph.describe(i)} at entry {entry_text(index)}{more}"
+    where = _("{node} at entry {entry}").format(node=graph.describe(i), entry=entry_text(index))
+    if count > 1:
+        where += ngettext(" (and {n} more entry)", " (and {n} more entries)", count - 1).format(n=count - 1)
+    return where
 
 
 def _note(graph: Graph, kind: str, message: str, i: int, warnings: list[Diagnostic], counts: dict[str, int]) -> None:
@@ -265,7 +290,8 @@ def _entry_notes(graph: Graph, i: int, kind: str, mask: Any, argv: Sequence[Any]
         message = check(*_at(argv, shape, index))
         if message:
             hits = int(mask.sum())
-            _note(graph, kind, f"{_where(graph, i, index, hits)}: {message}", i, warnings, counts)
+            _note(graph, kind, _("{node}: {message}").format(node=_where(graph, i, index, hits), message=message), i,
+                  warnings, counts)
             return
 
 
@@ -285,13 +311,16 @@ def _nonfinite_entry(graph: Graph, i: int, argv: Sequence[Any], out: Any,
     try:
         spec.forward(*scalars)
     except (ValueError, ZeroDivisionError):
-        message = spec.domain(*scalars) or f"{spec.name} is undefined at {', '.join(map(_fmt, scalars))}"
-        raise _fail(graph, i, "domain", f"{message} in {_where(graph, i, index, count)}") from None
+        message = spec.domain(*scalars) or _("{op} is undefined at {arguments}").format(
+            op=spec.name, arguments=", ".join(map(_fmt, scalars)))
+        raise _fail(graph, i, "domain", _("{message} in {node}").format(
+            message=message, node=_where(graph, i, index, count))) from None
     except OverflowError:
         pass
     shown = ", ".join(map(_fmt, scalars))
-    _note(graph, "overflow", f"{_where(graph, i, index, count)}: {spec.name}({shown}) overflows to "
-          f"{_fmt(float(out[index]))}", i, warnings, counts)
+    _note(graph, "overflow", _("{node}: {call} overflows to {value}").format(
+        node=_where(graph, i, index, count), call=f"{spec.name}({shown})", value=_fmt(float(out[index]))),
+        i, warnings, counts)
 
 
 def _tie_note(graph: Graph, i: int, x: Any, out: Any, warnings: list[Diagnostic], counts: dict[str, int]) -> None:
@@ -299,10 +328,12 @@ def _tie_note(graph: Graph, i: int, x: Any, out: Any, warnings: list[Diagnostic]
     hit = x == (out if axis is None else np.expand_dims(out, axis % x.ndim))
     ties = hit.sum() if axis is None else hit.sum(axis=axis)
     if np.any(ties > 1):
-        which = "largest" if graph.ops[i] == "amax" else "smallest"
-        where = [entry_text(k) for k in np.argwhere(hit)[:4]]
-        _note(graph, "kink", f"{graph.describe(i)}: the {which} value is shared by entries {', '.join(where)}"
-              f"{' …' if hit.sum() > 4 else ''}: the gradient is split evenly among them", i, warnings, counts)
+        where = ", ".join(entry_text(k) for k in np.argwhere(hit)[:4]) + (" …" if hit.sum() > 4 else "")
+        shared = (_("{node}: the largest value is shared by entries {entries}: the gradient is split evenly among "
+                    "them") if graph.ops[i] == "amax" else
+                  _("{node}: the smallest value is shared by entries {entries}: the gradient is split evenly among "
+                    "them"))
+        _note(graph, "kink", shared.format(node=graph.describe(i), entries=where), i, warnings, counts)
 
 
 # --- backward ------------------------------------------------------------------
@@ -337,15 +368,25 @@ def all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
     unless an entry is not or the sum overflows; only then look closer.
     (Called where numpy's floating-point warnings are off.)"""
+    if a.__class__ is np.ndarray and a.size >= _DOT_MIN and a.dtype == np.float64 and a.flags.c_contiguous:
+        # the sum of squares (BLAS's dot, half the time of a sum): a nan or
+        # an infinity in any entry makes it one too (squares are never negative)
+        v = a.reshape(-1)
+        return bool(np.isfinite(v @ v)) or bool(np.isfinite(a).all())
     return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
 
 
+#: `all_finite` by a dot product from this many entries (below, a sum is as fast).
+_DOT_MIN = 8192
+
+
 def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any,
-             need: Sequence[bool] | None = None) -> list[Any]:
+             need: Sequence[bool] | None = None, kept: Mapping[int, Any] | None = None) -> list[Any]:
     """Node i's vector-Jacobian product with the upstream gradient `g`: one
     array per argument, of that argument's shape (None for an argument with
     no gradient, such as class indices, and for one `need` says nobody asked
-    for). The op table's rule, then broadcasting undone: the one place it is."""
+    for). The op table's rule, then broadcasting undone: the one place it is.
+    `kept`: what `forward` kept, by node."""
     op = graph.ops[i]
     wanted = [True] * len(argv) if need is None else list(need)
     if op in TENSOR_OPS:
@@ -353,9 +394,16 @@ def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any,
         kw = dict(graph.params.get(i, ()))
         if spec.selective and not all(wanted):
             kw["need"] = tuple(wanted)
-        cots = spec.vjp(np, g, *argv, out, **kw)
+        if kept is not None and i in kept:
+            cots = spec.kept[1](np, kept[i], g, *argv, out, **kw)  # type: ignore[index]
+        else:
+            cots = spec.vjp(np, g, *argv, out, **kw)
     else:
-        partials = OPS[op].np_partials(np, *argv, out)
+        scalar = OPS[op]
+        if kept is not None and i in kept:
+            partials = scalar.np_kept[1](np, kept[i], *argv, out)  # type: ignore[index]
+        else:
+            partials = scalar.np_partials(np, *argv, out)
         cots = [_times_local(g, p) if w else None for w, p in zip(wanted, partials)]
     return [None if c is None or not w else unbroadcast(np.asarray(c, dtype=float), np.shape(a))
             for c, a, w in zip(cots, argv, wanted)]
@@ -375,8 +423,8 @@ def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
     return {j for j in as_indices if graph.ops[j] == INPUT and j not in used_otherwise}
 
 
-def backward(graph: Graph, values: Sequence[Any],
-             wrt: Sequence[int] | None = None) -> tuple[list[Any], list[Diagnostic]]:
+def backward(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | None = None,
+             kept: Mapping[int, Any] | None = None) -> tuple[list[Any], list[Diagnostic]]:
     """Adjoints d(output)/d(node), each of its node's shape (None for nodes
     that do not depend on any input, and for class-index data), plus a
     warning where a gradient is infinite or undefined.
@@ -384,11 +432,17 @@ def backward(graph: Graph, values: Sequence[Any],
     `wrt` (input node ids) limits the work to the nodes on a path from one
     of those inputs to the output: the others get None (their adjoints are
     not computed), and a product whose argument needs no adjoint (the
-    data side of X @ W when only W's gradient is asked for) is skipped."""
+    data side of X @ W when only W's gradient is asked for) is skipped.
+    `kept`: what `forward` kept for the rules that reuse it."""
     n = len(graph)
     ops = graph.ops
-    data = data_inputs(graph, values)
-    need = _needed(graph, data, wrt)
+    key = (tuple(values[i].shape for i in graph.inputs), None if wrt is None else tuple(wrt))
+    known = graph.cache.setdefault("needed", {})
+    need = known.get(key)
+    if need is None:  # by the inputs' shapes (class indices or probabilities) and wrt
+        need = tuple(_needed(graph, data_inputs(graph, values), wrt))
+        if len(known) < _KNOWN_SHAPES:
+            known[key] = need
     adj: list[Any] = [None] * n
     out = graph.output
     if need[out]:
@@ -400,7 +454,7 @@ def backward(graph: Graph, values: Sequence[Any],
                 continue
             args = graph.args(i)
             for j, c in zip(args, node_vjp(graph, i, g, [values[j] for j in args], values[i],
-                                           [need[j] for j in args])):
+                                           [need[j] for j in args], kept)):
                 if c is None:
                     continue
                 adj[j] = c if adj[j] is None else adj[j] + c
@@ -418,8 +472,8 @@ def backward(graph: Graph, values: Sequence[Any],
             index, count = _first(~np.isfinite(a))
             warnings.append(Diagnostic(
                 "nonfinite",
-                f"the gradient at {_where(graph, first, index, count)} is {_fmt(float(a[index]))}: "
-                "an infinite or undefined local derivative on the way back", first))
+                _("the gradient at {node} is {value}: an infinite or undefined local derivative on the way back").format(
+                    node=_where(graph, first, index, count), value=_fmt(float(a[index]))), first))
     return result, warnings
 
 

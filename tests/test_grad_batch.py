@@ -39,11 +39,26 @@ def test_errors_warnings_wrt_and_ill_conditioned_points() -> None:
     assert r.ill_conditioned.tolist() == [True, False] and 0 in r.warnings and 1 not in r.warnings
 
 
-def test_tensor_programs_and_missing_inputs_are_refused() -> None:
-    with pytest.raises(bpcalc.BpcalcError):
-        bpcalc.grad_batch("sum(x @ y)", {"x": [1.0], "y": [2.0]})
+def test_missing_inputs_are_refused() -> None:
     with pytest.raises(bpcalc.BpcalcError):
         bpcalc.grad_batch("x*y", {"x": [1.0]})
+    with pytest.raises(bpcalc.BpcalcError, match="same number of points"):
+        bpcalc.grad_batch("sum(W @ x)", {"W": np.zeros((2, 2, 2)), "x": np.zeros((3, 2))})
+
+
+def test_a_program_with_vectors_and_matrices_point_by_point() -> None:
+    # f = sum(W @ x): df/dW[i, j] = x[j], df/dx[j] = sum_i W[i, j] (by hand, per point)
+    W = np.array([[[1, 2], [3, 4]], [[0, 1], [1, 0]]], dtype=float)
+    x = np.array([[1, 0], [2, 3]], dtype=float)
+    r = bpcalc.grad_batch("f = sum(W @ x)", {"W": W, "x": x})
+    assert r.value.tolist() == [4.0, 5.0]
+    assert r.gradient["W"].tolist() == [[[1, 0], [1, 0]], [[2, 3], [2, 3]]]
+    assert r.gradient["x"].tolist() == [[4, 6], [1, 1]]
+    # log of a negative entry at the second point: nan there, and its message
+    bad = bpcalc.grad_batch("sum(log(x))", {"x": [[1.0, 1.0], [-1.0, 1.0]]})
+    assert bad.value[0] == 0.0 and np.isnan(bad.value[1]) and np.isnan(bad.gradient["x"][1]).all()
+    assert bad.gradient["x"][0].tolist() == [1.0, 1.0]
+    assert bad.errors == {1: "log of a negative number (-1) in %1 `log(x)` at entry [0]"}
 
 
 def tape_of(text: str) -> vector.VectorTape:

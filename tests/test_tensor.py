@@ -219,3 +219,67 @@ def test_axis_must_be_written_as_a_whole_number():
         assert err.message == "axis= takes a whole number such as 0, 1 or -1", program
     r = grad("sum(max(X, axis=0), axis=0)", X=[[1.0, 4.0], [3.0, 2.0]])  # keywords of nested calls
     assert r.value == 7.0 and r.gradient["X"].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_all_finite_on_large_arrays_and_views() -> None:
+    # the dot-product shortcut (large contiguous doubles) and the sum agree
+    # with NumPy's own entry-by-entry test, whatever the bad entry
+    from bpcalc.tensor import all_finite
+
+    rng = np.random.default_rng(6)
+    for n in (100, 10_000, 100_000):
+        for bad in (None, np.nan, np.inf, -np.inf, 1e300, -1e300, 5e-324):
+            a = rng.normal(size=n)
+            if bad is not None:
+                a[rng.integers(n)] = bad
+            for view in (a, a.reshape(-1, 4 if n % 4 == 0 else 1), a[::2], a.reshape(-1, 2).T):
+                with np.errstate(all="ignore"):
+                    assert all_finite(view) == bool(np.isfinite(view).all()), (n, bad)
+
+
+def test_the_two_layer_net_with_kept_intermediates():
+    # what the forward pass keeps (sigmoid's exp, cross-entropy's log softmax)
+    # gives DLFS chapter 5's gradients, written here in NumPy, and the very
+    # numbers of the rules computed afresh; only the training inputs asked
+    from bpcalc import tensor
+    from bpcalc.errors import Source
+    from bpcalc.lang.lower import build
+
+    X, W1, b1 = RNG.random((6, 5)), RNG.standard_normal((5, 4)) * 3, RNG.standard_normal(4)
+    W2, b2, t = RNG.standard_normal((4, 3)), RNG.standard_normal(3), np.array([0.0, 2.0, 1.0, 1.0, 0.0, 2.0])
+    at = {"X": X, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "t": t}
+    program = "h = sigmoid(X @ W1 + b1); s = h @ W2 + b2; L = cross_entropy(s, t)"
+    r = bpcalc.grad(program, at=at, check=False, wrt=["W1", "b1", "W2", "b2"])
+    z1 = 1.0 / (1.0 + np.exp(-(X @ W1 + b1)))
+    s = z1 @ W2 + b2
+    y = np.exp(s - s.max(axis=1, keepdims=True))
+    y /= y.sum(axis=1, keepdims=True)
+    ds = y.copy()
+    ds[np.arange(6), t.astype(int)] -= 1.0
+    ds /= 6
+    da1 = (ds @ W2.T) * z1 * (1.0 - z1)
+    assert r.value == pytest.approx(-np.mean(np.log(y[np.arange(6), t.astype(int)])), rel=1e-13)
+    for name, want in (("W2", z1.T @ ds), ("b2", ds.sum(axis=0)), ("W1", X.T @ da1), ("b1", da1.sum(axis=0))):
+        assert np.allclose(r.gradient[name], want, rtol=1e-12, atol=1e-15), name
+    assert sorted(r.gradient) == ["W1", "W2", "b1", "b2"]
+    graph = build(Source(program))[0]
+    kept: dict = {}
+    values, _ = tensor.forward(graph, at, kept)
+    assert sorted(graph.ops[i] for i in kept) == ["cross_entropy", "sigmoid"]
+    afresh, _ = tensor.backward(graph, tensor.forward(graph, at)[0])
+    reused, _ = tensor.backward(graph, values, None, kept)
+    for a, b in zip(afresh, reused):
+        assert (a is None and b is None) or np.array_equal(a, b)
+
+
+def test_sigmoid_slope_from_what_the_forward_pass_kept():
+    from bpcalc.ops import OPS, _np_sigmoid_slope
+
+    a = np.array([-800.0, -40.0, -1e-300, -0.0, 0.0, 1e-8, 3.0, 40.0, 800.0])
+    forward_kept, partials_kept = OPS["sigmoid"].np_kept
+    with np.errstate(all="ignore"):
+        out, kept = forward_kept(np, a)
+        assert np.array_equal(out, OPS["sigmoid"].np_forward(np, a))
+        assert np.array_equal(partials_kept(np, kept, a, out)[0], _np_sigmoid_slope(np, a))
+    # sigma'(a) = e^-|a| / (1 + e^-|a|)^2, independently: never 0 before it underflows
+    assert partials_kept(np, kept, a, out)[0][1] == pytest.approx(np.exp(-40.0) / (1 + np.exp(-40.0)) ** 2, rel=1e-15)
