@@ -268,9 +268,11 @@ def _tie_kink(fname: str, pick: Callable[..., float]) -> Callable[..., str | Non
     return kink
 
 
-def _underflow(fname: str) -> Callable[..., str | None]:
+def _underflow(fname: str, exact_at_zero: bool = False) -> Callable[..., str | None]:
+    """A 0 from finite arguments is an underflow (exp, sigmoid never reach
+    0); with `exact_at_zero`, not when the first argument is 0 (0^2 is 0)."""
     def check(out: float, *args: float) -> str | None:
-        if out == 0.0 and all(math.isfinite(x) for x in args):
+        if out == 0.0 and all(math.isfinite(x) for x in args) and not (exact_at_zero and args[0] == 0):
             shown = ", ".join(_num(x) for x in args)
             return _("{call} underflows to 0 in double precision").format(call=f"{fname}({shown})")
         return None
@@ -765,7 +767,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_pow_kink,
         kink_doc=N_("at a = 0: ∂/∂a = b*0^(b-1) (0 when b = 0), ∂/∂b = 0 for b >= 0; "
                     "∂/∂b is undefined (nan) for a < 0"),
-        underflow=_underflow("pow"),
+        underflow=_underflow("pow", exact_at_zero=True),
         np_forward=lambda np, a, b: np.where((a == a) & (b == b), np.power(a, b), NAN),
         np_partials=_np_pow_partials, np_kink=_np_at_zero,
     ),

@@ -110,6 +110,9 @@ def test_scalar_conventions_at_kinks_and_ieee_results() -> None:
     with pytest.raises(OverflowError):
         OPS["exp"].forward(1000.0)
     assert OPS["exp"].underflow(0.0, -1000.0)
+    # 0^2 is exactly 0, not an underflow (relu(z)^2 at z < 0); 1e-200^2 is one
+    assert OPS["pow"].underflow(0.0, 0.0, 2.0) is None and OPS["pow"].underflow(0.0, -0.0, 3.0) is None
+    assert OPS["pow"].underflow(0.0, 1e-200, 2.0)
     # numpy versions never raise: inf / nan instead, for the scalar engine to report
     with np.errstate(all="ignore"):
         assert math.isnan(OPS["log"].np_forward(np, np.float64(-1.0)))
