@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
-from .i18n import N_, _
+from .i18n import _
 from .inputs import read_program
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
 
@@ -96,7 +96,11 @@ BudgetOpt = Annotated[
 MaxNodesOpt = Annotated[
     int, typer.Option("--max-nodes", min=1, help="Most graph nodes a program may have.")
 ]
+
+
 class Lang(str, Enum):
+    """The languages of `--lang` (bpcalc.i18n.LANGUAGES)."""
+
     en = "en"
     zh = "zh"
 

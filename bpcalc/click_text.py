@@ -15,6 +15,7 @@ from typing import Any
 
 from .i18n import N_, _
 
+
 def show_usage_error(err: Any, click: Any) -> None:
     """click's usage error on stderr, as click shows it: in English click's
     own text; in another language the same lines, translated from the
