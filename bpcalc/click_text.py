@@ -168,11 +168,58 @@ def help_texts() -> list[str]:
 
 def _formatter(click: Any) -> type:
     class Translated(click.HelpFormatter):  # type: ignore[name-defined]
+        """click's help formatter with the words translated, and text
+        wrapped by its width on the terminal (a Chinese character takes two
+        columns; click counts characters). Pre-wrapped lines reach click in
+        a paragraph marked `\\b`, which it does not rewrap."""
+
         def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
             super().write_usage(prog, args, _(USAGE) if prefix is None else prefix)
 
-        def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
+        def write_text(self, text: str) -> None:
+            super().write_text(prewrapped(text, self.width - self.current_indent))
+
+        def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
             rows = [(term, _(HELP_OPTION) if text == HELP_OPTION else text) for term, text in rows]
-            super().write_dl(rows, *args, **kwargs)
+            first = min(max((len(term) for term, _text in rows), default=0), col_max) + col_spacing
+            width = max(self.width - first - self.current_indent - 2, 10)
+            super().write_dl([(term, prewrapped(text, width)) for term, text in rows], col_max, col_spacing)
 
     return Translated
+
+
+def prewrapped(text: str, width: int) -> str:
+    """`text` as lines at most `width` columns wide on a terminal, marked
+    for click not to rewrap (a first line of `\\b`); "" stays ""."""
+    if not text.strip():
+        return text
+    return "\b\n" + "\n".join(cell_wrap(" ".join(text.split()), width))
+
+
+#: Characters that end a line well but never start one (full-width punctuation).
+_NO_LINE_START = set("，。；：、）》」』！？")
+
+
+def cell_wrap(text: str, width: int) -> list[str]:
+    """`text` cut into lines of at most `width` terminal columns: between
+    words, and between any two wide (CJK) characters, but never before
+    full-width punctuation; a word wider than a line stays whole."""
+    from rich.cells import cell_len
+
+    units: list[str] = []  # words, single spaces, single wide characters (with the punctuation after them)
+    for ch in text:
+        wide = cell_len(ch) == 2
+        if ch in _NO_LINE_START and units:
+            units[-1] += ch
+        elif wide or ch == " " or not units or units[-1] == " " or cell_len(units[-1][-1]) == 2:
+            units.append(ch)
+        else:
+            units[-1] += ch
+    lines, line = [], ""
+    for unit in units:
+        if line and cell_len(line + unit) > width and unit != " ":
+            lines.append(line.rstrip())
+            line = ""
+        if not (unit == " " and not line):
+            line += unit
+    return [*lines, line.rstrip()] if line.strip() else lines
