@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
 
-from .errors import BpcalcError, Source
+from .errors import BpcalcError, Source, os_reason
 from .graph import Graph
 from .i18n import _, ngettext, speaking
 from .limits import DEFAULT_LIMITS, Limits
@@ -659,7 +659,7 @@ def open_text(path: str) -> Iterator[tuple[TextIO, str, int | None]]:
         raise BpcalcError("io", _("{path} is a directory, not a file").format(path=path)) from None
     except OSError as exc:
         raise BpcalcError("io", _("cannot read {path}: {reason}").format(
-            path=path, reason=exc.strerror or exc)) from None
+            path=path, reason=os_reason(exc))) from None
     with f:
         yield f, path, size if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
 

@@ -9,9 +9,10 @@ the place, which is what the CLI prints on stderr.
 from __future__ import annotations
 
 import bisect
+import errno
 from dataclasses import dataclass, field
 
-from .i18n import _
+from .i18n import N_, _
 
 #: Exit codes of the command line (see README "Exit codes").
 EXIT_OK = 0
@@ -174,3 +175,21 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return self.message
+
+
+#: The operating system's reasons a person meets, in the current language
+#: (`OSError.strerror` is the C library's English; these are its words).
+_OS_REASONS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EROFS: N_("Read-only file system"),
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, for a message."""
+    text = _OS_REASONS.get(exc.errno or 0)
+    return _(text) if text else str(exc.strerror or exc)

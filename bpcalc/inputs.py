@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import BpcalcError, Source, Span
+from .errors import BpcalcError, Source, Span, os_reason
 from .i18n import _
 from .limits import DEFAULT_LIMITS
 
@@ -69,7 +69,7 @@ def read_program(text: str | None, file: Path | None, max_bytes: int = DEFAULT_M
         except IsADirectoryError:
             raise BpcalcError("io", _("{file} is a directory, not a program file").format(file=file)) from None
         except OSError as exc:
-            raise BpcalcError("io", _("cannot read {file}: {reason}").format(file=file, reason=exc.strerror or exc)) from None
+            raise BpcalcError("io", _("cannot read {file}: {reason}").format(file=file, reason=os_reason(exc))) from None
     assert text is not None
     if text == "-":
         return read_stream(sys.stdin.buffer, "<stdin>", max_bytes)

@@ -47,3 +47,21 @@ def test_the_headline_in_chinese(chinese):
     err = BpcalcError("value", "坏", Source("x+1", "--at"), Span(2, 3))
     assert err.render() == "错误：--at：第 1 行第 3 列：坏\n  x+1\n    ^"
     assert BpcalcError("usage", "坏").render() == "错误：坏"
+
+
+def test_the_operating_systems_reason_in_either_language(tmp_path):
+    import errno
+    import os
+
+    from bpcalc import i18n
+    from bpcalc.errors import os_reason
+
+    missing = OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+    assert os_reason(missing) == "No such file or directory" == os.strerror(errno.ENOENT)  # glibc's words
+    with i18n.speaking("zh"):
+        assert os_reason(missing) == "没有那个文件或目录"
+        assert os_reason(OSError(errno.EPIPE, "Broken pipe")) == "Broken pipe"  # no translation: as the system says
+    from conftest import run_cli
+
+    run = run_cli("grad", "-f", str(tmp_path / "none.bp"), "--lang", "zh")
+    assert run.code == 2 and run.err == f"错误：无法读取 {tmp_path / 'none.bp'}：没有那个文件或目录\n"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import GradResult
-from ..errors import BpcalcError, Source
+from ..errors import BpcalcError, Source, os_reason
 from ..exact import ExactResult
 from ..i18n import _
 from ..graph import CONST, INPUT
@@ -338,4 +338,4 @@ def write_picture(path: Path, data: bytes) -> None:
         raise BpcalcError("io", _("cannot write {file}: it is a directory").format(file=path)) from None
     except OSError as exc:
         raise BpcalcError("io", _("cannot write {file}: {reason}").format(
-            file=path, reason=exc.strerror or exc)) from None
+            file=path, reason=os_reason(exc))) from None

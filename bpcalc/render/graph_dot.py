@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from ..errors import BpcalcError
+from ..errors import BpcalcError, os_reason
 from ..i18n import N_, _, language
 from ..graph import CONST, INPUT
 from .graph import RESULT, Drawing, DrawEdge, DrawNode
@@ -161,7 +161,7 @@ def render(dot_source: str, fmt: str, timeout: float = RENDER_TIMEOUT) -> bytes:
             "--format dot and lay it out with other tools").format(seconds=f"{timeout:g}")) from None
     except OSError as exc:
         raise BpcalcError("io", _("cannot run Graphviz ({program}): {reason}").format(
-            program=exe, reason=exc.strerror or exc)) from None
+            program=exe, reason=os_reason(exc))) from None
     if proc.returncode != 0 or not proc.stdout:
         detail = " ".join(proc.stderr.decode("utf-8", "replace").split())[:300]
         raise BpcalcError("io", _("Graphviz {command} failed (exit {code}): {detail}").format(
