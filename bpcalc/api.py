@@ -427,61 +427,62 @@ def with_sympy(
     require_finite({"rtol": rtol, "atol": atol, "budget": budget})
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
-    if result.tensor:
-        return _tensor_steps(result, check=check, exact=exact, derivative=derivative, rtol=rtol, atol=atol,
-                             budget=budget)
-    if check and not result.wrt:
-        warnings.append(Diagnostic("check", _("the program has no inputs, so it has no gradient to check")))
-    elif check:
-        from .verify import check as run_check
-
-        verdict = run_check(graph, point, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
-        result = replace(result, check=verdict)  # its notes say how it checked
-        warnings += [Diagnostic("ill-conditioned", _(
-            "{partial} = {engine} is inaccurate in double precision at this point; SymPy's exact value is {exact} "
-            "(see the check's note; --exact computes with exact numbers)").format(
-                partial=f"∂{result.output_label}/∂{c.name}", engine=f"{c.engine:.6g}", exact=f"{c.symbolic:.6g}"))
-            for c in verdict.ill_conditioned]
+    if check:
+        result = (_tensor_check if result.tensor else _scalar_check)(result, warnings, rtol, atol, budget)
     if exact:
-        from .exact import exact_values
+        if result.tensor:
+            from .exact_tensor import exact_tensor_values
 
-        found = exact_values(graph, point, budget)
+            found = exact_tensor_values(graph, point, [a is not None for a in result.adjoints], budget)
+        else:
+            from .exact import exact_values
+
+            found = exact_values(graph, point, budget)
         warnings += [Diagnostic("exact", found.note)] if found.note else []
         result = replace(result, exact=found)
     if derivative:
-        from .derivative import derivatives as derivative_formulas
+        if result.tensor:
+            from .derivative_tensor import tensor_derivatives
 
-        result = replace(result, derivatives=derivative_formulas(graph, result.wrt, budget))
+            formulas = tensor_derivatives(result, budget)
+        else:
+            from .derivative import derivatives as derivative_formulas
+
+            formulas = derivative_formulas(graph, result.wrt, budget)
+        result = replace(result, derivatives=formulas)
     return replace(result, warnings=tuple(warnings))
 
 
-def _tensor_steps(result: GradResult, *, check: bool, exact: bool, derivative: bool,
-                  rtol: float, atol: float, budget: float) -> GradResult:
-    """The SymPy steps of a tensor program: the check (SymPy entry by entry
-    where affordable, else central finite differences, see `verify_tensor`),
-    exact values entry by entry (`exact_tensor`), the derivative formulas in
-    matrix notation or entry by entry (`derivative_tensor`)."""
-    warnings = list(result.warnings)
+def _scalar_check(result: GradResult, warnings: list[Diagnostic], rtol: float, atol: float,
+                  budget: float) -> GradResult:
+    """The SymPy check of a scalar program (`verify`); its warnings join `warnings`."""
+    if not result.wrt:
+        warnings.append(Diagnostic("check", _("the program has no inputs, so it has no gradient to check")))
+        return result
+    from .verify import check as run_check
+
+    verdict = run_check(result.graph, result.at, result.gradient, warnings, rtol=rtol, atol=atol, budget=budget)
+    warnings += [Diagnostic("ill-conditioned", _(
+        "{partial} = {engine} is inaccurate in double precision at this point; SymPy's exact value is {exact} "
+        "(see the check's note; --exact computes with exact numbers)").format(
+            partial=f"∂{result.output_label}/∂{c.name}", engine=f"{c.engine:.6g}", exact=f"{c.symbolic:.6g}"))
+        for c in verdict.ill_conditioned]
+    return replace(result, check=verdict)  # its notes say how it checked
+
+
+def _tensor_check(result: GradResult, warnings: list[Diagnostic], rtol: float, atol: float,
+                  budget: float) -> GradResult:
+    """The check of a tensor program: SymPy entry by entry where affordable,
+    else central finite differences (`verify_tensor`)."""
     gradient = {name: g for name, g in result.gradient.items() if g is not None}
-    if check and not gradient:
+    if not gradient:
         warnings.append(Diagnostic("check", _("the program has no inputs with a gradient, so there is nothing to "
                                               "check")))
-    elif check:
-        from .verify_tensor import check_tensor
+        return result
+    from .verify_tensor import check_tensor
 
-        kinks = [w for w in result.warnings if w.kind == "kink"]
-        verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient,
-                               [w.message for w in kinks], rtol=rtol, atol=atol, budget=budget,
-                               kink_nodes=[w.node for w in kinks if w.node is not None])
-        result = replace(result, check=verdict)  # type: ignore[arg-type]
-    if exact:
-        from .exact_tensor import exact_tensor_values
-
-        found = exact_tensor_values(result.graph, result.at, [a is not None for a in result.adjoints], budget)
-        warnings += [Diagnostic("exact", found.note)] if found.note else []
-        result = replace(result, exact=found)
-    if derivative:
-        from .derivative_tensor import tensor_derivatives
-
-        result = replace(result, derivatives=tensor_derivatives(result, budget))
-    return replace(result, warnings=tuple(warnings))
+    kinks = [w for w in result.warnings if w.kind == "kink"]
+    verdict = check_tensor(result.graph, {n: v.value for n, v in result.at.items()}, gradient,
+                           [w.message for w in kinks], rtol=rtol, atol=atol, budget=budget,
+                           kink_nodes=[w.node for w in kinks if w.node is not None])
+    return replace(result, check=verdict)  # type: ignore[arg-type]

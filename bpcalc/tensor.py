@@ -113,14 +113,9 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     o = graph.output
     if need_scalar and out[o]:
         label = graph.names[o] or graph.snippet(o, 40)
-        raise _fail(graph, o, "shape", (
-            _("the output {label} is a vector of {count} entries, and a gradient needs one number: "
-              "reduce it with sum(...) or mean(...)") if len(out[o]) == 1 else
-            _("the output {label} is a {shape} matrix, and a gradient needs one number: "
-              "reduce it with sum(...) or mean(...)") if len(out[o]) == 2 else
-            _("the output {label} is {what}, and a gradient needs one number: "
-              "reduce it with sum(...) or mean(...)")).format(
-            label=label, count=out[o][0], shape="×".join(map(str, out[o])), what=shape_words(out[o])))
+        raise _fail(graph, o, "shape", _("the output {label} is {what}, and a gradient needs one number: "
+                                         "reduce it with sum(...) or mean(...)").format(
+            label=label, what=shape_words(out[o])))
     if len(known) < _KNOWN_SHAPES:
         known[key] = (tuple(out), tuple(warnings))
     return out, warnings
