@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 import typer
 
 from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
+from . import i18n
 from .i18n import _
 from .inputs import read_program
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
@@ -564,8 +565,6 @@ def main() -> None:
     where click cannot take it for an option (`program_last`); a usage error
     click finds (an unknown option, a bad option value) is, with --json, also
     a JSON error document on stdout, as every other error is."""
-    from . import click_text
-
     click = sys.modules[typer.BadParameter.__module__]  # click's exceptions (newer typer vendors click)
     args = sys.argv[1:]
     wanted = args[0] if args else ""
@@ -582,17 +581,20 @@ def main() -> None:
         speak(args[1:], command)
     else:  # `bpcalc --help`, `bpcalc grdd`: no command's --lang to read
         speak(args, None)
-    click_text.translate_help(command or group, click)
+    if i18n.language() != "en":  # English is click's own help: nothing to load
+        from .click_text import translate_help
+
+        translate_help(command or group, click)
     try:
         done = group.main(args=args, prog_name="bpcalc", standalone_mode=False)
         code = done if isinstance(done, int) else 0
     except click.UsageError as err:  # also a bad option value (BadParameter)
         if command is not None and json_requested(args[1:], command):
             _usage_document(wanted, err.format_message())
-        click_text.show_usage_error(err, click)
+        show_usage_error(err, click)
         code = err.exit_code
     except click.ClickException as err:
-        click_text.show_usage_error(err, click)
+        show_usage_error(err, click)
         code = err.exit_code
     except typer.Abort:
         print(_("Aborted!"), file=sys.stderr)
@@ -609,13 +611,18 @@ def main() -> None:
     os._exit(code)
 
 
+def show_usage_error(err: Any, click: Any) -> None:
+    """click's usage error on stderr, in the chosen language (`click_text`)."""
+    from .click_text import show_usage_error as show
+
+    show(err, click)
+
+
 def speak(args: list[str], command: "TyperCommand | None") -> None:
     """Choose the language of what is printed for people before click reads
     the arguments (so that its usage errors are in it too): --lang, else
     BPCALC_LANG, else the locale; English with --json (for scripts). A
     --lang that is not a language of ours is click's usage error."""
-    from . import i18n
-
     options = args[: args.index("--")] if "--" in args else args
     takes_value = _value_options(command) if command is not None else {"--lang": True}
     wanted = None
