@@ -79,7 +79,7 @@ def run_with_budget(
             if remaining <= 0:
                 timed_out = True
                 break
-            ready, _, _ = select.select([read_fd], [], [], remaining)
+            ready, _writable, _errors = select.select([read_fd], [], [], remaining)
             if not ready:
                 continue
             chunk = os.read(read_fd, 1 << 20)

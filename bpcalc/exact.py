@@ -84,7 +84,7 @@ def exact_values(graph: Graph, point: Mapping[str, AtValue], budget: float = DEF
     from .symbolic import huge_power
 
     start = time.monotonic()
-    values, _ = forward(graph, {name: at.value for name, at in point.items()})
+    values, _warnings = forward(graph, {name: at.value for name, at in point.items()})
     if why := huge_power(graph, values):
         return ExactResult.failed(len(graph), floats_note(why))
     import sympy  # noqa: F401 - imported here, once, so the forked child has it

@@ -45,6 +45,17 @@ def test_exceptions_become_errors():
     assert out.status == "error" and out.error == "ZeroDivisionError: boom"
 
 
+def _die():
+    import os
+
+    os._exit(3)  # as a child killed by the kernel would: no answer at all
+
+
+def test_a_child_that_dies_without_an_answer_is_an_error():
+    out = run_with_budget(_die, (), 10)
+    assert out.status == "error" and out.error == "the check process ended without an answer"
+
+
 def test_zero_budget():
     assert run_with_budget(_square, (1,), 0).status == "timeout"
 

@@ -118,3 +118,35 @@ def test_json_stays_english_whatever_the_language():
     zh = run_cli("grad", "(x+y)*z +", "--lang", "zh", "--json")
     en = run_cli("grad", "(x+y)*z +", "--json")
     assert zh.out == en.out and '"message": "the expression ends after' in zh.out
+
+
+def test_no_function_hides_the_translation_function():
+    """`a, _ = …` in a function that also says `_("…")` makes `_` a local: the
+    message then fails at the worst moment (an error path). Comprehensions
+    have their own scope and may use `_`."""
+    import ast
+    from pathlib import Path
+
+    import bpcalc
+
+    def bound_here(fn: ast.AST) -> bool:
+        todo = list(ast.iter_child_nodes(fn))
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp,
+                                 ast.DictComp, ast.GeneratorExp, ast.ClassDef)):
+                continue  # a scope of its own
+            if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+                return True
+            todo.extend(ast.iter_child_nodes(node))
+        return False
+
+    hidden = []
+    for path in Path(bpcalc.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not any(isinstance(n, ast.ImportFrom) and any(a.name == "_" for a in n.names) for n in ast.walk(tree)):
+            continue
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and bound_here(fn):
+                hidden.append(f"{path.name}:{fn.lineno} {fn.name}")
+    assert hidden == []
