@@ -34,7 +34,7 @@ from ..ops import OPS, TENSOR_OPS, ce_indices, shape_text
 from ..symbolic import latex_name
 from .explain import (DEFAULT_MAX_STEPS, Explanation, Line, Notation, Section, and_list, latex_text, on_path_from,
                       shown_forward, too_many_steps, users_of)
-from .numbers import exact_written, fmt, tensor_fmt, written_out
+from .numbers import all_kept, exact_written, fmt, tensor_fmt, written_out
 from .table import exact_and_decimal, point_text, program_title
 
 #: Tensors with at most this many entries are written out in steps.
@@ -421,11 +421,11 @@ def _exact_value(result: GradResult, i: int, gradient: bool, notation: Notation)
     exact = result.exact
     if exact is None or not exact.ok or np.size(v) > SMALL:
         return decimal
-    if notation.latex:
-        text = (exact.latex_adjoints if gradient else exact.latex_values)[i]
-    else:
-        text = exact_written((exact.adjoints if gradient else exact.values)[i])
-    if text is None or "(long)" in text or len(text) > EXACT_MATRIX_WIDTH:
+    texts = (exact.adjoints if gradient else exact.values)[i]
+    if not all_kept(texts):
+        return decimal
+    text = (exact.latex_adjoints if gradient else exact.latex_values)[i] if notation.latex else exact_written(texts)
+    if text is None or len(text) > EXACT_MATRIX_WIDTH:
         return decimal
     return exact_and_decimal(text, decimal, " \\approx " if notation.latex else " ≈ ")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..i18n import _
+from ..i18n import N_, _
 
 DEFAULT_DIGITS = 6
 
@@ -66,12 +66,23 @@ def written_out(v: object, digits: int = DEFAULT_DIGITS, row_sep: str = ", ") ->
     return "[" + row_sep.join(written_out(row, digits) for row in v) + "]"  # type: ignore[attr-defined]
 
 
+#: An exact form too long to keep (None in exact mode's texts), as shown.
+LONG = N_("(long)")
+
+
 def exact_written(texts: object, row_sep: str = ", ") -> str:
     """Exact mode's entry texts (nested lists, see `exact_tensor`) written
     as `written_out` writes decimals: [11/5, 2] or [[1, 2], [3, 4]]; an entry
     too long to keep is '(long)'."""
     if not isinstance(texts, list):
-        return "(long)" if texts is None else str(texts)
+        return _(LONG) if texts is None else str(texts)
     if texts and isinstance(texts[0], list):
         return "[" + row_sep.join(exact_written(row) for row in texts) + "]"
     return "[" + ", ".join(exact_written(t) for t in texts) + "]"
+
+
+def all_kept(texts: object) -> bool:
+    """Exact mode's texts of a node have every entry (none too long to keep)."""
+    if isinstance(texts, list):
+        return all(all_kept(t) for t in texts)
+    return texts is not None

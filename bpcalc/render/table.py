@@ -15,7 +15,7 @@ from ..verify import (
     UNCHECKED, UNDEFINED, VERIFIED,
     Check,
 )
-from .numbers import INLINE_ENTRIES, exact_written, fmt, tensor_fmt, written_out
+from .numbers import INLINE_ENTRIES, LONG, all_kept, exact_written, fmt, tensor_fmt, written_out
 from ..ops import shape_text
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
             cells += [exact_cell(exact.values[i], result.shape(i), g.labels[i]),
                       "—" if adjoints[i] is None else exact_cell(exact.adjoints[i], result.shape(i), g.labels[i])]
         elif exact is not None:
-            long = _("(long)")
+            long = _(LONG)
             cells += [exact.values[i] or long, exact.adjoints[i] or (long if adjoints[i] is not None else "—")]
         if result.lr is not None:
             step = updated.get(inputs.get(i, ""))
@@ -208,13 +208,11 @@ def render_node(result: GradResult, label: str, console: "Console", digits: int)
     console.print(Text.assemble((f"∂{out}/∂{label}", "bold"), " = ", shown))
     exact = result.exact
     if exact is not None and exact.ok:
-        head = f"exact {label} = "
-        console.print(Text.assemble((f"exact {label}", "bold"), " = ",
-                                    exact_written(exact.values[i], ",\n" + " " * (len(head) + 1))))
-        if exact.adjoints[i] is not None:
-            head = f"exact ∂{out}/∂{label} = "
-            console.print(Text.assemble((f"exact ∂{out}/∂{label}", "bold"), " = ",
-                                        exact_written(exact.adjoints[i], ",\n" + " " * (len(head) + 1))))
+        both = [(label, exact.values[i]), (f"∂{out}/∂{label}", exact.adjoints[i])]
+        for what, texts in both[: 2 if exact.adjoints[i] is not None else 1]:
+            name = _("exact {name}").format(name=what)
+            console.print(Text.assemble((name, "bold"), " = ",
+                                        exact_written(texts, ",\n" + " " * (cell_len(name) + 4))))
 
 
 def render_tensor_check(check: object, out: str, console: "Console", digits: int) -> None:
@@ -276,7 +274,7 @@ def exact_and_written(exact: object, v: object, digits: int, indent: int) -> str
     if not getattr(v, "ndim", 0):
         return exact_and_decimal(exact, fmt(float(v), digits))  # type: ignore[arg-type]
     decimal = written_out(v, digits, row_sep=",\n" + " " * (indent + 1))
-    if exact is None or "(long)" in exact_written(exact):
+    if exact is None or not all_kept(exact):
         return decimal
     shown = exact_written(exact, row_sep=",\n" + " " * (indent + 1))
     if shown == decimal:
