@@ -365,11 +365,9 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
         if graph.uses_tensors or not all(isinstance(v, float) for v in plain.values()):
             from . import tensor
 
-            _shapes, sw = tensor.shapes(graph, plain, limits.max_entries)
-            kept: dict[int, Any] = {}
-            values, fw = tensor.forward(graph, plain, kept)
-            adjoints, bw = tensor.backward(graph, values, [graph.input_id(name) for name in chosen], kept)
-            return graph, point, chosen, values, adjoints, [*warnings, *sw, *fw, *bw], True
+            values, adjoints, tw = tensor.value_and_grad(graph, plain, [graph.input_id(name) for name in chosen],
+                                                         limits.max_entries)
+            return graph, point, chosen, values, adjoints, [*warnings, *tw], True
         values, fw = forward(graph, plain)
         adjoints, bw = backward(graph, values)
     return graph, point, chosen, values, adjoints, [*warnings, *fw, *bw], False

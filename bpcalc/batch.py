@@ -333,9 +333,7 @@ def tensor_rows(graph: Graph, points: Iterable[tuple[int, list[Any], Carried]], 
         point = dict(zip(graph.input_names, values))
         with speaking("en"):  # the rows are for scripts
             try:
-                _shapes, sw = tensor.shapes(graph, point, limits.max_entries)
-                computed, fw = tensor.forward(graph, point)
-                adjoints, bw = tensor.backward(graph, computed, ids)
+                computed, adjoints, said = tensor.value_and_grad(graph, point, ids, limits.max_entries)
             except BpcalcError as err:
                 failed = err.message
             else:
@@ -344,7 +342,7 @@ def tensor_rows(graph: Graph, points: Iterable[tuple[int, list[Any], Carried]], 
             yield PointRow(number, None, None, (), failed, carried)
             continue
         yield PointRow(number, float(computed[graph.output]), tuple(scalar_or_array(adjoints[i]) for i in ids),
-                       tuple(d.message for d in (*sw, *fw, *bw)), None, carried)
+                       tuple(d.message for d in said), None, carried)
 
 
 def scalar_row(graph: Graph, line: int, point: Mapping[str, float], wrt: Sequence[str]) -> PointRow:

@@ -488,6 +488,18 @@ def _needed(graph: Graph, data: set[int], wrt: Sequence[int] | None) -> list[boo
     return need
 
 
+def value_and_grad(graph: Graph, point: Mapping[str, Any], wrt: Sequence[int],
+                   max_entries: int) -> tuple[list[Any], list[Any], list[Diagnostic]]:
+    """Every node's value and adjoint at `point` (the adjoints only on paths
+    from the inputs `wrt`), and the warnings of the shape check, the forward
+    and the backward pass: the whole engine, as `bpcalc grad` runs it."""
+    _shapes, sw = shapes(graph, point, max_entries)
+    kept: dict[int, Any] = {}
+    values, fw = forward(graph, point, kept)
+    adjoints, bw = backward(graph, values, wrt, kept)
+    return values, adjoints, [*sw, *fw, *bw]
+
+
 def evaluate(graph: Graph, point: Mapping[str, Any], max_entries: int) -> Any:
     """The output's value of a program without gradients (constant
     expressions such as `--at x=[1,2]*2`)."""
