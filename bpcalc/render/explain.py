@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from rich.cells import cell_len
+
 from ..api import GradResult
 from ..errors import BpcalcError
 from ..graph import CONST, INPUT, Graph
 from ..i18n import _, language
-from rich.cells import cell_len
 from ..ops import OPS
 from ..symbolic import latex_name
 from .numbers import fmt

@@ -28,7 +28,7 @@ from ..exact import ExactResult
 from ..i18n import _
 from ..graph import CONST, INPUT
 from ..ops import CONSTANTS, OPS, TENSOR_OPS
-from .numbers import exact_written, fmt, written_out
+from .numbers import all_kept, exact_written, fmt, written_out
 from .table import point_text
 
 #: Output formats, and the file suffixes that choose them.
@@ -234,9 +234,8 @@ class _Numbers:
     def _pick(self, exact_text: Any, v: Any) -> str:
         if isinstance(exact_text, list):  # a vector or matrix: written out when small, as `edge_text` does
             shape = getattr(v, "shape", ())
-            written = exact_written(exact_text)
-            exact_text = (f"{'×'.join(map(str, shape))} {written}"
-                          if math.prod(shape) <= EDGE_ENTRIES and "(long)" not in written else None)
+            exact_text = (f"{'×'.join(map(str, shape))} {exact_written(exact_text)}"
+                          if math.prod(shape) <= EDGE_ENTRIES and all_kept(exact_text) else None)
         if exact_text is not None and len(exact_text) <= EXACT_WIDTH:
             return exact_text
         if self.exact is not None and self.exact.ok:
