@@ -38,16 +38,53 @@ import bench  # noqa: E402
 PY = sys.executable
 
 
-def load(root: str) -> Any:
-    """The bpcalc package of the tree at `root` (any loaded one forgotten)."""
-    for name in [k for k in sys.modules if k == "bpcalc" or k.startswith("bpcalc.")]:
-        del sys.modules[name]
-    sys.path.insert(0, root)
-    import bpcalc
-    import bpcalc.vector  # noqa: F401
+def _ours() -> list[str]:
+    return [k for k in sys.modules if k == "bpcalc" or k.startswith("bpcalc.")]
 
-    sys.path.remove(root)
-    return bpcalc
+
+class Tree:
+    """One tree's bpcalc package. bpcalc imports some modules inside its
+    functions (`from .vector import evaluate`), and those imports look in
+    sys.modules: so around every call this tree's modules are put back there
+    (and its root first on sys.path, for a module not loaded yet), or the
+    tree loaded last would serve both trees' calls (it did, before
+    2026-11-29: the batch section then compared the new engine with itself)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.modules: dict[str, Any] = {}
+        with self:
+            import bpcalc
+            import bpcalc.vector  # noqa: F401
+        self.package = bpcalc
+        self.__file__ = bpcalc.__file__
+
+    def __enter__(self) -> "Tree":
+        for name in _ours():
+            del sys.modules[name]
+        sys.modules.update(self.modules)
+        sys.path.insert(0, self.root)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.path.remove(self.root)
+        self.modules = {k: sys.modules[k] for k in _ours()}
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.package, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return found(*args, **kwargs)
+
+        return call
+
+
+def load(root: str) -> Any:
+    """The bpcalc package of the tree at `root`, each call with its own modules."""
+    return Tree(root)
 
 
 def alternate(calls: dict[str, Callable[[], Any]], rounds: int, clock: Callable[[], float]) -> dict[str, list[float]]:

@@ -251,6 +251,39 @@ def _jax_neuron() -> Any | None:
     return lambda cols: jax.block_until_ready(both(*cols)), jax
 
 
+def neuron_by_hand(cols: dict[str, Any], rows: int = 32768) -> tuple[Any, Any]:
+    """The neuron's value and 5 gradients written by hand in NumPy, as lean
+    as NumPy allows: chunks that stay in cache, every result written into a
+    reused buffer, 13 array operations per chunk and no check of any kind.
+    No engine built on NumPy calls can be faster; it is the floor for
+    bpcalc's vectorized engine (which also checks every point)."""
+    import numpy as np
+
+    w0, x0, w1, x1, w2 = (cols[k] for k in ("w0", "x0", "w1", "x1", "w2"))
+    n = len(w0)
+    value, grad = np.empty(n), np.empty((5, n))
+    z, t = np.empty(rows), np.empty(rows)
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        m = hi - lo
+        a0, b0, a1, b1, c, zz, tt = w0[lo:hi], x0[lo:hi], w1[lo:hi], x1[lo:hi], w2[lo:hi], z[:m], t[:m]
+        np.multiply(a0, b0, out=zz)
+        np.multiply(a1, b1, out=tt)
+        zz += tt
+        zz += c
+        np.negative(zz, out=zz)
+        np.exp(zz, out=zz)  # e = exp(-z)
+        np.add(zz, 1.0, out=tt)
+        f = np.divide(1.0, tt, out=value[lo:hi])  # f = 1/(1 + e)
+        g = np.multiply(f, f, out=grad[4, lo:hi])
+        g *= zz  # df/dz = f^2 e
+        np.multiply(g, b0, out=grad[0, lo:hi])
+        np.multiply(g, a0, out=grad[1, lo:hi])
+        np.multiply(g, b1, out=grad[2, lo:hi])
+        np.multiply(g, a1, out=grad[3, lo:hi])
+    return value, grad
+
+
 def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
     """`bpcalc.grad_batch` and JAX on the same 10^6 points in one process,
     call after call (round by round, so a busier moment slows both): the
@@ -264,8 +297,12 @@ def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
     r = bpcalc.grad_batch(program, cols)  # warm (tapes, thread pool)
     found: dict[str, Any] = {"points": n, "recomputed": int(r.recomputed.sum())}
     jax = _jax_neuron()
+    value, grad = neuron_by_hand(cols)
+    assert np.allclose(value, r.value, rtol=1e-13)
+    assert all(np.allclose(grad[j], r.gradient[k], rtol=1e-9, atol=1e-300) for j, k in enumerate(cols))
     ours: list[float] = []
     theirs: list[float] = []
+    floor: list[float] = []
     if jax is not None:
         call, module = jax
         jcols = [module.numpy.asarray(c) for c in cols.values()]
@@ -277,11 +314,15 @@ def neuron_side_by_side(n: int, rounds: int = ROUNDS) -> dict[str, Any]:
         start = time.perf_counter()
         bpcalc.grad_batch(program, cols)
         ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        neuron_by_hand(cols)
+        floor.append(time.perf_counter() - start)
         if jax is not None:
             start = time.perf_counter()
             call(jcols)
             theirs.append(time.perf_counter() - start)
     found["bpcalc_s"] = {"median": statistics.median(ours), "best": min(ours)}
+    found["numpy_by_hand_s"] = {"median": statistics.median(floor), "best": min(floor)}
     if theirs:
         found["jax_s"] = {"median": statistics.median(theirs), "best": min(theirs)}
     return found
@@ -343,13 +384,20 @@ def batch(work: Path) -> list[str]:
         lines.append(row(f"JAX {side['jax']} jit(vmap(value_and_grad)), float64, compiled",
                          f"{theirs / 1e6:.1f} M points/s ({n / side['jax_s']['best'] / 1e6:.1f})",
                          f"bpcalc / JAX = {ratio:.2f} ({best:.2f})", "≥ 1", verdict(ratio >= 1)))
+        hand = side["numpy_by_hand_s"]
+        lines.append(row("the neuron written by hand in NumPy, no checks (`neuron_by_hand`: the floor of any "
+                         "engine made of NumPy calls)", f"{n / hand['median'] / 1e6:.1f} M points/s "
+                         f"({n / hand['best'] / 1e6:.1f})", f"by hand / JAX = {side['jax_s']['median'] / hand['median']:.2f} "
+                         f"({side['jax_s']['best'] / hand['best']:.2f}); bpcalc / by hand = "
+                         f"{hand['median'] / side['bpcalc_s']['median']:.2f}", "", ""))
     one = one_core_side_by_side(n)
     if "jax_s" in one:
         ratio = one["jax_s"]["median"] / one["bpcalc_s"]["median"]
         best = one["jax_s"]["best"] / one["bpcalc_s"]["best"]
         lines.append(row("the same two in a process pinned to one core (XLA's thread pool follows the "
                          "affinity): one thread each", f"bpcalc {n / one['bpcalc_s']['median'] / 1e6:.1f}, JAX "
-                         f"{n / one['jax_s']['median'] / 1e6:.1f} M points/s", f"bpcalc / JAX = {ratio:.2f} ({best:.2f})",
+                         f"{n / one['jax_s']['median'] / 1e6:.1f}, NumPy by hand {n / one['numpy_by_hand_s']['median'] / 1e6:.1f} "
+                         "M points/s", f"bpcalc / JAX = {ratio:.2f} ({best:.2f})",
                          "", ""))
     small = programs_file(work, 400)
     big = programs_file(work, 5_000)
@@ -603,6 +651,9 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
             f["batch: JAX jit(vmap(value_and_grad)) M points/s (median)"] = side["points"] / side["jax_s"]["median"] / 1e6
             f["batch: bpcalc / JAX, medians (≥ 1)"] = side["jax_s"]["median"] / side["bpcalc_s"]["median"]
             f["batch: bpcalc / JAX, fastest calls"] = side["jax_s"]["best"] / side["bpcalc_s"]["best"]
+            if "numpy_by_hand_s" in side:
+                f["batch: NumPy by hand (no checks) / JAX, medians"] = (side["jax_s"]["median"]
+                                                                        / side["numpy_by_hand_s"]["median"])
         one = b.get("one_core") or {}
         if "jax_s" in one:
             f["batch: bpcalc / JAX, one core each, medians"] = one["jax_s"]["median"] / one["bpcalc_s"]["median"]

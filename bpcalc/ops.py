@@ -648,6 +648,9 @@ class Op:
     np_forward: Callable[..., Any] = field(kw_only=True)
     np_partials: Callable[..., tuple[Any, ...]] = field(kw_only=True)
     np_kink: Callable[..., Any] | None = field(default=None, kw_only=True)
+    #: The numpy ufunc that is np_forward, bit for bit ("multiply"), or "":
+    #: the vectorized engine then writes the result into a buffer it reuses.
+    np_ufunc: str = field(default="", kw_only=True)
     #: The forward pass keeping what the partials reuse, and the partials
     #: from it: `(np_forward_kept(np, *args) -> (out, kept),
     #: np_partials_kept(np, kept, *args, out))`, the same numbers as
@@ -729,25 +732,25 @@ _TABLE: tuple[Op, ...] = (
     Op(
         "neg", 1, operator.neg, lambda a, o: (-1.0,), lambda sp, a: -a,
         ("-1",), ("-1",), N_("negation -a"), infix="-", prec=PREC_UNARY, latex="-{a}",
-        np_forward=lambda np, a: -a, np_partials=lambda np, a, o: (-1.0,),
+        np_forward=lambda np, a: -a, np_ufunc="negative", np_partials=lambda np, a, o: (-1.0,),
     ),
     Op(
         "add", 2, operator.add, lambda a, b, o: (1.0, 1.0), lambda sp, a, b: a + b,
         ("1", "1"), ("1", "1"), N_("addition a + b"), infix="+", prec=PREC_ADD,
         latex="{a} + {b}",
-        np_forward=lambda np, a, b: a + b, np_partials=lambda np, a, b, o: (1.0, 1.0),
+        np_forward=lambda np, a, b: a + b, np_ufunc="add", np_partials=lambda np, a, b, o: (1.0, 1.0),
     ),
     Op(
         "sub", 2, operator.sub, lambda a, b, o: (1.0, -1.0), lambda sp, a, b: a - b,
         ("1", "-1"), ("1", "-1"), N_("subtraction a - b"), infix="-", prec=PREC_ADD,
         latex="{a} - {b}",
-        np_forward=lambda np, a, b: a - b, np_partials=lambda np, a, b, o: (1.0, -1.0),
+        np_forward=lambda np, a, b: a - b, np_ufunc="subtract", np_partials=lambda np, a, b, o: (1.0, -1.0),
     ),
     Op(
         "mul", 2, operator.mul, lambda a, b, o: (b, a), lambda sp, a, b: a * b,
         ("{b}", "{a}"), ("{b}", "{a}"), N_("multiplication a * b"), infix="*",
         prec=PREC_MUL, latex="{a} \\cdot {b}",
-        np_forward=lambda np, a, b: a * b, np_partials=lambda np, a, b, o: (b, a),
+        np_forward=lambda np, a, b: a * b, np_ufunc="multiply", np_partials=lambda np, a, b, o: (b, a),
     ),
     Op(
         "div", 2, operator.truediv,
@@ -756,7 +759,7 @@ _TABLE: tuple[Op, ...] = (
         ("1/{b}", "-{a}/{b}^2"), ("\\frac{{1}}{{{b}}}", "-\\frac{{{a}}}{{{b}^2}}"),
         N_("division a / b"), infix="/", prec=PREC_MUL,
         latex="\\frac{{{a}}}{{{b}}}", domain=_div_domain,
-        np_forward=lambda np, a, b: a / b, np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
+        np_forward=lambda np, a, b: a / b, np_ufunc="divide", np_partials=lambda np, a, b, o: (1.0 / b, -o / b),
     ),
     Op(
         "pow", 2, _pow, _pow_partials, lambda sp, a, b: a**b,
@@ -775,13 +778,13 @@ _TABLE: tuple[Op, ...] = (
         "exp", 1, _exp, lambda a, o: (o,), lambda sp, a: sp.exp(a),
         ("exp({a})",), ("e^{{{a}}}",), N_("exponential e^a"), latex="e^{{{a}}}",
         underflow=_underflow("exp"),
-        np_forward=lambda np, a: np.exp(a), np_partials=lambda np, a, o: (o,),
+        np_forward=lambda np, a: np.exp(a), np_ufunc="exp", np_partials=lambda np, a, o: (o,),
     ),
     Op(
         "log", 1, math.log, lambda a, o: (_reciprocal(a),), lambda sp, a: sp.log(a),
         ("1/{a}",), ("\\frac{{1}}{{{a}}}",), N_("natural logarithm (alias ln)"),
         latex="\\ln {a}", aliases=("ln",), domain=_log_domain,
-        np_forward=lambda np, a: np.log(a), np_partials=lambda np, a, o: (1.0 / a,),
+        np_forward=lambda np, a: np.log(a), np_ufunc="log", np_partials=lambda np, a, o: (1.0 / a,),
     ),
     Op(
         "sqrt", 1, math.sqrt,
@@ -791,31 +794,31 @@ _TABLE: tuple[Op, ...] = (
         latex="\\sqrt{{{a}}}", domain=_nonneg_domain("sqrt"),
         kink=_kink_at_zero(N_("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)")),
         kink_doc="sqrt'(0) = +inf",
-        np_forward=lambda np, a: np.sqrt(a), np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
+        np_forward=lambda np, a: np.sqrt(a), np_ufunc="sqrt", np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
     ),
     Op(
         "sin", 1, math.sin, lambda a, o: (math.cos(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.sin(a),
         ("cos({a})",), ("\\cos {a}",), N_("sine (radians)"), latex="\\sin {a}",
         domain=_periodic_domain("sin"),
-        np_forward=lambda np, a: np.sin(a), np_partials=lambda np, a, o: (np.cos(a),),
+        np_forward=lambda np, a: np.sin(a), np_ufunc="sin", np_partials=lambda np, a, o: (np.cos(a),),
     ),
     Op(
         "cos", 1, math.cos, lambda a, o: (-math.sin(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.cos(a),
         ("-sin({a})",), ("-\\sin {a}",), N_("cosine (radians)"), latex="\\cos {a}",
         domain=_periodic_domain("cos"),
-        np_forward=lambda np, a: np.cos(a), np_partials=lambda np, a, o: (-np.sin(a),),
+        np_forward=lambda np, a: np.cos(a), np_ufunc="cos", np_partials=lambda np, a, o: (-np.sin(a),),
     ),
     Op(
         "tan", 1, math.tan, lambda a, o: (1.0 + o * o,), lambda sp, a: sp.tan(a),
         ("1 + tan({a})^2",), ("1 + \\tan^2 {a}",), N_("tangent (radians)"),
         latex="\\tan {a}", domain=_periodic_domain("tan"),
-        np_forward=lambda np, a: np.tan(a), np_partials=lambda np, a, o: (1.0 + o * o,),
+        np_forward=lambda np, a: np.tan(a), np_ufunc="tan", np_partials=lambda np, a, o: (1.0 + o * o,),
     ),
     Op(
         "tanh", 1, math.tanh, lambda a, o: (1.0 - o * o,), lambda sp, a: sp.tanh(a),
         ("1 - tanh({a})^2",), ("1 - \\tanh^2 {a}",), N_("hyperbolic tangent"),
         latex="\\tanh {a}",
-        np_forward=lambda np, a: np.tanh(a), np_partials=lambda np, a, o: (1.0 - o * o,),
+        np_forward=lambda np, a: np.tanh(a), np_ufunc="tanh", np_partials=lambda np, a, o: (1.0 - o * o,),
     ),
     Op(
         "sigmoid", 1, _sigmoid, lambda a, o: (_sigmoid_slope(a),),
@@ -852,7 +855,7 @@ _TABLE: tuple[Op, ...] = (
         latex="\\left|{a}\\right|",
         kink=_kink_at_zero(N_("abs'(0) = 0 (PyTorch convention)")),
         kink_doc="abs'(0) = 0",
-        np_forward=lambda np, a: np.abs(a), np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
+        np_forward=lambda np, a: np.abs(a), np_ufunc="abs", np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
     ),
     _extreme("max", True),
     _extreme("min", False),
@@ -862,7 +865,7 @@ _TABLE: tuple[Op, ...] = (
         ("1/sqrt(1 - {a}^2)",), ("\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), N_("inverse sine, in [-pi/2, pi/2] (alias arcsin)"),
         latex="\\arcsin {a}", aliases=("arcsin",), domain=_interval_domain("asin", -1.0, 1.0, True),
         kink=_infinite_slope("asin", (-1.0, 1.0), "+"), kink_doc="asin'(±1) = +inf",
-        np_forward=lambda np, a: np.arcsin(a),
+        np_forward=lambda np, a: np.arcsin(a), np_ufunc="arcsin",
         np_partials=lambda np, a, o: (_np_rsqrt_product(np, 1.0 - a, 1.0 + a),), np_kink=_np_at((-1.0, 1.0)),
     ),
     Op(
@@ -870,14 +873,14 @@ _TABLE: tuple[Op, ...] = (
         ("-1/sqrt(1 - {a}^2)",), ("-\\frac{{1}}{{\\sqrt{{1 - {a}^2}}}}",), N_("inverse cosine, in [0, pi] (alias arccos)"),
         latex="\\arccos {a}", aliases=("arccos",), domain=_interval_domain("acos", -1.0, 1.0, True),
         kink=_infinite_slope("acos", (-1.0, 1.0), "-"), kink_doc="acos'(±1) = -inf",
-        np_forward=lambda np, a: np.arccos(a),
+        np_forward=lambda np, a: np.arccos(a), np_ufunc="arccos",
         np_partials=lambda np, a, o: (-_np_rsqrt_product(np, 1.0 - a, 1.0 + a),), np_kink=_np_at((-1.0, 1.0)),
     ),
     Op(
         "atan", 1, math.atan, lambda a, o: (1.0 / (1.0 + a * a),), lambda sp, a: sp.atan(a),
         ("1/(1 + {a}^2)",), ("\\frac{{1}}{{1 + {a}^2}}",), N_("inverse tangent, in (-pi/2, pi/2) (alias arctan)"),
         latex="\\arctan {a}", aliases=("arctan",),
-        np_forward=lambda np, a: np.arctan(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a * a),),
+        np_forward=lambda np, a: np.arctan(a), np_ufunc="arctan", np_partials=lambda np, a, o: (1.0 / (1.0 + a * a),),
     ),
     Op(
         "atan2", 2, math.atan2, _atan2_partials, lambda sp, a, b: sp.atan2(a, b),
@@ -886,24 +889,24 @@ _TABLE: tuple[Op, ...] = (
         N_("angle of the point (x, y) = (b, a): atan2(y, x), in [-pi, pi]"),
         latex="\\operatorname{{atan2}}({a}, {b})",
         kink=_origin_kink("atan2", N_("both partials are 0")), kink_doc=N_("at (0, 0): both partials 0"),
-        np_forward=lambda np, a, b: np.arctan2(a, b), np_partials=_np_atan2_partials,
+        np_forward=lambda np, a, b: np.arctan2(a, b), np_ufunc="arctan2", np_partials=_np_atan2_partials,
         np_kink=_np_origin,
     ),
     Op(
         "sinh", 1, math.sinh, lambda a, o: (_cosh_or_inf(a),), lambda sp, a: sp.sinh(a),
         ("cosh({a})",), ("\\cosh {a}",), N_("hyperbolic sine"), latex="\\sinh {a}", overflow=_odd_overflow,
-        np_forward=lambda np, a: np.sinh(a), np_partials=lambda np, a, o: (np.cosh(a),),
+        np_forward=lambda np, a: np.sinh(a), np_ufunc="sinh", np_partials=lambda np, a, o: (np.cosh(a),),
     ),
     Op(
         "cosh", 1, math.cosh, lambda a, o: (_sinh_or_inf(a),), lambda sp, a: sp.cosh(a),
         ("sinh({a})",), ("\\sinh {a}",), N_("hyperbolic cosine"), latex="\\cosh {a}",
-        np_forward=lambda np, a: np.cosh(a), np_partials=lambda np, a, o: (np.sinh(a),),
+        np_forward=lambda np, a: np.cosh(a), np_ufunc="cosh", np_partials=lambda np, a, o: (np.sinh(a),),
     ),
     Op(
         "asinh", 1, math.asinh, lambda a, o: (1.0 / math.hypot(a, 1.0),), lambda sp, a: sp.asinh(a),
         ("1/sqrt({a}^2 + 1)",), ("\\frac{{1}}{{\\sqrt{{{a}^2 + 1}}}}",), N_("inverse hyperbolic sine (alias arcsinh)"),
         latex="\\operatorname{{arsinh}} {a}", aliases=("arcsinh",),
-        np_forward=lambda np, a: np.arcsinh(a), np_partials=lambda np, a, o: (1.0 / np.hypot(a, 1.0),),
+        np_forward=lambda np, a: np.arcsinh(a), np_ufunc="arcsinh", np_partials=lambda np, a, o: (1.0 / np.hypot(a, 1.0),),
     ),
     Op(
         "acosh", 1, math.acosh, lambda a, o: (_rsqrt_product(a - 1.0, a + 1.0),), lambda sp, a: sp.acosh(a),
@@ -911,39 +914,39 @@ _TABLE: tuple[Op, ...] = (
         N_("inverse hyperbolic cosine, for a >= 1 (alias arccosh)"),
         latex="\\operatorname{{arcosh}} {a}", aliases=("arccosh",), domain=_acosh_domain,
         kink=_infinite_slope("acosh", (1.0,), "+"), kink_doc="acosh'(1) = +inf",
-        np_forward=lambda np, a: np.arccosh(a),
+        np_forward=lambda np, a: np.arccosh(a), np_ufunc="arccosh",
         np_partials=lambda np, a, o: (_np_rsqrt_product(np, a - 1.0, a + 1.0),), np_kink=_np_at((1.0,)),
     ),
     Op(
         "atanh", 1, math.atanh, lambda a, o: (_reciprocal((1.0 - a) * (1.0 + a)),), lambda sp, a: sp.atanh(a),
         ("1/(1 - {a}^2)",), ("\\frac{{1}}{{1 - {a}^2}}",), N_("inverse hyperbolic tangent, for -1 < a < 1 (alias arctanh)"),
         latex="\\operatorname{{artanh}} {a}", aliases=("arctanh",), domain=_interval_domain("atanh", -1.0, 1.0, False),
-        np_forward=lambda np, a: np.arctanh(a), np_partials=lambda np, a, o: (1.0 / ((1.0 - a) * (1.0 + a)),),
+        np_forward=lambda np, a: np.arctanh(a), np_ufunc="arctanh", np_partials=lambda np, a, o: (1.0 / ((1.0 - a) * (1.0 + a)),),
     ),
     # -- logarithms and exponentials --
     Op(
         "log10", 1, math.log10, lambda a, o: (_reciprocal(a * _LN10),), lambda sp, a: sp.log(a, 10),
         ("1/({a}*log(10))",), ("\\frac{{1}}{{{a} \\ln 10}}",), N_("base-10 logarithm"),
         latex="\\log_{{10}} {a}", domain=_logarithm_domain("log10"),
-        np_forward=lambda np, a: np.log10(a), np_partials=lambda np, a, o: (1.0 / (a * _LN10),),
+        np_forward=lambda np, a: np.log10(a), np_ufunc="log10", np_partials=lambda np, a, o: (1.0 / (a * _LN10),),
     ),
     Op(
         "log2", 1, math.log2, lambda a, o: (_reciprocal(a * _LN2),), lambda sp, a: sp.log(a, 2),
         ("1/({a}*log(2))",), ("\\frac{{1}}{{{a} \\ln 2}}",), N_("base-2 logarithm"),
         latex="\\log_{{2}} {a}", domain=_logarithm_domain("log2"),
-        np_forward=lambda np, a: np.log2(a), np_partials=lambda np, a, o: (1.0 / (a * _LN2),),
+        np_forward=lambda np, a: np.log2(a), np_ufunc="log2", np_partials=lambda np, a, o: (1.0 / (a * _LN2),),
     ),
     Op(
         "log1p", 1, math.log1p, lambda a, o: (_reciprocal(1.0 + a),), lambda sp, a: sp.log(1 + a),
         ("1/(1 + {a})",), ("\\frac{{1}}{{1 + {a}}}",), N_("log(1 + a), accurate for small a"),
         latex="\\ln(1 + {a})", domain=_logarithm_domain("log1p", -1.0),
-        np_forward=lambda np, a: np.log1p(a), np_partials=lambda np, a, o: (1.0 / (1.0 + a),),
+        np_forward=lambda np, a: np.log1p(a), np_ufunc="log1p", np_partials=lambda np, a, o: (1.0 / (1.0 + a),),
     ),
     Op(
         "expm1", 1, math.expm1, lambda a, o: (_exp_or_inf(a),), lambda sp, a: sp.exp(a) - 1,
         ("exp({a})",), ("e^{{{a}}}",), N_("e^a - 1, accurate for small a"),
         latex="(e^{{{a}}} - 1)",
-        np_forward=lambda np, a: np.expm1(a), np_partials=lambda np, a, o: (np.exp(a),),
+        np_forward=lambda np, a: np.expm1(a), np_ufunc="expm1", np_partials=lambda np, a, o: (np.exp(a),),
     ),
     # -- special functions --
     Op(
@@ -968,7 +971,7 @@ _TABLE: tuple[Op, ...] = (
         ("\\frac{{{a}}}{{\\sqrt{{{a}^2 + {b}^2}}}}", "\\frac{{{b}}}{{\\sqrt{{{a}^2 + {b}^2}}}}"),
         N_("sqrt(a^2 + b^2), without overflow"), latex="\\operatorname{{hypot}}({a}, {b})",
         kink=_origin_kink("hypot", N_("both partials are nan")), kink_doc=N_("at (0, 0): both partials nan"),
-        np_forward=lambda np, a, b: np.hypot(a, b), np_partials=_np_hypot_partials,
+        np_forward=lambda np, a, b: np.hypot(a, b), np_ufunc="hypot", np_partials=_np_hypot_partials,
         np_kink=_np_origin,
     ),
     # -- activations (PyTorch's definitions) --

@@ -4,9 +4,13 @@
 `bpcalc.engine` over whole columns of points at once: every node's value is an
 array with one element per point, and each op's numpy functions come from the
 op table (`Op.np_forward`, `Op.np_partials`). Points are processed in chunks
-of a few thousand rows, so the arrays stay in the processor's cache and memory
+of some thousands of rows, so the arrays stay in the processor's caches and memory
 stays bounded whatever the number of points (and, for big programs, the chunk
-shrinks so that nodes x rows stays under `MAX_CHUNK_BYTES`).
+shrinks so that nodes x rows stays under `MAX_CHUNK_BYTES`). Each thread keeps
+a row per node for values and one for adjoints (`Work`), reused chunk after
+chunk: an op that is a ufunc (`Op.np_ufunc`) writes its result into its row,
+and an adjoint that is one contribution passed on unchanged is shared, not
+copied; so the fast path allocates (and the system maps) almost nothing.
 
 The fast path covers points where everything is finite and regular. A point is
 marked *suspect* when something there needs the scalar engine's exact rules:
@@ -21,7 +25,7 @@ Elsewhere numpy's exp, sin, ... may differ from the math module's in the last
 bit, and an ill-conditioned point magnifies that without bound
 (cos(exp(y)^2.07) at y = 230.7: -1.24 in numpy, 0.89 in the math module). So
 every chunk is computed a second time with the result of each such operation
-moved by a few units in the last place (`JITTER`, in varied sizes and signs):
+moved by some hundreds of units in the last place (`JITTER`, in varied sizes and signs):
 a point whose value or gradient moves by more than `SENSITIVE` (relative) is
 *sensitive* and suspect too, so the scalar engine computes it and its numbers
 are grad's, exactly; every other point agrees with grad to about 1e-10
@@ -31,12 +35,17 @@ module's bits from the same arguments, so only the nodes that depend on an
 operation that is not are computed again; and when every path back from
 those nodes to the inputs is a plain chain of products (no adjoint is a sum
 of two), each gradient moves as its chain's first adjoint moves, which is the
-one compared (`VectorTape.frontier`).
+one compared (`VectorTape.frontier`). And where the program's structure
+bounds how far those last-bit differences can travel (`_bounded`: sources
+such as exp and log followed by products, quotients and sums that cannot
+cancel, like the sigmoid neuron 1/(1 + exp(-z))), no point can move by
+SENSITIVE and the second pass is not run at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -45,16 +54,23 @@ from .engine import VARIADIC  # a node with three or more arguments: all of them
 from .graph import Graph
 from .ops import OPS
 
-#: Rows per chunk for small programs: arrays of 16384 doubles (128 KiB) keep a
-#: whole chunk's work inside the processor's caches.
-CHUNK_ROWS = 16384
+#: Rows per chunk for small programs: arrays of 32768 doubles (256 KiB); with
+#: the reused rows of `Work`, 32768 measured 5-15 % faster than 16384 on the
+#: CS231n neuron (benchmarks/README.md) and a chunk still fits the caches.
+CHUNK_ROWS = 32768
 #: Memory for one chunk's node values and adjoints, for large programs.
 MAX_CHUNK_BYTES = 256 << 20
 #: The second pass moves each operation's result by up to this much (relative)...
-JITTER = 2.0**-49  # 8 units in the last place (of 1); the smallest move is 1
+JITTER = 2.0**-36  # 65536 units in the last place (of 1); the smallest move is half that
 #: ... and a point whose value or gradient moves by more than this (relative)
-#: is computed by the scalar engine.
-SENSITIVE = 1e-11
+#: is computed by the scalar engine: the magnification at which 8 units in
+#: the last place move a result by 1e-11. (Until 2026-11-29 the moves were a
+#: few units in the last place, one size per node: two sums of moved terms
+#: could round them away or cancel exactly, and an ill-conditioned point
+#: went unseen; tests/test_vector.py has the case. Now each point draws its
+#: own moves, in a range wide enough that a cancellation needs two sums of
+#: random moves to agree to 1 part in 65536.)
+SENSITIVE = 1e-11 * (JITTER / 2.0**-49)
 
 #: Ops that can turn a non-finite argument into a finite result (exp(-inf) = 0,
 #: tanh(inf) = 1, 1/inf = 0, 1^nan = 1, max(nan, 1) = 1 with comparisons, ...):
@@ -74,6 +90,10 @@ class VectorTape:
     #: (node, np_forward, arg0, arg1 or -1); for a node with three or more
     #: arguments (node, np_forward, all arguments, VARIADIC), here and below.
     forward: tuple[tuple[int, Callable[..., Any], Any, int], ...]
+    #: For each forward entry, the op's numpy ufunc (`Op.np_ufunc`) when the
+    #: node changes from point to point, else None: the result is written
+    #: into the node's row of a block reused chunk after chunk.
+    ufuncs: tuple[Any, ...]
     #: (node, partials, arg0, arg1 or -1, arg0 active, arg1 active), output first.
     backward: tuple[tuple[int, Callable[..., Any], Any, int, bool, bool], ...]
     #: Nodes whose values must be finite for the fast path to hold.
@@ -86,11 +106,12 @@ class VectorTape:
     constant: tuple[int, ...]
     #: The second (jittered) pass: the forward entries of the nodes whose value
     #: numpy and the math module may round differently, or that depend on one
-    #: (`tainted`), each with its jitter factor (1.0 where the node only depends
-    #: on one); every other node is computed by correctly rounded operations
+    #: (`tainted`), each with True for an op that is not correctly rounded
+    #: (its result moved by `jitters`), False for one that only depends on
+    #: one; every other node is computed by correctly rounded operations
     #: (+, -, *, /, sqrt, ...) from the same numbers in both engines, so it is
     #: the same to the last bit and is not computed again.
-    tainted: tuple[tuple[int, Callable[..., Any], Any, int, float], ...] = ()
+    tainted: tuple[tuple[int, Callable[..., Any], Any, int, bool], ...] = ()
     #: The backward entries of the active tainted nodes (output first).
     tainted_backward: tuple[tuple[int, Callable[..., Any], Any, int, bool, bool], ...] = ()
     #: The untainted nodes that take adjoint from tainted ones, when every
@@ -100,6 +121,12 @@ class VectorTape:
     #: as that adjoint moves, give or take a few units in the last place. None
     #: when the shortcut does not hold: the whole backward pass runs again.
     frontier: tuple[int, ...] | None = None
+    #: The second pass is not needed: `_bounded` proved that moving every
+    #: inexact operation's result by JITTER moves the value and each frontier
+    #: adjoint by at most BOUND x JITTER (relative), far below SENSITIVE, at
+    #: every point where everything is finite. Only gradients so small that a
+    #: product lost relative precision (`_tiny`) are left to the scalar engine.
+    bounded: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,7 @@ def vector_tape(graph: Graph) -> VectorTape:
         return tape
     ops, arg0, arg1, active, output = graph.ops, graph.arg0, graph.arg1, graph.active, graph.output
     forward = []
+    ufuncs = []
     backward = []
     kinks = []
     underflows = []
@@ -139,6 +167,7 @@ def vector_tape(graph: Graph) -> VectorTape:
         if more and i in more:
             a, b = args, VARIADIC  # type: ignore[assignment]
         forward.append((i, op.np_forward, a, b))
+        ufuncs.append(getattr(np, op.np_ufunc) if op.np_ufunc and active[i] and b != VARIADIC else None)
         for j in args:
             consumed[j] = True
         if op.name in _ABSORBING:
@@ -158,10 +187,13 @@ def vector_tape(graph: Graph) -> VectorTape:
     watched.update(i for i in range(len(graph)) if not consumed[i] and arg0[i] >= 0)
     backward.reverse()
     tainted, tainted_backward, frontier = _second_pass(graph, forward, backward)
+    bounded = bool(tainted) and _bounded(graph, tainted, tainted_backward, frontier)
+    if bounded:
+        tainted, tainted_backward = (), ()
     tape = VectorTape(
-        tuple(forward), tuple(backward),
+        tuple(forward), tuple(ufuncs), tuple(backward),
         tuple(sorted(i for i in watched if active[i] and arg0[i] >= 0)),
-        tuple(kinks), tuple(underflows), tuple(constant), tainted, tainted_backward, frontier,
+        tuple(kinks), tuple(underflows), tuple(constant), tainted, tainted_backward, frontier, bounded,
     )
     graph.cache["vector tape"] = tape
     return tape
@@ -187,7 +219,7 @@ def _second_pass(graph: Graph, forward: list, backward: list) -> tuple[tuple, tu
         source = ops[i] not in _EXACT
         if source or any(tainted[j] for j in args):
             tainted[i] = True
-            entries.append((i, f, a, b, _JITTERS[i * 40503 % 65521 % 16] if source else 1.0))
+            entries.append((i, f, a, b, source))
     if not tainted[output]:
         return (), (), ()
     tainted_backward = tuple(e for e in backward if tainted[e[0]])
@@ -209,6 +241,137 @@ def _second_pass(graph: Graph, forward: list, backward: list) -> tuple[tuple, tu
         elif any(from_tainted) or len(takers[j]) > 1:
             chain = False
     return tuple(entries), tainted_backward, (tuple(frontier) if chain else None)
+
+
+#: Inexact operations `_bounded` accepts as the source of a rounding
+#: difference (applied to numbers that both engines have to the last bit):
+#: their partial is their own result (exp) or exact from the argument (log).
+_BOUNDED_SOURCES = frozenset({"exp", "log"})
+#: The largest move, in units of JITTER, that `_bounded` accepts: BOUND x
+#: JITTER is 1/22 of SENSITIVE.
+BOUND = 256.0
+
+
+def _signs(graph: Graph) -> list[int]:
+    """Each node's sign where the program's structure fixes it: 1 for >= 0
+    at every point, -1 for <= 0, 0 when it depends on the point."""
+    ops, arg0, arg1 = graph.ops, graph.arg0, graph.arg1
+    sign = [0] * len(graph)
+    for i, (v, _literal) in graph.consts.items():
+        if isinstance(v, float) and v == v:
+            sign[i] = 1 if v >= 0 else -1
+    for i in range(len(graph)):
+        a, b, op = arg0[i], arg1[i], ops[i]
+        if a < 0 or (graph.more and i in graph.more):
+            continue
+        if op in ("exp", "sqrt", "abs", "sigmoid", "softplus", "relu") or (op == "mul" and a == b):
+            sign[i] = 1
+        elif op == "neg":
+            sign[i] = -sign[a]
+        elif op in ("mul", "div"):
+            sign[i] = sign[a] * sign[b]
+        elif op == "add" and sign[a] == sign[b]:
+            sign[i] = sign[a]
+        elif op == "sub" and sign[a] == -sign[b]:
+            sign[i] = sign[a]
+    return sign
+
+
+def _bounded(graph: Graph, tainted: Sequence[tuple], tainted_backward: Sequence[tuple],
+             frontier: tuple[int, ...] | None) -> bool:
+    """Whether moving every inexact operation's result by at most JITTER
+    (relative) provably moves the output and every frontier adjoint by at
+    most BOUND x JITTER (relative) at every point where all values are
+    finite: then the second pass could flag no point and is not run.
+
+    A first-order bound on relative moves, node by node: a source
+    (`_BOUNDED_SOURCES`, of unmoved arguments) moves by 1; a product or
+    quotient by the sum of its arguments' moves; a negation by its
+    argument's; a sum or difference by the larger of its arguments' moves
+    only when the two cannot cancel (same sign for +, opposite for -, as
+    `_signs` proves); every rounding adds 1 (a generous unit: one rounding
+    is 1/16 of JITTER). The same for the adjoints of the moved nodes, from
+    the output's (1, unmoved) back: each contribution is the adjoint times
+    the op's partial (a product of moved and unmoved values), and a node
+    taking several contributions needs them all of one sign. Anything else
+    (another op, a moved argument of a source, a sign the structure does not
+    fix, no frontier shortcut) is not bounded here: the second pass decides."""
+    if frontier is None:
+        return False
+    ops = graph.ops
+    sign = _signs(graph)
+    move: dict[int, float] = {}
+    for i, _f, a, b, _source in tainted:
+        op = ops[i]
+        if b == VARIADIC:
+            return False
+        ra, rb = move.get(a, 0.0), move.get(b, 0.0) if b >= 0 else 0.0
+        if op in _BOUNDED_SOURCES:
+            if ra:
+                return False
+            move[i] = 1.0
+        elif op == "neg":
+            move[i] = ra
+        elif op in ("mul", "div"):
+            move[i] = ra + rb + 1
+        elif (op == "add" and sign[a] == sign[b] != 0) or (op == "sub" and sign[a] == -sign[b] != 0):
+            move[i] = max(ra, rb) + 1
+        else:
+            return False
+    # adjoints: contributions (move, sign) each moved or frontier node receives
+    taken: dict[int, list[tuple[float, int]]] = {graph.output: [(0.0, 1)]}
+    adjoint: dict[int, tuple[float, int]] = {}
+
+    def settle(j: int) -> tuple[float, int] | None:
+        parts = taken.get(j)
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        s = parts[0][1]
+        if s == 0 or any(p[1] != s for p in parts):
+            return None  # contributions that may cancel
+        return max(p[0] for p in parts) + len(parts), s
+
+    for i, _p, a, b, act_a, act_b in tainted_backward:
+        got = settle(i)
+        if got is None:
+            if i in taken:
+                return False
+            continue  # no adjoint reaches this node
+        adjoint[i] = got
+        r, s = got
+        op = ops[i]
+        ra, rb = move.get(a, 0.0), move.get(b, 0.0) if b >= 0 else 0.0
+        out: list[tuple[int, bool, float, int]] = []  # (argument, active, move, sign)
+        if op == "neg":
+            out.append((a, act_a, r, -s))
+        elif op == "add":
+            out += [(a, act_a, r, s), (b, act_b, r, s)]
+        elif op == "sub":
+            out += [(a, act_a, r, s), (b, act_b, r, -s)]
+        elif op == "mul":
+            out += [(a, act_a, r + rb + 1, s * sign[b]), (b, act_b, r + ra + 1, s * sign[a])]
+        elif op == "div":
+            out += [(a, act_a, r + rb + 2, s * sign[b]), (b, act_b, r + move[i] + rb + 2, -s * sign[i] * sign[b])]
+        elif op == "exp":
+            out.append((a, act_a, r + move[i] + 1, s * sign[i]))
+        elif op == "log":
+            out.append((a, act_a, r + 2, s * sign[a]))
+        else:
+            return False
+        for j, act, rj, sj in out:
+            if act:
+                taken.setdefault(j, []).append((rj, sj))
+    worst = move[graph.output]
+    for j in frontier:
+        got = settle(j)
+        if got is None:
+            if j in taken:
+                return False
+            continue
+        worst = max(worst, got[0])
+    return worst <= BOUND and all(r <= BOUND for r, _s in adjoint.values())
 
 
 def chunk_rows(graph: Graph) -> int:
@@ -244,18 +407,73 @@ def evaluate(graph: Graph, columns: Mapping[str, np.ndarray], wrt: Sequence[str]
         hi = min(n, lo + step)
         with np.errstate(all="ignore"):
             _chunk(graph, tape, [c[lo:hi] for c in cols], hi - lo, report,
-                   value[lo:hi], gradient[:, lo:hi], suspect[lo:hi], sensitive[lo:hi])
+                   value[lo:hi], gradient[:, lo:hi], suspect[lo:hi], sensitive[lo:hi], _work(len(graph), step))
 
     starts = range(0, n, step)
     if len(starts) > 1 and _threads() > 1:
         # numpy lets go of the interpreter lock inside each operation: the
         # chunks of one call run on every core (each writes its own slices)
-        for _ in _pool().map(run, starts):
+        k = _threads()
+        share = -(-len(starts) // k)  # each thread a run of consecutive chunks
+        for _ in _pool().map(lambda part: [run(lo) for lo in part],
+                             [starts[t * share:(t + 1) * share] for t in range(k)]):
             pass
     else:
         for lo in starts:
             run(lo)
     return Batch(wrt, value, gradient, suspect, sensitive)
+
+
+@dataclass(frozen=True)
+class Work:
+    """Arrays one thread reuses chunk after chunk (none is allocated per
+    operation, so no page is mapped and unmapped at every step): a row per
+    node for values and one for adjoints, all ones (the output's adjoint)
+    and a scratch row."""
+
+    values: np.ndarray
+    adjoints: np.ndarray
+    ones: np.ndarray
+    scratch: np.ndarray
+    #: Scratch blocks by shape (the magnitudes of a chunk's gradients).
+    blocks: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+    #: The second pass's factors by node (`jitters`).
+    moves: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @staticmethod
+    def of(nodes: int, rows: int) -> "Work":
+        return Work(np.empty((nodes, rows)), np.empty((nodes, rows)), np.ones(rows), np.empty(rows))
+
+    def jitters(self, node: int, rows: int) -> np.ndarray:
+        """`jitters(node, ...)` for the first `rows` rows of a chunk, kept."""
+        found = self.moves.get(node)
+        if found is None:
+            found = self.moves[node] = jitters(node, len(self.ones))
+        return found[:rows]
+
+    def rows_like(self, a: np.ndarray) -> np.ndarray:
+        """A scratch block of `a`'s shape, kept for the next chunk."""
+        block = self.blocks.get(a.shape)
+        if block is None:
+            block = self.blocks[a.shape] = np.empty(a.shape)
+        return block
+
+
+#: Work blocks up to this size stay allocated between calls (per thread).
+_KEEP_WORK_BYTES = 64 << 20
+_WORK = threading.local()
+
+
+def _work(nodes: int, rows: int) -> Work:
+    """This thread's work arrays for `nodes` x `rows`, reused between calls
+    when they are small."""
+    work = getattr(_WORK, "work", None)
+    if work is not None and work.values.shape == (nodes, rows):
+        return work
+    work = Work.of(nodes, rows)
+    if 16 * nodes * rows <= _KEEP_WORK_BYTES:
+        _WORK.work = work
+    return work
 
 
 def _threads() -> int:
@@ -297,29 +515,34 @@ def outputs(graph: Graph, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], jitter: bool = False) -> list[Any]:
-    """Every node's value over one chunk (arrays; constants stay 0-d), each
-    operation's result moved by up to ±JITTER if `jitter`."""
+def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: np.ndarray | None = None) -> list[Any]:
+    """Every node's value over one chunk (arrays; constants stay 0-d),
+    written into `rows` (a row per node, a chunk long) where the op is a
+    ufunc and `rows` is given."""
     values: list[Any] = [None] * len(graph)
     for i, col in zip(graph.inputs, cols):
         values[i] = col
     for i, (v, _literal) in graph.consts.items():
         values[i] = np.float64(v)  # numpy's IEEE arithmetic: 1.0 / 0 is inf, not ZeroDivisionError
-    for i, f, a, b in tape.forward:
-        if b == -1:
-            out = f(np, values[a])
+    for (i, f, a, b), uf in zip(tape.forward, tape.ufuncs if rows is not None else [None] * len(tape.forward)):
+        if uf is not None:
+            values[i] = uf(values[a], out=rows[i]) if b == -1 else uf(values[a], values[b], out=rows[i])
+        elif b == -1:
+            values[i] = f(np, values[a])
         elif b == VARIADIC:  # a is the tuple of arguments
-            out = f(np, *[values[j] for j in a])
+            values[i] = f(np, *[values[j] for j in a])
         else:
-            out = f(np, values[a], values[b])
-        values[i] = out * _JITTERS[i * 40503 % 65521 % 16] if jitter else out
+            values[i] = f(np, values[a], values[b])
     return values
 
 
-#: 1 ± JITTER times 1/8, ..., 8/8, one for each node in a scattered order: two
-#: nodes whose moves cancel exactly (tanh(a) and tanh(b) both near 1, in
-#: tanh'(a) - tanh'(b)) are unlikely.
-_JITTERS = tuple(1.0 + s * k / 8 * JITTER for k in range(1, 9) for s in (1, -1))
+def jitters(node: int, rows: int) -> np.ndarray:
+    """The factors that move node `node`'s result in the second pass, one
+    per row of a chunk: 1 ± JITTER x (1/2 to 1), sizes and signs drawn at
+    random (seeded by the node, so a run is repeatable): moves of two nodes,
+    or of sums of them, do not cancel but by a rare chance, point by point."""
+    rng = np.random.default_rng([node, 0x5EED])
+    return 1.0 + JITTER * rng.uniform(0.5, 1.0, rows) * (2 * rng.integers(0, 2, rows) - 1)
 
 
 def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:
@@ -328,11 +551,13 @@ def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:
 
 
 def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, report: list[int],
-           value: np.ndarray, gradient: np.ndarray, suspect: np.ndarray, sensitive: np.ndarray) -> None:
+           value: np.ndarray, gradient: np.ndarray, suspect: np.ndarray, sensitive: np.ndarray,
+           work: Work | None = None) -> None:
     """Forward and backward over one chunk, then again with the result of
     every operation that numpy may round differently jittered; results
-    written into the views."""
-    values = _forward(graph, tape, cols)
+    written into the views. `work`: arrays to reuse (allocated if None)."""
+    work = work or Work.of(len(graph), rows)
+    values = _forward(graph, tape, cols, rows=work.values[:, :rows])
 
     # -- which points need the scalar engine --
     if not all(np.isfinite(values[i]).all() for i in tape.constant):
@@ -350,7 +575,7 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
 
     frontier = tape.frontier or ()
     slots = {i: gradient[j] for j, i in enumerate(report)}
-    adj, kept = _backward(graph, tape.backward, values, rows, frontier, slots)
+    adj, kept = _backward(graph, tape.backward, values, rows, frontier, slots, work)
     out = values[graph.output]
     value[:] = out
     for j, i in enumerate(report):
@@ -363,8 +588,8 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     # is not (or the sum overflows); only then look entry by entry
     checked = [values[i] for i in tape.watched]
     checked += [adj[i] for i in graph.inputs if adj[i] is not None and i not in slots]
-    if not (all(np.isfinite(np.add.reduce(c)) for c in checked)
-            and np.isfinite(np.add.reduce(gradient, axis=1)).all()):
+    finite, tiny = _magnitudes(gradient, work.rows_like(gradient))
+    if not (finite and all(np.isfinite(np.add.reduce(c)) for c in checked)):
         acc = np.zeros(rows)
         for c in checked:
             acc += c
@@ -373,24 +598,29 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
         suspect |= ~np.isfinite(acc)
 
     # -- the same with each inexact operation's rounding moved: how sensitive is each point --
+    if tape.bounded:
+        if tiny:  # a (nearly) subnormal gradient: the scalar engine computes it
+            m = np.abs(gradient)
+            suspect |= ((m < _TINY) & (m > 0)).any(axis=0)
+        return
     if not tape.tainted:
         return  # correctly rounded operations only: numpy's numbers are the math module's
     moved = list(values)
-    for i, f, a, b, jitter in tape.tainted:
+    for i, f, a, b, source in tape.tainted:
         if b == -1:
             v = f(np, moved[a])
         elif b == VARIADIC:
             v = f(np, *[moved[j] for j in a])
         else:
             v = f(np, moved[a], moved[b])
-        moved[i] = v * jitter if jitter != 1.0 else v
+        moved[i] = v * work.jitters(i, rows) if source else v
     drift = _moved(value, moved[graph.output], SENSITIVE)
     if tape.frontier is not None:
         moved_adj, _ = _backward(graph, tape.tainted_backward, moved, rows, ())
         for i in tape.frontier:
             if moved_adj[i] is not None:
                 drift |= _moved(kept[i], moved_adj[i], SENSITIVE / 2)
-        if _tiny(gradient):  # a (nearly) subnormal gradient has lost relative precision: compare it itself
+        if tiny:  # a (nearly) subnormal gradient has lost relative precision: compare it itself
             moved_adj, _ = _backward(graph, tape.backward, moved, rows, ())
             drift |= _moved_rows(gradient, [moved_adj[i] for i in report])
     else:
@@ -401,18 +631,19 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
 
 
 #: Below this a gradient may be subnormal (or become so when it moves): the
-#: frontier shortcut does not judge it.
+#: frontier shortcut and `_bounded` do not judge it.
 _TINY = 2.0**-960
 
 
-def _tiny(a: np.ndarray) -> bool:
-    """Some entry of `a` is not zero but below _TINY in magnitude."""
+def _magnitudes(a: np.ndarray, scratch: np.ndarray) -> tuple[bool, bool]:
+    """Whether every entry of `a` is finite, and whether some entry is not
+    zero but below _TINY in magnitude (`scratch`: a block of a's shape; no
+    temporary unless an entry is below _TINY)."""
     if not a.size:
-        return False
-    m = np.abs(a)
-    if m.min(axis=None) >= _TINY:
-        return False
-    return bool(((m < _TINY) & (m > 0)).any())
+        return True, False
+    m = np.abs(a, out=scratch)
+    finite = bool(np.isfinite(m.max()))  # a nan makes the largest nan
+    return finite, m.min() < _TINY and bool(((m < _TINY) & (m > 0)).any())
 
 
 def _moved(was: np.ndarray, now: Any, limit: float) -> np.ndarray:
@@ -435,72 +666,85 @@ def _moved_rows(was: np.ndarray, now: list[Any]) -> np.ndarray:
 
 
 def _backward(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: int,
-              keep: Sequence[int], slots: Mapping[int, np.ndarray] | None = None) -> tuple[list[Any], dict[int, np.ndarray]]:
-    """Adjoints, output first, through `entries`; a node's adjoint is freed
+              keep: Sequence[int], slots: Mapping[int, np.ndarray] | None = None,
+              work: Work | None = None) -> tuple[list[Any], dict[int, np.ndarray]]:
+    """Adjoints, output first, through `entries`; a node's adjoint is let go
     once used (only the inputs' remain, and those of the nodes in `keep`,
-    returned apart). `slots` gives arrays where some nodes' adjoints are
-    made in place (the rows of the result), when they can be."""
-    adj: list[Any] = [None] * len(graph)
+    returned apart). A node's adjoint is made in its own row (`slots`: the
+    result's rows for some nodes, else its row of `work.adjoints`, else a
+    new array); an adjoint that is one contribution passed on unchanged (a
+    sum's, or a partial itself when the adjoint above is the output's, all
+    ones) is that array, shared and never written (a node's row is not
+    written once the node is done, so sharing it is safe)."""
+    n = len(graph)
+    adj: list[Any] = [None] * n
+    mine = [False] * n  # adj[j] is j's own row: contributions may be added in place
     slots = slots or {}
     kept: dict[int, np.ndarray] = {}
-    adj[graph.output] = np.ones(rows)
+    if work is None:
+        ones, scratch, block = np.ones(rows), None, None
+    else:
+        ones, scratch, block = work.ones[:rows], work.scratch[:rows], work.adjoints[:, :rows]
+
+    def row(j: int) -> np.ndarray:
+        got = slots.get(j)
+        if got is not None:
+            return got
+        return np.empty(rows) if block is None else block[j]
+
+    def add(j: int, g: np.ndarray, partial: Any) -> None:
+        """adj[j] += g * partial."""
+        source = None  # the contribution when it is an array as it is
+        if partial.__class__ is float:
+            if partial == 1.0:
+                source = g
+        elif g is ones and partial.__class__ is np.ndarray and partial.shape == (rows,):
+            source = partial
+        current = adj[j]
+        if current is None:
+            if source is not None:
+                adj[j] = source
+                return
+            target = row(j)
+            mine[j] = True
+            if partial.__class__ is float and partial == -1.0:
+                adj[j] = np.negative(g, out=target)
+            else:
+                adj[j] = np.multiply(g, partial, out=target)
+            return
+        if source is None:
+            if partial.__class__ is float and partial == -1.0:
+                source = np.negative(g, out=scratch) if scratch is not None else -g
+            else:
+                source = np.multiply(g, partial, out=scratch) if scratch is not None else g * partial
+        if mine[j]:
+            current += source
+        else:
+            adj[j] = np.add(current, source, out=row(j))
+            mine[j] = True
+
+    adj[graph.output] = ones
+    active = graph.active
     for i, p, a, b, act_a, act_b in entries:
         g = adj[i]
         if g is None:
             continue
         adj[i] = None
-        mine = True
         if keep and i in keep:
             kept[i] = g
-            mine = False
         if b == VARIADIC:
-            active = graph.active
             for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])):
                 if active[j]:
-                    _accumulate(adj, j, g, pj, False, slots)
+                    add(j, g, pj)
         elif b < 0:
-            _accumulate(adj, a, g, p(np, values[a], values[i])[0], mine, slots)
+            add(a, g, p(np, values[a], values[i])[0])
         else:
             pa, pb = p(np, values[a], values[b], values[i])
-            given = act_a and _accumulate(adj, a, g, pa, mine, slots)
+            if act_a:
+                add(a, g, pa)
             if act_b:
-                _accumulate(adj, b, g, pb, mine and not given, slots)
+                add(b, g, pb)
     for i in keep:
         if adj[i] is not None:  # an input on the frontier keeps its own adjoint
             kept[i] = adj[i]
     return adj, kept
-
-
-def _accumulate(adj: list[Any], a: int, g: np.ndarray, partial: Any, may_take: bool,
-                slots: Mapping[int, np.ndarray]) -> bool:
-    """adj[a] += g * partial. Returns True when `g` itself became adj[a] (it
-    may be given away once, when its node is done with it). A node with a
-    slot gets its first contribution written into the slot."""
-    current = adj[a]
-    if partial.__class__ is float:
-        if partial == 1.0:
-            if current is not None:
-                current += g
-                return False
-            if a in slots:
-                adj[a] = slot = slots[a]
-                np.copyto(slot, g)
-                return False
-            adj[a] = g if may_take else g.copy()
-            return may_take
-        if partial == -1.0:
-            if current is not None:
-                current -= g
-            elif a in slots:
-                adj[a] = np.negative(g, out=slots[a])
-            else:
-                adj[a] = -g
-            return False
-    if current is None:
-        if a in slots:
-            adj[a] = np.multiply(g, partial, out=slots[a])
-        else:
-            adj[a] = g * partial
-    else:
-        current += g * partial
-    return False

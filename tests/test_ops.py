@@ -457,3 +457,21 @@ def test_every_tensor_op_has_a_program():
     assert TENSOR_OPS["sum"].program(["X"], "ds", "s", [(2, 3)], axis=1) == ("(ds + 0 * X.T).T",)
     assert TENSOR_OPS["mean"].program(["X"], "dm", "m", [(2, 3)]) == ("dm / 6 + 0 * X",)
     assert TENSOR_OPS["softmax"].program(["X"], "dp", "p", [(2, 3)], axis=0) == (None,)
+
+
+def test_an_ops_ufunc_is_its_numpy_forward_bit_for_bit() -> None:
+    # the vectorized engine writes these ops' results into reused buffers
+    # through the ufunc: the numbers must be np_forward's, nan and inf included
+    special = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 1e-310, -1e-310, 1e308, -1e308, 710.0, -745.5,
+               math.inf, -math.inf, math.nan, math.pi, 1 - 2**-53, 1 + 2**-52]
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.array(special), rng.normal(size=400) * 3, rng.uniform(-1, 1, 200)])
+    y = np.concatenate([np.array(special[::-1]), rng.normal(size=400), rng.uniform(0.1, 4, 200)])
+    with_ufunc = [op for op in OPS.values() if op.np_ufunc]
+    assert {op.name for op in with_ufunc} >= {"neg", "add", "sub", "mul", "div", "exp", "log", "sqrt", "tanh"}
+    with np.errstate(all="ignore"):
+        for op in with_ufunc:
+            args = (x,) if op.arity == 1 else (x, y)
+            expected = op.np_forward(np, *args)
+            got = getattr(np, op.np_ufunc)(*args, out=np.empty(len(x)))
+            assert np.array_equal(got.view(np.int64), np.asarray(expected, dtype=np.float64).view(np.int64)), op.name
