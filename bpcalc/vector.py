@@ -25,11 +25,15 @@ Elsewhere numpy's exp, sin, ... may differ from the math module's in the last
 bit, and an ill-conditioned point magnifies that without bound
 (cos(exp(y)^2.07) at y = 230.7: -1.24 in numpy, 0.89 in the math module). So
 every chunk is computed a second time with the result of each such operation
-moved by some hundreds of units in the last place (`JITTER`, in varied sizes and signs):
-a point whose value or gradient moves by more than `SENSITIVE` (relative) is
-*sensitive* and suspect too, so the scalar engine computes it and its numbers
-are grad's, exactly; every other point agrees with grad to about 1e-10
-relative (the test measures it). The second pass is cheap where it can be:
+moved, point by point, by a random 2^-37 to 2^-36 (`jitters`): a point
+whose value or gradient moves by more than `SENSITIVE` (relative: what 8
+units in the last place would move by 1e-11), or leaves a domain (a nan),
+or whose argument of a kink moves that much (which side of relu's kink it
+is on is rounding's choice), or whose gradient is a sum that cancels (the
+terms' magnitudes, `_scales`, far above the sum), is *sensitive* and
+suspect too, so the scalar engine computes it and its numbers are grad's,
+exactly; every other point agrees with grad to about 1e-10 relative (the
+tests measure it). The second pass is cheap where it can be:
 correctly rounded operations (+, -, *, /, sqrt, abs, ...) give the math
 module's bits from the same arguments, so only the nodes that depend on an
 operation that is not are computed again; and when every path back from
@@ -100,7 +104,8 @@ class VectorTape:
     watched: tuple[int, ...]
     #: (node's kink predicate, arg0, arg1 or -1) for active nodes with kinks.
     kinks: tuple[tuple[Callable[..., Any], Any, int], ...]
-    #: Active nodes that may underflow to 0 (exp, pow, sigmoid).
+    #: Active nodes that may underflow to 0 (exp, pow, sigmoid); an exp below
+    #: the smallest normal number is suspect too.
     underflows: tuple[int, ...]
     #: Constant-only nodes: the same at every point.
     constant: tuple[int, ...]
@@ -127,6 +132,11 @@ class VectorTape:
     #: every point where everything is finite. Only gradients so small that a
     #: product lost relative precision (`_tiny`) are left to the scalar engine.
     bounded: bool = False
+    #: The moved arguments of ops with kinks (relu, abs, max, ...): where one
+    #: moves by more than SENSITIVE, which side of the kink the point is on is
+    #: decided by rounding (relu(sin(exp(58))): numpy's sin is negative, the
+    #: math module's positive), even when the output does not move.
+    fragile: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,10 +200,13 @@ def vector_tape(graph: Graph) -> VectorTape:
     bounded = bool(tainted) and _bounded(graph, tainted, tainted_backward, frontier)
     if bounded:
         tainted, tainted_backward = (), ()
+    moved = {e[0] for e in tainted}
+    fragile = sorted({j for _p, a, b in kinks for j in ((*a,) if b == VARIADIC else (a, b)) if j in moved})
     tape = VectorTape(
         tuple(forward), tuple(ufuncs), tuple(backward),
         tuple(sorted(i for i in watched if active[i] and arg0[i] >= 0)),
         tuple(kinks), tuple(underflows), tuple(constant), tainted, tainted_backward, frontier, bounded,
+        tuple(fragile),
     )
     graph.cache["vector tape"] = tape
     return tape
@@ -570,7 +583,10 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
             suspect |= predicate(np, values[a]) if b < 0 else predicate(np, values[a], values[b])
     for i in tape.underflows:
         v = values[i]
-        if not v.all():  # a zero somewhere (no temporary when there is none)
+        if graph.ops[i] == "exp":  # >= 0: a zero, or a subnormal that kept only some bits
+            if not v.min() >= _NORMAL:  # (a nan elsewhere makes the smallest nan)
+                suspect |= v < _NORMAL
+        elif not v.all():  # a zero somewhere (no temporary when there is none)
             suspect |= v == 0
 
     frontier = tape.frontier or ()
@@ -615,21 +631,32 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
             v = f(np, moved[a], moved[b])
         moved[i] = v * work.jitters(i, rows) if source else v
     drift = _moved(value, moved[graph.output], SENSITIVE)
+    for i in tape.fragile:
+        drift |= _moved(values[i], moved[i], SENSITIVE)
     if tape.frontier is not None:
         moved_adj, _ = _backward(graph, tape.tainted_backward, moved, rows, ())
+        scale = _scales(graph, tape.tainted_backward, values, rows)
         for i in tape.frontier:
             if moved_adj[i] is not None:
                 drift |= _moved(kept[i], moved_adj[i], SENSITIVE / 2)
+                drift |= _cancelled(kept[i], scale[i])
         if tiny:  # a (nearly) subnormal gradient has lost relative precision: compare it itself
             moved_adj, _ = _backward(graph, tape.backward, moved, rows, ())
             drift |= _moved_rows(gradient, [moved_adj[i] for i in report])
     else:
         moved_adj, _ = _backward(graph, tape.backward, moved, rows, ())
         drift |= _moved_rows(gradient, [moved_adj[i] for i in report])
+        scale = _scales(graph, tape.backward, values, rows)
+        for j, i in enumerate(report):
+            if scale[i] is not None:
+                drift |= _cancelled(gradient[j], scale[i])
     sensitive |= drift & ~suspect
     suspect |= drift
 
 
+#: The smallest normal double: an exp below it has lost relative precision
+#: (numpy's and the math module's may differ by more than a last bit).
+_NORMAL = 2.0**-1022
 #: Below this a gradient may be subnormal (or become so when it moves): the
 #: frontier shortcut and `_bounded` do not judge it.
 _TINY = 2.0**-960
@@ -643,16 +670,53 @@ def _magnitudes(a: np.ndarray, scratch: np.ndarray) -> tuple[bool, bool]:
         return True, False
     m = np.abs(a, out=scratch)
     finite = bool(np.isfinite(m.max()))  # a nan makes the largest nan
-    return finite, m.min() < _TINY and bool(((m < _TINY) & (m > 0)).any())
+    return finite, not m.min() >= _TINY and bool(((m < _TINY) & (m > 0)).any())  # (a nan makes the smallest nan)
+
+
+def _scales(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: int) -> list[Any]:
+    """Each node's adjoint as the backward pass through `entries` would make
+    it, with every partial and every adjoint taken by its magnitude: the sum
+    of the magnitudes of the terms that make up each adjoint (None where no
+    term reaches)."""
+    scale: list[Any] = [None] * len(graph)
+    scale[graph.output] = np.ones(rows)
+    active = graph.active
+    for i, p, a, b, act_a, act_b in entries:
+        g = scale[i]
+        if g is None:
+            continue
+        if b == VARIADIC:
+            pairs = [(j, pj) for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])) if active[j]]
+        elif b < 0:
+            pairs = [(a, p(np, values[a], values[i])[0])]
+        else:
+            pa, pb = p(np, values[a], values[b], values[i])
+            pairs = [(j, pj) for j, pj, act in ((a, pa, act_a), (b, pb, act_b)) if act]
+        for j, pj in pairs:
+            term = g * np.abs(pj)
+            scale[j] = term if scale[j] is None else scale[j] + term
+    return scale
+
+
+def _cancelled(adjoint: Any, scale: np.ndarray) -> np.ndarray:
+    """Where an adjoint is so much smaller than the sum of its terms'
+    magnitudes (a sum that cancels: (x*y)/x differentiated in x is y/x -
+    x*y/x^2, 0 in exact arithmetic and rounding noise in floating point)
+    that its terms' last-bit differences move it by more than the second
+    pass looks for: there the moved pass can miss it (the noise may cancel
+    exactly again), so it is marked outright."""
+    return scale > np.abs(adjoint) * (SENSITIVE / JITTER)
 
 
 def _moved(was: np.ndarray, now: Any, limit: float) -> np.ndarray:
-    """Where `now` differs from `was` by more than `limit`, relatively."""
+    """Where `now` differs from `was` by more than `limit`, relatively, or
+    is not a number any more (the moved pass left an operation's domain:
+    sin of a huge argument changed sign under a log)."""
     d = now - was
     np.abs(d, out=d)
     w = np.abs(was)
     w *= limit
-    return d > w
+    return ~(d <= w)  # a nan compares false
 
 
 def _moved_rows(was: np.ndarray, now: list[Any]) -> np.ndarray:

@@ -299,3 +299,73 @@ def test_an_ill_conditioned_point_is_seen_when_two_moved_terms_are_summed() -> N
     assert (np.abs(moves) >= vector.JITTER / 2).all() and (np.abs(moves) <= vector.JITTER).all()
     assert 0.45 < (moves > 0).mean() < 0.55 and len(np.unique(moves)) > 9_000
     assert np.array_equal(vector.jitters(7, 100), vector.jitters(7, 100))  # repeatable
+
+
+@pytest.mark.parametrize("program, at, name", [
+    # d/dx of (x*y)/x is y/x - x*y/x^2: 0 in exact arithmetic, rounding noise
+    # in floating point, here magnified by exp(exp(...)) to 8192 in numpy and
+    # 0 in the math module (found by a differential run, 2026-11-29)
+    ("2*((exp(exp((x*y) / (x)) + exp(3))*(3)) + (exp(exp((x*y) / (x)) + exp(3))*(3)))",
+     {"x": 1.0362237054763574, "y": 2.9468797067371186}, "x"),
+    ("(exp((-((x) / (y))) * (y)) + exp(3)) - (3)", {"x": -27.399475498125774, "y": -40.029376615731806}, "y"),
+])
+def test_a_gradient_that_is_only_rounding_noise_goes_to_the_scalar_engine(program: str, at: dict, name: str) -> None:
+    g = graph_of(program)
+    rng = np.random.default_rng(9)
+    # the point among others (its place in the chunk changes the second pass's moves, not the verdict)
+    cols = {n: np.concatenate([rng.uniform(1, 2, 37), [v], rng.uniform(1, 2, 20)]) for n, v in at.items()}
+    batch = evaluate(g, cols)
+    assert batch.suspect[37] and batch.sensitive[37]
+    _value, grad, _w = scalar(g, at)
+    other = next(n for n in batch.wrt if n != name)
+    assert abs(grad[name]) < 1e-9 * abs(grad[other])  # grad's own answer is noise around 0 too
+
+
+def test_a_point_the_moved_pass_takes_out_of_a_domain_is_suspect() -> None:
+    # found by a differential run (2026-11-29): sin(exp(x^2) + exp(w)) at
+    # x^2 = 35.5 is sin of 2.7e15, positive in numpy and -0.35 in the math
+    # module, where grad stops at the log of a negative number; the moved
+    # pass's nan (a log of a negative number) compared as "not moved"
+    text = "(exp(log(sin(exp((x)^2) + exp(w))))*(log(sin(exp((x)^2) + exp(w))))) / (3)"
+    at = {"x": 5.95441638353388, "w": -6.3805520423060775}
+    with pytest.raises(BpcalcError):
+        scalar(graph_of(text), at)
+    batch = evaluate(graph_of(text), {n: np.array([v]) for n, v in at.items()})
+    assert batch.suspect[0]
+    moved = vector._moved(np.array([1.0, 1.0, 1.0]), np.array([np.nan, 1.0 + 1e-3, 1.0]), 1e-9)
+    assert moved.tolist() == [True, True, False]
+
+
+def test_a_subnormal_exp_goes_to_the_scalar_engine() -> None:
+    # exp(-740) = 4.2e-322 keeps a few bits only: times 1e300 it is a normal
+    # number whose digits numpy and the math module need not share
+    g = graph_of("exp(x)*y")
+    batch = evaluate(g, {"x": np.array([-740.0, -600.0]), "y": np.array([1e300, 1.0])})
+    assert batch.suspect.tolist() == [True, False]
+
+
+def test_which_side_of_a_kink_rounding_decides_is_suspect() -> None:
+    # found by a differential run (2026-11-29): sin(exp(58.28) + exp(3)) is
+    # negative in numpy and positive in the math module, so relu is 0 in one
+    # and not in the other; the output does not move when the moved sin stays
+    # negative, but relu's argument does
+    text = "1/(1 + exp(sigmoid(relu(sin(exp(x) + exp(3))))))"
+    g = graph_of(text)
+    x = np.concatenate([np.linspace(-1, 1, 30), [58.282409275427746], np.linspace(2, 3, 30)])
+    batch = evaluate(g, {"x": x})
+    assert batch.suspect[30] and batch.sensitive[30]
+    assert vector.vector_tape(g).fragile  # sin's result, relu's argument
+    assert not batch.suspect[:30].any()
+
+
+def test_an_underflow_next_to_a_domain_error_in_the_chunk_is_suspect() -> None:
+    # found by a differential run (2026-11-29): the smallest of a chunk's exp
+    # values was nan (log of a negative number at another point), and the
+    # underflow to 0 at this point went unseen
+    g = graph_of("sin(exp((sqrt(1 + (log(x*y))^2)) * (w))*(w))")
+    batch = evaluate(g, {"x": np.array([-1.0, -79.13826161509424]), "y": np.array([2.0, -97.88227071948167]),
+                         "w": np.array([1.0, -592.1630857821956])})
+    assert batch.suspect.tolist() == [True, True]  # a domain error; exp(-5335.76) underflows to 0
+    # and a nearly subnormal gradient next to a nan one
+    rows = np.array([[np.nan, 1.0, 1e-300], [1.0, 2.0, 3.0]])
+    assert vector._magnitudes(rows, np.empty(rows.shape)) == (False, True)
