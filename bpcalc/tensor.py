@@ -69,11 +69,20 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     of all nodes together exceed `max_entries`; ("shape") when `need_scalar`
     and the output is not a scalar."""
     # the warnings are words: in the language they were said in
-    key = (tuple(np.shape(point[name]) for name in graph.input_names), max_entries, need_scalar, language())
+    found, warned = _shapes(graph, point, max_entries, need_scalar)
+    return list(found), list(warned)
+
+
+def _shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
+            need_scalar: bool) -> tuple[tuple[Shape, ...], tuple[Diagnostic, ...]]:
+    """`shapes`, as the tuples it remembers (no copies)."""
+    ndarray = np.ndarray
+    key = (tuple(v.shape if v.__class__ is ndarray else np.shape(v) for v in map(point.__getitem__, graph.input_names)),
+           max_entries, need_scalar, language())
     known = graph.cache.setdefault("shapes", {})
-    if key in known:  # the same program at points of the same shapes (a training loop)
-        found, warned = known[key]
-        return list(found), list(warned)
+    found = known.get(key)
+    if found is not None:  # the same program at points of the same shapes (a training loop)
+        return found
     n = len(graph)
     out: list[Shape] = [()] * n
     warnings: list[Diagnostic] = []
@@ -117,9 +126,10 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
         raise _fail(graph, o, "shape", _("the output {label} is {what}, and a gradient needs one number: "
                                          "reduce it with sum(...) or mean(...)").format(
             label=label, what=shape_words(out[o])))
+    found = (tuple(out), tuple(warnings))
     if len(known) < _KNOWN_SHAPES:
-        known[key] = (tuple(out), tuple(warnings))
-    return out, warnings
+        known[key] = found
+    return found
 
 
 def _broadcast(names: Sequence[str], a: Shape, b: Shape) -> Shape:
@@ -401,12 +411,15 @@ def all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
     unless an entry is not or the sum overflows; only then look closer.
     (Called where numpy's floating-point warnings are off.)"""
-    if a.__class__ is np.ndarray and a.size >= _DOT_MIN and a.dtype == np.float64 and a.flags.c_contiguous:
+    if a.__class__ is np.ndarray and a.dtype is _FLOAT64 and a.size >= _DOT_MIN and a.flags.c_contiguous:
         # the sum of squares (BLAS's dot, half the time of a sum): a nan or
         # an infinity in any entry makes it one too (squares are never negative)
         v = a.reshape(-1)
-        return bool(np.isfinite(v @ v)) or bool(np.isfinite(a).all())
-    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
+        return math.isfinite(v @ v) or bool(np.isfinite(a).all())
+    return math.isfinite(np.add.reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 #: `all_finite` by a dot product from this many entries (below, a sum is as fast).
@@ -470,6 +483,11 @@ class _BackwardPlan:
     steps: tuple[tuple[int, tuple[int, ...], tuple[bool, ...], bool, str, dict[str, Any], dict[str, Any]], ...]
     #: needed nodes whose adjoint's finiteness `_implied_finite` checks, in order
     checked: tuple[int, ...]
+    #: checked node -> (a scalar op using it, another of that op's arguments,
+    #: checked and not in here): when the first node's adjoint is the very
+    #: array of the op's (x + b passes its upstream on as it is), the other
+    #: argument's finite adjoint already says it is finite
+    aliases: dict[int, tuple[int, int]]
 
 
 def _backward_plan(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | None) -> _BackwardPlan:
@@ -498,11 +516,28 @@ def _backward_plan(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | Non
     # finite adjoint of an argument that receives such a product says the
     # node's own adjoint (every entry of it) is finite: only the others are
     # checked. The output's adjoint is the seed, ones.
-    checked = tuple(
-        i for i in range(len(graph))
-        if need[i] and i != out and not (ops[i] != INPUT and ops[i] != CONST and ops[i] not in TENSOR_OPS
-                                         and any(need[j] for j in graph.args(i))))
-    plan = _BackwardPlan(need, tuple(steps), checked)
+    def implied(i: int) -> bool:
+        return ops[i] != INPUT and ops[i] != CONST and ops[i] not in TENSOR_OPS and any(need[j] for j in graph.args(i))
+
+    checked = tuple(i for i in range(len(graph)) if need[i] and i != out and not implied(i))
+    candidates: dict[int, list[tuple[int, int]]] = {}
+    for i in range(out + 1):
+        if need[i] and implied(i):
+            args = graph.args(i)
+            for r in args:
+                if r in checked:
+                    candidates.setdefault(r, []).extend((i, k) for k in args if k != r and k in checked)
+    aliases: dict[int, tuple[int, int]] = {}
+    kept_checked: set[int] = set()  # the other arguments relied on: never skipped themselves
+    for r in sorted(candidates, reverse=True):  # inner nodes first (inputs such as a bias are the small ones)
+        if r in kept_checked:
+            continue
+        for i, k in candidates[r]:
+            if k not in aliases:
+                aliases[r] = (i, k)
+                kept_checked.add(k)
+                break
+    plan = _BackwardPlan(need, tuple(steps), checked, aliases)
     if len(known) < _KNOWN_SHAPES:
         known[key] = plan
     return plan
@@ -560,9 +595,10 @@ def _implied_finite(plan: _BackwardPlan, result: Sequence[Any]) -> bool:
     """Every needed adjoint is finite, by checking the plan's `checked` ones
     (an array met twice is checked once)."""
     seen: list[Any] = []
+    aliases = plan.aliases
     for i in plan.checked:
         a = result[i]
-        if any(a is b for b in seen):
+        if i in aliases and a is result[aliases[i][0]] or any(a is b for b in seen):
             continue
         if not all_finite(a):
             return False
@@ -633,7 +669,7 @@ def value_and_grad(graph: Graph, point: Mapping[str, Any], wrt: Sequence[int],
     """Every node's value and adjoint at `point` (the adjoints only on paths
     from the inputs `wrt`), and the warnings of the shape check, the forward
     and the backward pass: the whole engine, as `bpcalc grad` runs it."""
-    _shapes, sw = shapes(graph, point, max_entries)
+    _found, sw = _shapes(graph, point, max_entries, True)
     kept: dict[int, Any] = {}
     values, fw = forward(graph, point, kept)
     adjoints, bw = backward(graph, values, wrt, kept)
