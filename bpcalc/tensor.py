@@ -185,7 +185,7 @@ def forward(graph: Graph, point: Mapping[str, Any],
     with np.errstate(all="ignore"):
         for i, args, kind, op, kw in _forward_steps(graph):
             argv = [values[j] for j in args]
-            if kind == _CE:
+            if kind == _CE and not _valid_indices(*argv):
                 problem = ce_index_problem(np, *argv)
                 if problem:
                     raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
@@ -226,6 +226,17 @@ def forward(graph: Graph, point: Mapping[str, Any],
 _TENSOR, _CE, _TIES, _SCALAR = range(4)
 #: The keyword arguments of a node without any (shared: never written).
 _NO_PARAMS: dict[str, Any] = {}
+
+
+def _valid_indices(x: Any, t: Any) -> bool:
+    """cross_entropy's target holds probabilities, or class indices that are
+    whole numbers from 0 to C - 1, as `ce_index_problem` asks; False when in
+    doubt (it then says what is wrong, if anything). Fewer passes than it: a
+    whole number in range is its own int64, which, read unsigned, is below C."""
+    if t.shape == x.shape:
+        return True
+    idx = t.astype(np.int64)  # nan, inf, huge: some integer, unequal to t (numpy's warnings are off)
+    return bool((idx == t).all()) and bool((idx.view(np.uint64) < x.shape[-1]).all())
 
 
 def _forward_steps(graph: Graph) -> tuple[tuple[int, tuple[int, ...], int, str, dict[str, Any]], ...]:
@@ -578,7 +589,9 @@ def _backward_pass(plan: _BackwardPlan, values: Sequence[Any], out: int, kept: M
         for j, c, w, a in zip(args, cots, wanted, argv):
             if c is None or not w:
                 continue
-            c = unbroadcast(asarray(c, dtype=float), a.shape)
+            c = asarray(c, dtype=float)
+            if c.shape != a.shape:
+                c = unbroadcast(c, a.shape)
             adj[j] = c if adj[j] is None else adj[j] + c
     return adj
 
