@@ -257,8 +257,16 @@ def _forward_steps(graph: Graph) -> tuple[tuple[int, tuple[int, ...], int, str, 
             else:
                 kind = _SCALAR
             steps.append((i, graph.args(i), kind, op, kw))
-        found = graph.cache["tensor forward"] = tuple(steps)
+        found = tuple(steps)
+        if len(graph) <= _PLAN_MAX_NODES:
+            graph.cache["tensor forward"] = found
     return found
+
+
+#: The forward steps and backward plans are remembered for graphs of up to
+#: so many nodes (a larger one derives them at each call, as cheap as the
+#: loops themselves, rather than keep about 100 bytes a node).
+_PLAN_MAX_NODES = 100_000
 
 
 def node_value(graph: Graph, i: int, argv: Sequence[Any]) -> Any:
@@ -531,13 +539,14 @@ def _backward_plan(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | Non
         return ops[i] != INPUT and ops[i] != CONST and ops[i] not in TENSOR_OPS and any(need[j] for j in graph.args(i))
 
     checked = tuple(i for i in range(len(graph)) if need[i] and i != out and not implied(i))
+    roots = set(checked)
     candidates: dict[int, list[tuple[int, int]]] = {}
     for i in range(out + 1):
         if need[i] and implied(i):
             args = graph.args(i)
             for r in args:
-                if r in checked:
-                    candidates.setdefault(r, []).extend((i, k) for k in args if k != r and k in checked)
+                if r in roots:
+                    candidates.setdefault(r, []).extend((i, k) for k in args if k != r and k in roots)
     aliases: dict[int, tuple[int, int]] = {}
     kept_checked: set[int] = set()  # the other arguments relied on: never skipped themselves
     for r in sorted(candidates, reverse=True):  # inner nodes first (inputs such as a bias are the small ones)
@@ -549,7 +558,7 @@ def _backward_plan(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | Non
                 kept_checked.add(k)
                 break
     plan = _BackwardPlan(need, tuple(steps), checked, aliases)
-    if len(known) < _KNOWN_SHAPES:
+    if len(known) < _KNOWN_SHAPES and len(graph) <= _PLAN_MAX_NODES:
         known[key] = plan
     return plan
 
@@ -607,15 +616,15 @@ def _times(g: Any, p: Any) -> Any:
 def _implied_finite(plan: _BackwardPlan, result: Sequence[Any]) -> bool:
     """Every needed adjoint is finite, by checking the plan's `checked` ones
     (an array met twice is checked once)."""
-    seen: list[Any] = []
+    seen: set[int] = set()  # ids of the arrays checked (all alive in `result`)
     aliases = plan.aliases
     for i in plan.checked:
         a = result[i]
-        if i in aliases and a is result[aliases[i][0]] or any(a is b for b in seen):
+        if i in aliases and a is result[aliases[i][0]] or id(a) in seen:
             continue
         if not all_finite(a):
             return False
-        seen.append(a)
+        seen.add(id(a))
     return True
 
 
