@@ -349,6 +349,28 @@ def _built(source: Source, limits: Limits) -> tuple[Graph, list[Diagnostic]]:
     return found[0], list(found[1])
 
 
+def _resolved(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | None,
+              python: bool) -> tuple[tuple[str, ...], list[int]]:
+    """`resolve` (the inputs to report) and their node ids, remembered per
+    graph for the names given (a training loop gives the same ones each
+    time); an error is raised every time, never remembered."""
+    known = graph.cache.setdefault("resolved", {})
+    try:
+        key: tuple[Any, ...] | None = (tuple(point), None if wrt is None else tuple(wrt), python)
+        found = known.get(key)
+    except TypeError:  # a name that is not even hashable: resolve says what is wrong
+        found = key = None
+    if found is None:
+        chosen = resolve(graph, point, wrt, python)
+        found = (chosen, tuple(graph.input_id(name) for name in chosen))
+        if key is not None and len(known) < _RESOLVED_MAX:
+            known[key] = found
+    return found[0], list(found[1])
+
+
+_RESOLVED_MAX = 16
+
+
 def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] | None = None,
             limits: Limits = DEFAULT_LIMITS, python: bool = False):
     """Parse, lower, resolve the point, run forward and backward.
@@ -357,19 +379,23 @@ def analyze(source: Source, at: Mapping[str, object] | None, wrt: Sequence[str] 
     building block for `grad` and for other commands (check, explain, graph,
     batch). `tensor` says the tensor engine ran (vectors and matrices).
     """
-    with without_gc():
+    enabled = gc.isenabled()  # without_gc, inline: a training loop calls this thousands of times
+    gc.disable()
+    try:
         graph, warnings = _built(source, limits)
         point = as_point(at)
-        chosen = resolve(graph, point, wrt, python)
+        chosen, ids = _resolved(graph, point, wrt, python)
         plain = {name: v.value for name, v in point.items()}
         if graph.uses_tensors or not all(isinstance(v, float) for v in plain.values()):
             from . import tensor
 
-            values, adjoints, tw = tensor.value_and_grad(graph, plain, [graph.input_id(name) for name in chosen],
-                                                         limits.max_entries)
+            values, adjoints, tw = tensor.value_and_grad(graph, plain, ids, limits.max_entries)
             return graph, point, chosen, values, adjoints, [*warnings, *tw], True
         values, fw = forward(graph, plain)
         adjoints, bw = backward(graph, values)
+    finally:
+        if enabled:
+            gc.enable()
     return graph, point, chosen, values, adjoints, [*warnings, *fw, *bw], False
 
 
@@ -422,7 +448,10 @@ def with_sympy(
     """`result` with the SymPy steps asked for: the check, exact values, the
     derivative formulas (each within `budget` seconds; their notes become
     warnings). Lets a caller validate cheaply before the slow part."""
-    require_finite({"rtol": rtol, "atol": atol, "budget": budget})
+    if not (math.isfinite(rtol) and math.isfinite(atol) and math.isfinite(budget)):
+        require_finite({"rtol": rtol, "atol": atol, "budget": budget})  # says which
+    if not (check or exact or derivative):
+        return result  # nothing to add (a training loop's check=False)
     graph, point = result.graph, result.at
     warnings = list(result.warnings)
     if check:

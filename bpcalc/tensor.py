@@ -26,6 +26,7 @@ above), as for scalars.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -68,11 +69,20 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
     of all nodes together exceed `max_entries`; ("shape") when `need_scalar`
     and the output is not a scalar."""
     # the warnings are words: in the language they were said in
-    key = (tuple(np.shape(point[name]) for name in graph.input_names), max_entries, need_scalar, language())
+    found, warned = _shapes(graph, point, max_entries, need_scalar)
+    return list(found), list(warned)
+
+
+def _shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
+            need_scalar: bool) -> tuple[tuple[Shape, ...], tuple[Diagnostic, ...]]:
+    """`shapes`, as the tuples it remembers (no copies)."""
+    ndarray = np.ndarray
+    key = (tuple(v.shape if v.__class__ is ndarray else np.shape(v) for v in map(point.__getitem__, graph.input_names)),
+           max_entries, need_scalar, language())
     known = graph.cache.setdefault("shapes", {})
-    if key in known:  # the same program at points of the same shapes (a training loop)
-        found, warned = known[key]
-        return list(found), list(warned)
+    found = known.get(key)
+    if found is not None:  # the same program at points of the same shapes (a training loop)
+        return found
     n = len(graph)
     out: list[Shape] = [()] * n
     warnings: list[Diagnostic] = []
@@ -116,9 +126,10 @@ def shapes(graph: Graph, point: Mapping[str, Any], max_entries: int,
         raise _fail(graph, o, "shape", _("the output {label} is {what}, and a gradient needs one number: "
                                          "reduce it with sum(...) or mean(...)").format(
             label=label, what=shape_words(out[o])))
+    found = (tuple(out), tuple(warnings))
     if len(known) < _KNOWN_SHAPES:
-        known[key] = (tuple(out), tuple(warnings))
-    return out, warnings
+        known[key] = found
+    return found
 
 
 def _broadcast(names: Sequence[str], a: Shape, b: Shape) -> Shape:
@@ -164,42 +175,98 @@ def forward(graph: Graph, point: Mapping[str, Any],
     log softmax), by node."""
     n = len(graph)
     values: list[Any] = [None] * n
+    asarray = np.asarray
     for i, name in zip(graph.inputs, graph.input_names):
-        values[i] = np.asarray(point[name], dtype=float)
+        values[i] = asarray(point[name], dtype=float)
     for i, (v, _literal) in graph.consts.items():
-        values[i] = np.asarray(v, dtype=float)
+        values[i] = asarray(v, dtype=float)
     warnings: list[Diagnostic] = []
     counts: dict[str, int] = {}
-    ops, active, params = graph.ops, graph.active, graph.params
     with np.errstate(all="ignore"):
-        for i in range(n):
-            op = ops[i]
-            if op == INPUT or op == CONST:
-                continue
-            argv = [values[j] for j in graph.args(i)]
-            if op == "cross_entropy":
+        for i, args, kind, op, kw in _forward_steps(graph):
+            argv = [values[j] for j in args]
+            if kind == _CE and not _valid_indices(*argv):
                 problem = ce_index_problem(np, *argv)
                 if problem:
                     raise _fail(graph, i, "value", f"{problem} in {graph.describe(i)}")
-            out = node_value(graph, i, argv) if kept is None else _value_kept(graph, i, argv, kept)
-            if op in TENSOR_OPS:
-                if op in ("amax", "amin") and active[i]:
-                    _tie_note(graph, i, argv[0], out, warnings, counts)
-            else:
+            if kind == _SCALAR:
                 spec = OPS[op]
+                pair = spec.np_kept
+            else:
+                pair = TENSOR_OPS[op].kept
+            if pair is not None and kept is not None:
+                out, kept[i] = pair[0](np, *argv, **kw)
+                out = asarray(out, dtype=float)
+            elif kind == _SCALAR:
+                out = asarray(spec.np_forward(np, *argv), dtype=float)
+            else:
+                out = asarray(TENSOR_OPS[op].forward(np, *argv, **kw), dtype=float)
+            if kind == _SCALAR:
                 if not all_finite(out):
                     _nonfinite_entry(graph, i, argv, out, warnings, counts)
-                if spec.kink is not None and spec.np_kink is not None and active[i]:
+                if spec.kink is not None and spec.np_kink is not None and graph.active[i]:
                     _entry_notes(graph, i, "kink", spec.np_kink(np, *argv), argv, spec.kink, warnings, counts)
                 if spec.underflow is not None and not out.all():  # a zero somewhere (or -0.0)
                     zero = (out == 0.0) & np.all([np.isfinite(a) for a in np.broadcast_arrays(*argv)], axis=0)
                     _entry_notes(graph, i, "underflow", zero, argv,
                                  lambda *a, _u=spec.underflow: _u(0.0, *a), warnings, counts)
+            elif kind == _TIES:
+                _tie_note(graph, i, argv[0], out, warnings, counts)
             values[i] = out
     for kind, count in counts.items():
         if count > _MAX_WARNINGS_PER_KIND:
             warnings.append(Diagnostic(kind, f"… and {count - _MAX_WARNINGS_PER_KIND} more {kind} warnings", None))
     return values, warnings
+
+
+#: What `forward` does at a node besides computing it: nothing more (a
+#: tensor op), the class-index check (cross_entropy), the note on ties
+#: (max or min of an active tensor), or the scalar op's checks (a domain
+#: error or an overflow, kinks, underflow).
+_TENSOR, _CE, _TIES, _SCALAR = range(4)
+#: The keyword arguments of a node without any (shared: never written).
+_NO_PARAMS: dict[str, Any] = {}
+
+
+def _valid_indices(x: Any, t: Any) -> bool:
+    """cross_entropy's target holds probabilities, or class indices that are
+    whole numbers from 0 to C - 1, as `ce_index_problem` asks; False when in
+    doubt (it then says what is wrong, if anything). Fewer passes than it: a
+    whole number in range is its own int64, which, read unsigned, is below C."""
+    if t.shape == x.shape:
+        return True
+    idx = t.astype(np.int64)  # nan, inf, huge: some integer, unequal to t (numpy's warnings are off)
+    return bool((idx == t).all()) and bool((idx.view(np.uint64) < x.shape[-1]).all())
+
+
+def _forward_steps(graph: Graph) -> tuple[tuple[int, tuple[int, ...], int, str, dict[str, Any]], ...]:
+    """The forward pass's work at each computed node, derived once per graph:
+    (node, arguments, kind, op, keyword arguments). The op's functions are
+    looked up in the table at each call."""
+    found = graph.cache.get("tensor forward")
+    if found is None:
+        steps = []
+        ops, active, params = graph.ops, graph.active, graph.params
+        for i in range(len(graph)):
+            op = ops[i]
+            if op == INPUT or op == CONST:
+                continue
+            kw = dict(params[i]) if i in params else _NO_PARAMS
+            if op in TENSOR_OPS:
+                kind = _CE if op == "cross_entropy" else _TIES if op in ("amax", "amin") and active[i] else _TENSOR
+            else:
+                kind = _SCALAR
+            steps.append((i, graph.args(i), kind, op, kw))
+        found = tuple(steps)
+        if len(graph) <= _PLAN_MAX_NODES:
+            graph.cache["tensor forward"] = found
+    return found
+
+
+#: The forward steps and backward plans are remembered for graphs of up to
+#: so many nodes (a larger one derives them at each call, as cheap as the
+#: loops themselves, rather than keep about 100 bytes a node).
+_PLAN_MAX_NODES = 100_000
 
 
 def node_value(graph: Graph, i: int, argv: Sequence[Any]) -> Any:
@@ -363,12 +430,15 @@ def all_finite(a: Any) -> bool:
     """Every entry of `a` is finite: a sum (one pass, no temporary) is finite
     unless an entry is not or the sum overflows; only then look closer.
     (Called where numpy's floating-point warnings are off.)"""
-    if a.__class__ is np.ndarray and a.size >= _DOT_MIN and a.dtype == np.float64 and a.flags.c_contiguous:
+    if a.__class__ is np.ndarray and a.dtype is _FLOAT64 and a.size >= _DOT_MIN and a.flags.c_contiguous:
         # the sum of squares (BLAS's dot, half the time of a sum): a nan or
         # an infinity in any entry makes it one too (squares are never negative)
         v = a.reshape(-1)
-        return bool(np.isfinite(v @ v)) or bool(np.isfinite(a).all())
-    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
+        return math.isfinite(v @ v) or bool(np.isfinite(a).all())
+    return math.isfinite(np.add.reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 #: `all_finite` by a dot product from this many entries (below, a sum is as fast).
@@ -418,6 +488,146 @@ def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
     return {j for j in as_indices if graph.ops[j] == INPUT and j not in used_otherwise}
 
 
+@dataclass(frozen=True)
+class _BackwardPlan:
+    """What `backward` does at points of one set of input shapes for one
+    `wrt`, derived once: the nodes whose adjoints are needed, each step from
+    the output back, and the adjoints whose finiteness is checked when
+    nothing went wrong (the others follow from them)."""
+
+    need: tuple[bool, ...]
+    #: (node, arguments, which arguments need a product, tensor op?, op,
+    #: keyword arguments, the same with `need` for a selective op), from the
+    #: output back
+    steps: tuple[tuple[int, tuple[int, ...], tuple[bool, ...], bool, str, dict[str, Any], dict[str, Any]], ...]
+    #: needed nodes whose adjoint's finiteness `_implied_finite` checks, in order
+    checked: tuple[int, ...]
+    #: checked node -> (a scalar op using it, another of that op's arguments,
+    #: checked and not in here): when the first node's adjoint is the very
+    #: array of the op's (x + b passes its upstream on as it is), the other
+    #: argument's finite adjoint already says it is finite
+    aliases: dict[int, tuple[int, int]]
+
+
+def _backward_plan(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | None) -> _BackwardPlan:
+    """The plan for these values' input shapes (class indices or
+    probabilities) and `wrt`, remembered per graph."""
+    key = (tuple(values[i].shape for i in graph.inputs), None if wrt is None else tuple(wrt))
+    known = graph.cache.setdefault("backward plans", {})
+    plan = known.get(key)
+    if plan is not None:
+        return plan
+    need = tuple(_needed(graph, data_inputs(graph, values), wrt))
+    ops, params = graph.ops, graph.params
+    out = graph.output
+    steps = []
+    for i in range(out, -1, -1):
+        op = ops[i]
+        if not need[i] or op == INPUT or op == CONST:
+            continue
+        args = graph.args(i)
+        wanted = tuple(need[j] for j in args)
+        kw = dict(params[i]) if i in params else _NO_PARAMS
+        steps.append((i, args, wanted, op in TENSOR_OPS, op, kw, kw if all(wanted) else {**kw, "need": wanted}))
+    # A scalar op passes each argument upstream * local partial, and the
+    # product of a non-finite number with anything is not finite; sums and
+    # broadcasting undone keep a non-finite entry non-finite too. So a
+    # finite adjoint of an argument that receives such a product says the
+    # node's own adjoint (every entry of it) is finite: only the others are
+    # checked. The output's adjoint is the seed, ones.
+    def implied(i: int) -> bool:
+        return ops[i] != INPUT and ops[i] != CONST and ops[i] not in TENSOR_OPS and any(need[j] for j in graph.args(i))
+
+    checked = tuple(i for i in range(len(graph)) if need[i] and i != out and not implied(i))
+    roots = set(checked)
+    candidates: dict[int, list[tuple[int, int]]] = {}
+    for i in range(out + 1):
+        if need[i] and implied(i):
+            args = graph.args(i)
+            for r in args:
+                if r in roots:
+                    candidates.setdefault(r, []).extend((i, k) for k in args if k != r and k in roots)
+    aliases: dict[int, tuple[int, int]] = {}
+    kept_checked: set[int] = set()  # the other arguments relied on: never skipped themselves
+    for r in sorted(candidates, reverse=True):  # inner nodes first (inputs such as a bias are the small ones)
+        if r in kept_checked:
+            continue
+        for i, k in candidates[r]:
+            if k not in aliases:
+                aliases[r] = (i, k)
+                kept_checked.add(k)
+                break
+    plan = _BackwardPlan(need, tuple(steps), checked, aliases)
+    if len(known) < _KNOWN_SHAPES and len(graph) <= _PLAN_MAX_NODES:
+        known[key] = plan
+    return plan
+
+
+def _backward_pass(plan: _BackwardPlan, values: Sequence[Any], out: int, kept: Mapping[int, Any] | None,
+                   careful: bool) -> list[Any]:
+    """The adjoints by the plan's steps, from the output `out` back.
+    `careful`: each upstream * local partial with a non-finite entry is made
+    again with the zero rule (`_times_local`); without it the products are
+    left as they come (the same numbers whenever every adjoint turns out
+    finite)."""
+    adj: list[Any] = [None] * len(values)
+    if plan.need[out]:
+        adj[out] = np.ones(values[out].shape)
+    asarray = np.asarray
+    times = _times_local if careful else _times
+    for i, args, wanted, tensor_op, op, kw, selective_kw in plan.steps:
+        g = adj[i]
+        if g is None:
+            continue
+        argv = [values[j] for j in args]
+        if tensor_op:
+            spec = TENSOR_OPS[op]
+            if spec.selective:
+                kw = selective_kw
+            if kept is not None and i in kept:
+                cots = spec.kept[1](np, kept[i], g, *argv, values[i], **kw)  # type: ignore[index]
+            else:
+                cots = spec.vjp(np, g, *argv, values[i], **kw)
+        else:
+            scalar = OPS[op]
+            if kept is not None and i in kept:
+                partials = scalar.np_kept[1](np, kept[i], *argv, values[i])  # type: ignore[index]
+            else:
+                partials = scalar.np_partials(np, *argv, values[i])
+            cots = [times(g, p) if w else None for w, p in zip(wanted, partials)]
+        for j, c, w, a in zip(args, cots, wanted, argv):
+            if c is None or not w:
+                continue
+            c = asarray(c, dtype=float)
+            if c.shape != a.shape:
+                c = unbroadcast(c, a.shape)
+            adj[j] = c if adj[j] is None else adj[j] + c
+    return adj
+
+
+def _times(g: Any, p: Any) -> Any:
+    """upstream * local partial as it comes: `_times_local` without the
+    zero rule, which changes nothing when the product is finite."""
+    if type(p) is float and p in (1.0, -1.0):
+        return g if p == 1.0 else -g
+    return g * p
+
+
+def _implied_finite(plan: _BackwardPlan, result: Sequence[Any]) -> bool:
+    """Every needed adjoint is finite, by checking the plan's `checked` ones
+    (an array met twice is checked once)."""
+    seen: set[int] = set()  # ids of the arrays checked (all alive in `result`)
+    aliases = plan.aliases
+    for i in plan.checked:
+        a = result[i]
+        if i in aliases and a is result[aliases[i][0]] or id(a) in seen:
+            continue
+        if not all_finite(a):
+            return False
+        seen.add(id(a))
+    return True
+
+
 def backward(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | None = None,
              kept: Mapping[int, Any] | None = None) -> tuple[list[Any], list[Diagnostic]]:
     """Adjoints d(output)/d(node), each of its node's shape (None for nodes
@@ -428,47 +638,35 @@ def backward(graph: Graph, values: Sequence[Any], wrt: Sequence[int] | None = No
     of those inputs to the output: the others get None (their adjoints are
     not computed), and a product whose argument needs no adjoint (the
     data side of X @ W when only W's gradient is asked for) is skipped.
-    `kept`: what `forward` kept for the rules that reuse it."""
+    `kept`: what `forward` kept for the rules that reuse it.
+
+    The pass first runs without looking at any product; when every adjoint
+    then proves finite (`_implied_finite`), that is the answer. Otherwise it
+    runs again the careful way (a zero local partial wins over an infinite
+    upstream, and the other way round), and the first non-finite adjoint
+    from the output back is reported."""
     n = len(graph)
-    ops = graph.ops
-    key = (tuple(values[i].shape for i in graph.inputs), None if wrt is None else tuple(wrt))
-    known = graph.cache.setdefault("needed", {})
-    need = known.get(key)
-    if need is None:  # by the inputs' shapes (class indices or probabilities) and wrt
-        need = tuple(_needed(graph, data_inputs(graph, values), wrt))
-        if len(known) < _KNOWN_SHAPES:
-            known[key] = need
-    adj: list[Any] = [None] * n
+    plan = _backward_plan(graph, values, wrt)
+    need = plan.need
     out = graph.output
-    if need[out]:
-        adj[out] = np.ones(values[out].shape)
     with np.errstate(all="ignore"):
-        for i in range(out, -1, -1):
-            g = adj[i]
-            if g is None or not need[i] or ops[i] == INPUT or ops[i] == CONST:
-                continue
-            args = graph.args(i)
-            for j, c in zip(args, node_vjp(graph, i, g, [values[j] for j in args], values[i],
-                                           [need[j] for j in args], kept)):
-                if c is None:
-                    continue
-                adj[j] = c if adj[j] is None else adj[j] + c
-    result = [
-        None if not need[i] else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
-        for i in range(n)
-    ]
+        for careful in (False, True):
+            adj = _backward_pass(plan, values, out, kept, careful)
+            result = [
+                None if not need[i] else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
+                for i in range(n)
+            ]
+            if not need[out] or (not careful and _implied_finite(plan, result)):
+                return result, []
+        first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not all_finite(result[i])), None)
     warnings: list[Diagnostic] = []
-    if need[out]:
-        with np.errstate(all="ignore"):
-            first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not all_finite(result[i])),
-                         None)
-        if first is not None:
-            a = result[first]
-            index, count = _first(~np.isfinite(a))
-            warnings.append(Diagnostic(
-                "nonfinite",
-                _("the gradient at {node} is {value}: an infinite or undefined local derivative on the way back").format(
-                    node=_where(graph, first, index, count), value=_fmt(float(a[index]))), first))
+    if first is not None:
+        a = result[first]
+        index, count = _first(~np.isfinite(a))
+        warnings.append(Diagnostic(
+            "nonfinite",
+            _("the gradient at {node} is {value}: an infinite or undefined local derivative on the way back").format(
+                node=_where(graph, first, index, count), value=_fmt(float(a[index]))), first))
     return result, warnings
 
 
@@ -493,7 +691,7 @@ def value_and_grad(graph: Graph, point: Mapping[str, Any], wrt: Sequence[int],
     """Every node's value and adjoint at `point` (the adjoints only on paths
     from the inputs `wrt`), and the warnings of the shape check, the forward
     and the backward pass: the whole engine, as `bpcalc grad` runs it."""
-    _shapes, sw = shapes(graph, point, max_entries)
+    _found, sw = _shapes(graph, point, max_entries, True)
     kept: dict[int, Any] = {}
     values, fw = forward(graph, point, kept)
     adjoints, bw = backward(graph, values, wrt, kept)

@@ -106,3 +106,24 @@ def test_option_values_must_be_finite() -> None:
     for options in ({"rtol": math.nan}, {"atol": math.inf}, {"budget": math.inf}):
         with pytest.raises(BpcalcError, match="must be a finite number"):
             bpcalc.grad("x", at={"x": 1}, **options)
+
+
+def test_remembered_names_still_refuse_what_is_wrong_and_follow_wrt():
+    import numpy as np
+
+    at = {"W": np.eye(2), "b": np.ones(2), "x": np.array([1.0, 2.0])}
+    for _ in range(2):  # the second time from what the first remembered
+        assert set(bpcalc.grad("sum(W @ x + b)", at=at, check=False, wrt=["b"]).gradient) == {"b"}
+        assert set(bpcalc.grad("sum(W @ x + b)", at=at, check=False).gradient) == {"W", "b", "x"}
+        assert list(bpcalc.grad("sum(W @ x + b)", at=at, check=False, wrt=["x", "W"]).gradient) == ["x", "W"]
+        with pytest.raises(bpcalc.BpcalcError, match="no input 'c'"):
+            bpcalc.grad("sum(W @ x + b)", at=at, check=False, wrt=["c"])
+        with pytest.raises(bpcalc.BpcalcError, match="missing value"):
+            bpcalc.grad("sum(W @ x + b)", at={"W": np.eye(2), "x": np.ones(2)}, check=False)
+
+
+def test_with_nothing_to_add_the_tolerances_are_still_checked():
+    with pytest.raises(bpcalc.BpcalcError, match="rtol"):
+        bpcalc.grad("x * y", at={"x": 1, "y": 2}, check=False, rtol=float("nan"))
+    r = bpcalc.grad("x * y", at={"x": 1, "y": 2}, check=False)
+    assert r.check is None and r.gradient == {"x": 2.0, "y": 1.0}

@@ -283,3 +283,146 @@ def test_sigmoid_slope_from_what_the_forward_pass_kept():
         assert np.array_equal(partials_kept(np, kept, a, out)[0], _np_sigmoid_slope(np, a))
     # sigma'(a) = e^-|a| / (1 + e^-|a|)^2, independently: never 0 before it underflows
     assert partials_kept(np, kept, a, out)[0][1] == pytest.approx(np.exp(-40.0) / (1 + np.exp(-40.0)) ** 2, rel=1e-15)
+
+
+# --- the backward pass's fast path against the careful one -------------------------
+
+
+def _careful_backward(graph, values, wrt, kept):
+    """The backward pass as it was before the fast path: every product with
+    the zero rule (`node_vjp`), every adjoint scanned from the output back."""
+    from bpcalc.graph import CONST, INPUT
+    from bpcalc.tensor import _needed, all_finite, data_inputs, node_vjp
+
+    n, out = len(graph), graph.output
+    need = _needed(graph, data_inputs(graph, values), wrt)
+    adj = [None] * n
+    if need[out]:
+        adj[out] = np.ones(values[out].shape)
+    with np.errstate(all="ignore"):
+        for i in range(out, -1, -1):
+            if adj[i] is None or not need[i] or graph.ops[i] in (INPUT, CONST):
+                continue
+            args = graph.args(i)
+            for j, c in zip(args, node_vjp(graph, i, adj[i], [values[j] for j in args], values[i],
+                                           [need[j] for j in args], kept)):
+                if c is not None:
+                    adj[j] = c if adj[j] is None else adj[j] + c
+        result = [None if not need[i] else (adj[i] if adj[i] is not None else np.zeros(values[i].shape))
+                  for i in range(n)]
+        first = next((i for i in range(n - 1, -1, -1) if result[i] is not None and not all_finite(result[i])),
+                     None) if need[out] else None
+    return result, first
+
+
+BACKWARD_CASES = [
+    # (program, point, wrt): finite everywhere, and the ways an adjoint goes non-finite or is saved by a zero
+    ("h = sigmoid(X @ W1 + b1); s = h @ W2 + b2; L = cross_entropy(s, t)",
+     {"X": RNG.random((5, 4)), "W1": RNG.standard_normal((4, 3)), "b1": np.zeros(3),
+      "W2": RNG.standard_normal((3, 2)), "b2": np.zeros(2), "t": np.array([0.0, 1, 1, 0, 1])}, ("W1", "b1", "W2", "b2")),
+    ("h = sigmoid(X @ W1 + b1); s = h @ W2 + b2; L = cross_entropy(s, t)",
+     {"X": RNG.random((5, 4)), "W1": RNG.standard_normal((4, 3)), "b1": np.zeros(3),
+      "W2": RNG.standard_normal((3, 2)), "b2": np.zeros(2), "t": np.eye(2)[[0, 1, 1, 0, 1]]}, None),
+    # exp overflows: an infinite upstream meets relu's zero slope (the zero rule gives 0, the bare product nan)
+    ("sum(relu(x) * exp(y))", {"x": np.array([-1.0, 2.0, -3.0]), "y": np.array([1000.0, 1.0, 1000.0])}, None),
+    ("sum(relu(x) * exp(y))", {"x": np.array([-1.0, 2.0, -3.0]), "y": np.array([1000.0, 1000.0, 1.0])}, None),
+    # an infinite gradient that stays: reported at the first node from the output back
+    ("L = sum(exp(X @ w + b))", {"X": np.array([[1.0, 2.0], [3.0, 400.0]]), "w": np.array([1.0, 2.0]),
+                                 "b": np.array([0.0, 1.0])}, None),
+    ("L = sum(sqrt(x) + x)", {"x": np.array([0.0, 4.0])}, None),
+    # x + b passes its upstream on as it is (the same array): the alias skipped, the bias checked
+    ("L = sum(exp(x @ W + b))", {"x": np.array([[300.0, 1.0]]), "W": np.array([[3.0, 1.0], [1.0, 1.0]]),
+                                 "b": np.array([0.0, 1.0])}, ("W",)),
+    ("L = sum(exp(x @ W + b))", {"x": np.array([[300.0, 1.0]]), "W": np.array([[3.0, 1.0], [1.0, 1.0]]),
+                                 "b": np.array([0.0, 1.0])}, ("b",)),
+    ("L = mean(tanh(A * B - A) * 2)", {"A": RNG.standard_normal((3, 3)), "B": RNG.standard_normal(3)}, ("B",)),
+    ("L = x", {"x": 2.0}, None),
+]
+
+
+@pytest.mark.parametrize("program, at, wrt", BACKWARD_CASES)
+def test_the_fast_backward_pass_gives_the_careful_ones_bits_and_warning(program, at, wrt):
+    from bpcalc.api import _built
+    from bpcalc.errors import Source
+    from bpcalc.limits import DEFAULT_LIMITS
+    from bpcalc.tensor import backward, forward, shapes
+
+    graph, _w = _built(Source(program, "<program>"), DEFAULT_LIMITS)
+    point = {k: np.asarray(v, dtype=float) for k, v in at.items()}
+    ids = None if wrt is None else [graph.input_id(name) for name in wrt]
+    shapes(graph, point, 10**7)
+    kept: dict = {}
+    values, _fw = forward(graph, point, kept)
+    want, first = _careful_backward(graph, values, ids, kept)
+    for _ in range(2):  # the plan derived, then the plan remembered
+        got, warnings = backward(graph, values, ids, kept)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert (g is None) == (w is None)
+            if g is not None:
+                assert g.shape == w.shape and np.array_equal(g, w, equal_nan=True)
+                assert np.array_equal(np.signbit(g), np.signbit(w))  # the same bits, -0.0 too
+        assert [d.node for d in warnings if d.kind == "nonfinite"] == ([] if first is None else [first])
+
+
+def test_a_zero_local_partial_still_wins_over_an_infinite_upstream():
+    r = grad("sum(relu(x) * exp(y))", x=np.array([-1.0, 2.0]), y=np.array([1000.0, 1.0]))
+    assert r.gradient["x"][0] == 0.0 and r.gradient["x"][1] == pytest.approx(np.e)
+    assert r.gradient["y"][0] == 0.0  # relu(x) = 0 times exp(y) = inf: 0, not nan
+    assert np.isinf(r.adjoints[r.graph.arg0[r.graph.arg0[r.graph.output]]][0])  # relu(x)'s own: inf, and said
+    assert [w.kind for w in r.warnings].count("nonfinite") == 1
+
+
+def test_a_nonfinite_gradient_is_still_reported_where_it_starts():
+    r = grad("L = sum(exp(X @ w))", X=np.array([[1.0, 2.0], [3.0, 400.0]]), w=np.array([1.0, 2.0]))
+    assert np.isinf(r.gradient["w"]).any()
+    nonfinite = [w for w in r.warnings if w.kind == "nonfinite"]
+    assert len(nonfinite) == 1 and "inf" in nonfinite[0].message
+
+
+@pytest.mark.parametrize("t", [0.0, -0.0, 9.0, 3.5, -1.0, 10.0, np.nan, np.inf, -np.inf, 1e19, -1e19, 2.0**63,
+                               -(2.0**63), 2.0**64, 1e300])
+def test_the_quick_class_index_check_never_passes_what_the_full_one_refuses(t):
+    from bpcalc.ops import ce_index_problem
+    from bpcalc.tensor import _valid_indices
+
+    x = np.zeros((3, 10))
+    target = np.array([1.0, t, 2.0])
+    with np.errstate(all="ignore"):
+        quick = _valid_indices(x, target)
+    full = ce_index_problem(np, x, target)
+    assert quick == (full is None)  # whole numbers from 0 to 9 pass both, anything else neither
+    with np.errstate(all="ignore"):
+        assert _valid_indices(np.zeros(10), np.array(t)) == (ce_index_problem(np, np.zeros(10), np.array(t)) is None)
+
+
+def test_an_invalid_class_index_is_still_an_error_naming_it():
+    x = RNG.standard_normal((3, 4))
+    for bad in (1.5, -1.0, 4.0):
+        e = error("cross_entropy(x, t)", x=x, t=np.array([0.0, bad, 1.0]))
+        assert e.kind == "value" and "class index" in e.message and "(entry 1)" in e.message
+
+
+def test_the_engine_looks_up_the_op_table_at_each_call(monkeypatch):
+    from bpcalc import ops
+
+    at = {"W": np.array([[1.0, 2.0], [3.0, 4.0]]), "x": np.array([1.0, -1.0])}
+    before = bpcalc.grad("sum(W @ x)", at=at, check=False).gradient["W"]
+    table = dict(ops.TENSOR_OPS)
+    doubled = ops.TensorOp(**{**table["matmul"].__dict__,
+                              "vjp": lambda np_, g, a, b, out, need=(True, True): (np_.outer(g, b) * 2, a.T @ g)})
+    monkeypatch.setitem(ops.TENSOR_OPS, "matmul", doubled)
+    assert np.array_equal(bpcalc.grad("sum(W @ x)", at=at, check=False).gradient["W"], 2 * before)
+
+
+def test_the_careful_pass_runs_only_when_an_adjoint_is_not_finite(monkeypatch):
+    from bpcalc import tensor
+
+    passes = []
+    real = tensor._backward_pass
+    monkeypatch.setattr(tensor, "_backward_pass", lambda *a: passes.append(a[-1]) or real(*a))
+    grad("sum(relu(x) * exp(y))", x=np.array([-1.0, 2.0]), y=np.array([1.0, 1.0]))
+    assert passes == [False]
+    passes.clear()
+    grad("sum(relu(x) * exp(y))", x=np.array([-1.0, 2.0]), y=np.array([1000.0, 1.0]))
+    assert passes == [False, True]
