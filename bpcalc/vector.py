@@ -25,7 +25,7 @@ Elsewhere numpy's exp, sin, ... may differ from the math module's in the last
 bit, and an ill-conditioned point magnifies that without bound
 (cos(exp(y)^2.07) at y = 230.7: -1.24 in numpy, 0.89 in the math module). So
 every chunk is computed a second time with the result of each such operation
-moved, point by point, by a random 2^-37 to 2^-36 (`jitters`): a point
+moved up, point by point, by a random 2^-37 to 2^-36 (`jitters`): a point
 whose value or gradient moves by more than `SENSITIVE` (relative: what 8
 units in the last place would move by 1e-11), or leaves a domain (a nan),
 or whose argument of a kink moves that much (which side of relu's kink it
@@ -551,11 +551,13 @@ def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: np.nd
 
 def jitters(node: int, rows: int) -> np.ndarray:
     """The factors that move node `node`'s result in the second pass, one
-    per row of a chunk: 1 ± JITTER x (1/2 to 1), sizes and signs drawn at
-    random (seeded by the node, so a run is repeatable): moves of two nodes,
-    or of sums of them, do not cancel but by a rare chance, point by point."""
+    per row of a chunk: 1 + JITTER x (1/2 to 1), the size drawn at random
+    (seeded by the node, so a run is repeatable). All upwards: two moved
+    terms of a sum (exp(z) + exp(z), written twice) cannot cancel; in a
+    difference (tanh(a) - tanh(b)) their sizes differ, point by point, but by
+    a rare chance."""
     rng = np.random.default_rng([node, 0x5EED])
-    return 1.0 + JITTER * rng.uniform(0.5, 1.0, rows) * (2 * rng.integers(0, 2, rows) - 1)
+    return 1.0 + JITTER * rng.uniform(0.5, 1.0, rows)
 
 
 def _rows_without_inputs(columns: Mapping[str, np.ndarray]) -> int:

@@ -294,10 +294,10 @@ def test_an_ill_conditioned_point_is_seen_when_two_moved_terms_are_summed() -> N
     batch = evaluate(g, {n: np.array([v]) for n, v in at.items()})
     assert batch.suspect[0] and batch.sensitive[0]
     assert vector.SENSITIVE / vector.JITTER == pytest.approx(1e-11 / 2.0**-49)
-    # each point's moves are its own, between JITTER/2 and JITTER, of both signs
+    # each point's moves are its own, up, between JITTER/2 and JITTER
     moves = vector.jitters(7, 10_000) - 1.0
-    assert (np.abs(moves) >= vector.JITTER / 2).all() and (np.abs(moves) <= vector.JITTER).all()
-    assert 0.45 < (moves > 0).mean() < 0.55 and len(np.unique(moves)) > 9_000
+    assert (moves >= vector.JITTER / 2).all() and (moves <= vector.JITTER).all() and len(np.unique(moves)) > 8_000
+    assert not np.array_equal(moves, vector.jitters(8, 10_000) - 1.0)
     assert np.array_equal(vector.jitters(7, 100), vector.jitters(7, 100))  # repeatable
 
 
