@@ -21,14 +21,17 @@ from . import loading
 # collector's scans (3 ms of a 55 ms `bpcalc grad`); the end of the module
 # turns it back on, and `main` sets all of start-up's objects aside for good.
 _PAUSED = loading.pause()
+try:
+    import typer
 
-import typer  # noqa: E402
-
-from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
-from . import i18n
-from .i18n import _
-from .inputs import read_program
-from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
+    from .errors import EXIT_INTERNAL, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, BpcalcError
+    from . import i18n
+    from .i18n import _
+    from .inputs import read_program
+    from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_LIMITS, DEFAULT_RTOL, require_finite
+except BaseException:  # a process that goes on without us gets its collector back
+    loading.resume(_PAUSED)
+    raise
 
 if TYPE_CHECKING:
     from rich.console import Console
