@@ -5,10 +5,16 @@
     {'x': -4.0, 'y': -4.0, 'z': 3.0}
 """
 
-from typing import Any
+from . import loading as _loading
 
-from .api import GradResult, NodeResult
-from .errors import BpcalcError
+_paused = _loading.pause()  # the modules load without the collector's scans
+try:
+    from typing import Any
+
+    from .api import GradResult, NodeResult
+    from .errors import BpcalcError
+finally:
+    _loading.resume(_paused)
 
 __all__ = ["grad", "check", "explain", "graph", "grad_batch", "GradResult", "NodeResult", "CheckReport",
            "Explained", "Picture", "BatchResult", "BpcalcError", "use_language"]

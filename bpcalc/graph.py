@@ -50,6 +50,9 @@ class Node:
 
 @dataclass(frozen=True)
 class Graph:
+    """The program's computational graph: one tuple per field, indexed by
+    node id (see the module's docstring)."""
+
     source: Source
     ops: tuple[str, ...]
     arg0: tuple[int, ...]

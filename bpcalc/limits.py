@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limits:
+    """The bounds an input must stay within (each a command-line option)."""
+
     max_bytes: int = 32 * 1024 * 1024  # program text, file or stdin
     max_nodes: int = 5_000_000  # graph nodes
     max_depth: int = 1_000_000  # nested parentheses / unary operators

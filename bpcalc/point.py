@@ -247,8 +247,8 @@ def parse_at(specs: Sequence[str], origin: str = "--at") -> dict[str, AtValue]:
                 raise BpcalcError("value", _("'{name}' is not a valid input name").format(name=name), source, span)
             if not value_text.strip():
                 raise BpcalcError("value", _("no value after '{name}='").format(name=name), source, span)
-            if "=" in value_text and _PAIR_AFTER_SPACE.search(piece):
-                pairs = _PAIR_AFTER_SPACE.sub(",", piece)
+            if "=" in value_text and re.search(_PAIR_AFTER_SPACE, piece):
+                pairs = re.sub(_PAIR_AFTER_SPACE, ",", piece)
                 raise BpcalcError(
                     "value", _("'{text}' holds more than one value: separate them with commas: {pairs}").format(
                         text=piece, pairs=pairs), source, span)
@@ -303,15 +303,17 @@ def read_at_file(path: Path, max_bytes: int) -> dict[str, AtValue]:
     return point
 
 
-_PAIR_AFTER_SPACE = re.compile(r"\s*;\s*|\s+(?=[^\W\d]\w*\s*=)")  # 'x=1 y=2', 'x=1;y=2'
-_NAME_THEN_VALUE = re.compile(r"([^\W\d]\w*)\s*(?::|\s)\s*(\S.*)\Z")
+# Patterns of the messages about a bad --at, compiled (and cached by `re`)
+# when first needed, not at start-up.
+_PAIR_AFTER_SPACE = r"\s*;\s*|\s+(?=[^\W\d]\w*\s*=)"  # 'x=1 y=2', 'x=1;y=2'
+_NAME_THEN_VALUE = r"([^\W\d]\w*)\s*(?::|\s)\s*(\S.*)\Z"
 
 
 def _not_a_pair(piece: str, point: dict[str, AtValue], before: str) -> str:
     """What is wrong with a piece of --at that has no '='."""
     if _NAME.match(piece):
         return _("'{name}' has no value; write {name}=<number>").format(name=piece)
-    pair = _NAME_THEN_VALUE.match(piece)
+    pair = re.match(_NAME_THEN_VALUE, piece)
     if pair:
         return _("'{text}' is not name=value; write {pair}").format(text=piece, pair=f"{pair.group(1)}={pair.group(2)}")
     last = list(point.values())[-1] if point and before.rstrip().endswith(",") else None
@@ -398,7 +400,7 @@ def resolve(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str] | Non
     return tuple(chosen)
 
 
-_AT_HEADER = re.compile(r"[ \t]*#[ \t]*at:(.*)")
+_AT_HEADER = r"[ \t]*#[ \t]*at:(.*)"  # compiled (and cached by `re`) when a program has one
 
 
 def header_point(source: Source) -> dict[str, AtValue]:
@@ -407,7 +409,8 @@ def header_point(source: Source) -> dict[str, AtValue]:
     single names."""
     if "at:" not in source.text:
         return {}
-    specs = [m.group(1) for line in source.text.splitlines() if (m := _AT_HEADER.fullmatch(line))]
+    header = re.compile(_AT_HEADER)
+    specs = [m.group(1) for line in source.text.splitlines() if (m := header.fullmatch(line))]
     origin = (_("the program's '# at:' line") if source.origin == "<program>"
               else _("{file}: '# at:' line").format(file=source.origin))
     return parse_at(specs, origin=origin)

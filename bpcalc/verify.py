@@ -167,9 +167,9 @@ def _evaluate(sp: Any, value: Any) -> Any:
 
 def symbolic_gradients(graph: Graph, point: Mapping[str, AtValue], wrt: Sequence[str]) -> list[tuple]:
     """[(name, derivative text, value or None, defined?)] — runs in the child."""
-    import sympy as sp
+    from .symbolic import import_sympy, to_sympy
 
-    from .symbolic import to_sympy
+    sp = import_sympy()
 
     exprs = to_sympy(sp, graph, needed=graph.reaches_output())
     out_expr = exprs[graph.output]
@@ -303,7 +303,9 @@ def check(
             work()
 
     if IMPORT_SYMPY_FIRST:
-        import sympy  # noqa: F401 - imported once here, so every forked child has it
+        from .symbolic import import_sympy
+
+        import_sympy()  # imported once here, so every forked child has it
         import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (28 ms): once, not in every child
 
     if _RUNNERS:
@@ -615,8 +617,10 @@ def local_partials(graph: Graph, values: Sequence[float], kinks: set[int],
     at the node's arguments: numerically for all nodes of a kind at once, and
     exactly (30 digits) where that overflows or is undefined."""
     import numpy as np
-    import sympy as sp
 
+    from .symbolic import import_sympy
+
+    sp = import_sympy()
     live = graph.reaches_output()
     active, ops, arg0, arg1, more = graph.active, graph.ops, graph.arg0, graph.arg1, graph.more
     isfinite = math.isfinite

@@ -15,7 +15,6 @@ language are rejected, pointing at the character and naming it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import NamedTuple
 
 from ..errors import BpcalcError, Source, Span
@@ -73,6 +72,8 @@ _PYTHON_ONLY = {  # marked only: translated where shown (`bad_character`)
 
 
 def _describe(ch: str) -> str:
+    import unicodedata  # here: only a character outside ASCII needs it (start-up)
+
     code = f"U+{ord(ch):04X}"
     name = unicodedata.name(ch, "")
     return f"{code} {name}" if name else code
@@ -93,6 +94,8 @@ def bad_character(source: Source, offset: int) -> BpcalcError:
         message = _("superscript '{char}' is not supported; write {power}").format(
             char=ch, power=_SUPERSCRIPTS[ch])
     else:
+        import unicodedata
+
         folded = unicodedata.normalize("NFKC", ch)
         category = unicodedata.category(ch)
         if folded != ch and folded.isascii() and folded.strip():
@@ -114,6 +117,8 @@ def bad_offset_in_name(text: str) -> int:
     """
     if text.isascii():
         return -1
+    import unicodedata
+
     for k, ch in enumerate(text):
         if ch.isascii() or ch in _SUBSCRIPT_DIGITS:
             continue
