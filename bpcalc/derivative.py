@@ -18,6 +18,7 @@ from .budget import Outcome, run_with_budget
 from .graph import Graph
 from .i18n import _
 from .limits import DEFAULT_BUDGET
+from .symbolic import import_sympy
 from .verify import MAX_DERIVATIVE_TEXT
 
 
@@ -56,7 +57,7 @@ def derivatives(graph: Graph, wrt: Sequence[str], budget: float = DEFAULT_BUDGET
 def with_fallback(formulas: Callable[..., tuple[Formula, ...]], args: tuple, budget: float) -> Derivatives:
     """`formulas(*args, simplify)` in a budgeted child, simplified; if that
     runs out, unsimplified within another `budget`; else none, saying why."""
-    import sympy  # noqa: F401 - imported here, once, so the forked children have it
+    import_sympy()  # here, once, so the forked children have it (without the collector's scans)
 
     start = time.monotonic()
     simple = run_with_budget(formulas, (*args, True), budget)

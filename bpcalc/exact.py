@@ -33,6 +33,7 @@ from .i18n import _, ngettext
 from .ops import OPS
 from .point import AtValue
 from .limits import DEFAULT_BUDGET
+from .symbolic import import_sympy
 
 #: Exact forms longer than this many characters are not kept (None); their
 #: decimal is still the exact value, correctly rounded.
@@ -87,7 +88,7 @@ def exact_values(graph: Graph, point: Mapping[str, AtValue], budget: float = DEF
     values, _warnings = forward(graph, {name: at.value for name, at in point.items()})
     if why := huge_power(graph, values):
         return ExactResult.failed(len(graph), floats_note(why))
-    import sympy  # noqa: F401 - imported here, once, so the forked child has it
+    import_sympy()  # here, once, so the forked child has it (without the collector's scans)
 
     outcome = run_with_budget(_exact_in_child, (graph, point), budget)
     return from_outcome(outcome, len(graph), budget, time.monotonic() - start)

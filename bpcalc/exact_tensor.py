@@ -39,6 +39,7 @@ from .exact import (ExactResult, PartialRules, Texts, floats_note, from_float, f
                     too_long_note)
 from .graph import CONST, INPUT, Graph
 from .limits import DEFAULT_BUDGET
+from .symbolic import import_sympy
 from .ops import TENSOR_OPS, _expand
 from .point import AtValue
 from .tensor import unbroadcast
@@ -56,7 +57,7 @@ def exact_tensor_values(graph: Graph, point: Mapping[str, AtValue], need: Sequen
     wrt = [name for name in graph.input_names if need[graph.input_id(name)]]
     if why := sympy_limits(graph, plain, wrt):
         return ExactResult.failed(len(graph), floats_note(why))
-    import sympy  # noqa: F401 - imported here, once, so the forked child has it
+    import_sympy()  # here, once, so the forked child has it (without the collector's scans)
 
     outcome = run_with_budget(_exact_in_child, (graph, point, tuple(need)), budget)
     return from_outcome(outcome, len(graph), budget, time.monotonic() - start)
