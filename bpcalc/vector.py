@@ -528,10 +528,14 @@ def outputs(graph: Graph, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: np.ndarray | None = None) -> list[Any]:
+def _forward(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: np.ndarray | None = None,
+             out: np.ndarray | None = None) -> list[Any]:
     """Every node's value over one chunk (arrays; constants stay 0-d),
     written into `rows` (a row per node, a chunk long) where the op is a
-    ufunc and `rows` is given."""
+    ufunc and `rows` is given; the output's into `out` if given."""
+    if rows is not None and out is not None:
+        rows = list(rows)
+        rows[graph.output] = out
     values: list[Any] = [None] * len(graph)
     for i, col in zip(graph.inputs, cols):
         values[i] = col
@@ -572,7 +576,7 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     every operation that numpy may round differently jittered; results
     written into the views. `work`: arrays to reuse (allocated if None)."""
     work = work or Work.of(len(graph), rows)
-    values = _forward(graph, tape, cols, rows=work.values[:, :rows])
+    values = _forward(graph, tape, cols, work.values[:, :rows], value)
 
     # -- which points need the scalar engine --
     if not all(np.isfinite(values[i]).all() for i in tape.constant):
@@ -594,8 +598,8 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     frontier = tape.frontier or ()
     slots = {i: gradient[j] for j, i in enumerate(report)}
     adj, kept = _backward(graph, tape.backward, values, rows, frontier, slots, work)
-    out = values[graph.output]
-    value[:] = out
+    if values[graph.output] is not value:
+        value[:] = values[graph.output]
     for j, i in enumerate(report):
         g = adj[i]
         if g is None:
