@@ -491,9 +491,13 @@ def _work(nodes: int, rows: int) -> Work:
 
 def _threads() -> int:
     """Threads for the chunks of one call: `BPCALC_THREADS`, else 1 (every
-    chunk in the calling thread). A second thread pays only on an idle
-    machine: on a shared 2-core machine it measured 1.1-1.2 x slower than
-    one (the GIL between numpy calls, and a core that is not free)."""
+    chunk in the calling thread; each thread takes a run of consecutive
+    chunks). A second thread pays only when the second core is free: on the
+    2-core machine of benchmarks/README.md, the neuron at 10^6 points took
+    8.8 ms with two threads against 11.2 with one when idle (chunks of 65536
+    rows), but 13.6 against 11.3 with another process busy on one core, and
+    27 against 13 when JAX's thread pool ran in the same process (the GIL
+    between numpy calls, and a core that is not free)."""
     import os
 
     wanted = os.environ.get("BPCALC_THREADS", "")
