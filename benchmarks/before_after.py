@@ -82,11 +82,6 @@ class Tree:
         return call
 
 
-def load(root: str) -> Any:
-    """The bpcalc package of the tree at `root`, each call with its own modules."""
-    return Tree(root)
-
-
 def alternate(calls: dict[str, Callable[[], Any]], rounds: int, clock: Callable[[], float]) -> dict[str, list[float]]:
     for f in calls.values():
         f()
@@ -198,7 +193,7 @@ def main() -> None:
     chosen = sys.argv[2:] or ["batch", "tensors", "scale", "startup", "grading"]
     trees = {"before": old_root, "after": str(HERE.parent)}
     if {"batch", "tensors"} & set(chosen):
-        old, new = load(old_root), load(str(HERE.parent))
+        old, new = Tree(old_root), Tree(str(HERE.parent))
         assert Path(old.__file__).resolve() != Path(new.__file__).resolve()
         if "batch" in chosen:
             print(batch(old, new), flush=True)

@@ -651,6 +651,9 @@ class Op:
     #: The numpy ufunc that is np_forward, bit for bit ("multiply"), or "":
     #: the vectorized engine then writes the result into a buffer it reuses.
     np_ufunc: str = field(default="", kw_only=True)
+    #: The result is >= 0 wherever it is defined (exp, sqrt, abs, ...): what
+    #: the vectorized engine knows of signs without looking at a point.
+    nonnegative: bool = field(default=False, kw_only=True)
     #: The forward pass keeping what the partials reuse, and the partials
     #: from it: `(np_forward_kept(np, *args) -> (out, kept),
     #: np_partials_kept(np, kept, *args, out))`, the same numbers as
@@ -779,6 +782,7 @@ _TABLE: tuple[Op, ...] = (
         ("exp({a})",), ("e^{{{a}}}",), N_("exponential e^a"), latex="e^{{{a}}}",
         underflow=_underflow("exp"),
         np_forward=lambda np, a: np.exp(a), np_ufunc="exp", np_partials=lambda np, a, o: (o,),
+        nonnegative=True,
     ),
     Op(
         "log", 1, math.log, lambda a, o: (_reciprocal(a),), lambda sp, a: sp.log(a),
@@ -795,6 +799,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_kink_at_zero(N_("sqrt'(0) = +inf (infinite slope; PyTorch gives inf)")),
         kink_doc="sqrt'(0) = +inf",
         np_forward=lambda np, a: np.sqrt(a), np_ufunc="sqrt", np_partials=lambda np, a, o: (0.5 / o,), np_kink=_np_at_zero,
+        nonnegative=True,
     ),
     Op(
         "sin", 1, math.sin, lambda a, o: (math.cos(a) if a - a == 0.0 else NAN,), lambda sp, a: sp.sin(a),
@@ -829,6 +834,7 @@ _TABLE: tuple[Op, ...] = (
         latex="\\sigma({a})", underflow=_underflow("sigmoid"),
         np_forward=_np_sigmoid, np_partials=lambda np, a, o: (_np_sigmoid_slope(np, a),),
         np_kept=(_np_sigmoid_kept, lambda np, kept, a, o: (kept[0] * kept[1] * kept[1],)),
+        nonnegative=True,
     ),
     Op(
         "relu", 1, _relu, lambda a, o: (_step(a),),
@@ -839,6 +845,7 @@ _TABLE: tuple[Op, ...] = (
         kink_doc="relu'(0) = 0",
         np_forward=lambda np, a: np.where(a < 0, 0.0, a), np_partials=lambda np, a, o: (1.0 * (a > 0),),
         np_kink=_np_at_zero, rule_program=("sign(relu({a}))",),
+        nonnegative=True,
     ),
     Op(
         "softplus", 1, _softplus, lambda a, o: (_sigmoid(a),),
@@ -846,6 +853,7 @@ _TABLE: tuple[Op, ...] = (
         ("sigmoid({a})",), ("\\sigma({a})",), N_("softplus log(1 + e^a), computed stably"),
         latex="\\mathrm{{softplus}}({a})",
         np_forward=_np_softplus, np_partials=lambda np, a, o: (_np_sigmoid(np, a),),
+        nonnegative=True,
     ),
     Op(
         "abs", 1, math.fabs,
@@ -856,6 +864,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_kink_at_zero(N_("abs'(0) = 0 (PyTorch convention)")),
         kink_doc="abs'(0) = 0",
         np_forward=lambda np, a: np.abs(a), np_ufunc="abs", np_partials=lambda np, a, o: (np.sign(a),), np_kink=_np_at_zero,
+        nonnegative=True,
     ),
     _extreme("max", True),
     _extreme("min", False),
@@ -901,6 +910,7 @@ _TABLE: tuple[Op, ...] = (
         "cosh", 1, math.cosh, lambda a, o: (_sinh_or_inf(a),), lambda sp, a: sp.cosh(a),
         ("sinh({a})",), ("\\sinh {a}",), N_("hyperbolic cosine"), latex="\\cosh {a}",
         np_forward=lambda np, a: np.cosh(a), np_ufunc="cosh", np_partials=lambda np, a, o: (np.sinh(a),),
+        nonnegative=True,
     ),
     Op(
         "asinh", 1, math.asinh, lambda a, o: (1.0 / math.hypot(a, 1.0),), lambda sp, a: sp.asinh(a),
@@ -916,6 +926,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_infinite_slope("acosh", (1.0,), "+"), kink_doc="acosh'(1) = +inf",
         np_forward=lambda np, a: np.arccosh(a), np_ufunc="arccosh",
         np_partials=lambda np, a, o: (_np_rsqrt_product(np, a - 1.0, a + 1.0),), np_kink=_np_at((1.0,)),
+        nonnegative=True,
     ),
     Op(
         "atanh", 1, math.atanh, lambda a, o: (_reciprocal((1.0 - a) * (1.0 + a)),), lambda sp, a: sp.atanh(a),
@@ -973,6 +984,7 @@ _TABLE: tuple[Op, ...] = (
         kink=_origin_kink("hypot", N_("both partials are nan")), kink_doc=N_("at (0, 0): both partials nan"),
         np_forward=lambda np, a, b: np.hypot(a, b), np_ufunc="hypot", np_partials=_np_hypot_partials,
         np_kink=_np_origin,
+        nonnegative=True,
     ),
     # -- activations (PyTorch's definitions) --
     Op(

@@ -104,9 +104,10 @@ class VectorTape:
     watched: tuple[int, ...]
     #: (node's kink predicate, arg0, arg1 or -1) for active nodes with kinks.
     kinks: tuple[tuple[Callable[..., Any], Any, int], ...]
-    #: Active nodes that may underflow to 0 (exp, pow, sigmoid); an exp below
-    #: the smallest normal number is suspect too.
-    underflows: tuple[int, ...]
+    #: (node, result >= 0) for active nodes that may underflow to 0 (exp, pow,
+    #: sigmoid); a result >= 0 (`Op.nonnegative`: exp, sigmoid) below the
+    #: smallest normal number is suspect too.
+    underflows: tuple[tuple[int, bool], ...]
     #: Constant-only nodes: the same at every point.
     constant: tuple[int, ...]
     #: The second (jittered) pass: the forward entries of the nodes whose value
@@ -130,7 +131,7 @@ class VectorTape:
     #: inexact operation's result by JITTER moves the value and each frontier
     #: adjoint by at most BOUND x JITTER (relative), far below SENSITIVE, at
     #: every point where everything is finite. Only gradients so small that a
-    #: product lost relative precision (`_tiny`) are left to the scalar engine.
+    #: product lost relative precision (below `_TINY`) are left to the scalar engine.
     bounded: bool = False
     #: The moved arguments of ops with kinks (relu, abs, max, ...): where one
     #: moves by more than SENSITIVE, which side of the kink the point is on is
@@ -193,7 +194,7 @@ def vector_tape(graph: Graph) -> VectorTape:
         if op.np_kink is not None:
             kinks.append((op.np_kink, a, b))
         if op.underflow is not None:
-            underflows.append(i)
+            underflows.append((i, op.nonnegative))
     watched.update(i for i in range(len(graph)) if not consumed[i] and arg0[i] >= 0)
     backward.reverse()
     tainted, tainted_backward, frontier = _second_pass(graph, forward, backward)
@@ -277,7 +278,7 @@ def _signs(graph: Graph) -> list[int]:
         a, b, op = arg0[i], arg1[i], ops[i]
         if a < 0 or (graph.more and i in graph.more):
             continue
-        if op in ("exp", "sqrt", "abs", "sigmoid", "softplus", "relu") or (op == "mul" and a == b):
+        if getattr(OPS.get(op), "nonnegative", False) or (op == "mul" and a == b):
             sign[i] = 1
         elif op == "neg":
             sign[i] = -sign[a]
@@ -591,9 +592,9 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
             suspect |= predicate(np, *[values[j] for j in a])
         else:
             suspect |= predicate(np, values[a]) if b < 0 else predicate(np, values[a], values[b])
-    for i in tape.underflows:
+    for i, nonnegative in tape.underflows:
         v = values[i]
-        if graph.ops[i] == "exp":  # >= 0: a zero, or a subnormal that kept only some bits
+        if nonnegative:  # a zero, or a subnormal that kept only some bits
             if not v.min() >= _NORMAL:  # (a nan elsewhere makes the smallest nan)
                 suspect |= v < _NORMAL
         elif not v.all():  # a zero somewhere (no temporary when there is none)
@@ -664,7 +665,7 @@ def _chunk(graph: Graph, tape: VectorTape, cols: list[np.ndarray], rows: int, re
     suspect |= drift
 
 
-#: The smallest normal double: an exp below it has lost relative precision
+#: The smallest normal double: an exp (a sigmoid) below it has lost relative precision
 #: (numpy's and the math module's may differ by more than a last bit).
 _NORMAL = 2.0**-1022
 #: Below this a gradient may be subnormal (or become so when it moves): the
@@ -683,6 +684,19 @@ def _magnitudes(a: np.ndarray, scratch: np.ndarray) -> tuple[bool, bool]:
     return finite, not m.min() >= _TINY and bool(((m < _TINY) & (m > 0)).any())  # (a nan makes the smallest nan)
 
 
+def _partials(graph: Graph, entry: tuple, values: list[Any]) -> list[tuple[int, Any]]:
+    """A backward entry's (argument, local partial) pairs, for its active
+    arguments: the op table's `np_partials` at the node's values."""
+    i, p, a, b, act_a, act_b = entry
+    if b == VARIADIC:
+        active = graph.active
+        return [(j, pj) for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])) if active[j]]
+    if b < 0:
+        return [(a, p(np, values[a], values[i])[0])] if act_a else []
+    pa, pb = p(np, values[a], values[b], values[i])
+    return [(j, pj) for j, pj, act in ((a, pa, act_a), (b, pb, act_b)) if act]
+
+
 def _scales(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: int) -> list[Any]:
     """Each node's adjoint as the backward pass through `entries` would make
     it, with every partial and every adjoint taken by its magnitude: the sum
@@ -690,19 +704,11 @@ def _scales(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: int
     term reaches)."""
     scale: list[Any] = [None] * len(graph)
     scale[graph.output] = np.ones(rows)
-    active = graph.active
-    for i, p, a, b, act_a, act_b in entries:
-        g = scale[i]
+    for entry in entries:
+        g = scale[entry[0]]
         if g is None:
             continue
-        if b == VARIADIC:
-            pairs = [(j, pj) for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])) if active[j]]
-        elif b < 0:
-            pairs = [(a, p(np, values[a], values[i])[0])]
-        else:
-            pa, pb = p(np, values[a], values[b], values[i])
-            pairs = [(j, pj) for j, pj, act in ((a, pa, act_a), (b, pb, act_b)) if act]
-        for j, pj in pairs:
+        for j, pj in _partials(graph, entry, values):
             term = g * np.abs(pj)
             scale[j] = term if scale[j] is None else scale[j] + term
     return scale
@@ -798,26 +804,16 @@ def _backward(graph: Graph, entries: Sequence[tuple], values: list[Any], rows: i
             mine[j] = True
 
     adj[graph.output] = ones
-    active = graph.active
-    for i, p, a, b, act_a, act_b in entries:
+    for entry in entries:
+        i = entry[0]
         g = adj[i]
         if g is None:
             continue
         adj[i] = None
         if keep and i in keep:
             kept[i] = g
-        if b == VARIADIC:
-            for j, pj in zip(a, p(np, *[values[j] for j in a], values[i])):
-                if active[j]:
-                    add(j, g, pj)
-        elif b < 0:
-            add(a, g, p(np, values[a], values[i])[0])
-        else:
-            pa, pb = p(np, values[a], values[b], values[i])
-            if act_a:
-                add(a, g, pa)
-            if act_b:
-                add(b, g, pb)
+        for j, pj in _partials(graph, entry, values):
+            add(j, g, pj)
     for i in keep:
         if adj[i] is not None:  # an input on the frontier keeps its own adjoint
             kept[i] = adj[i]

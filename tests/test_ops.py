@@ -475,3 +475,17 @@ def test_an_ops_ufunc_is_its_numpy_forward_bit_for_bit() -> None:
             expected = op.np_forward(np, *args)
             got = getattr(np, op.np_ufunc)(*args, out=np.empty(len(x)))
             assert np.array_equal(got.view(np.int64), np.asarray(expected, dtype=np.float64).view(np.int64)), op.name
+
+
+def test_an_op_marked_nonnegative_never_gives_a_negative_number() -> None:
+    # the vectorized engine takes the sign of these ops' results for granted
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.normal(size=500) * 10, [0.0, -0.0, 1.0, -1.0, 1e-310, 745.0, -745.0, 1e308]])
+    y = rng.normal(size=len(x)) * 10
+    marked = [op for op in OPS.values() if op.nonnegative]
+    assert {op.name for op in marked} >= {"exp", "sqrt", "abs", "sigmoid", "softplus", "relu"}
+    with np.errstate(all="ignore"):
+        for op in marked:
+            out = np.asarray(op.np_forward(np, *((x,) if op.arity == 1 else (x, y))))
+            assert not (out < 0).any(), op.name
+            assert all(op.forward(*((v,) if op.arity == 1 else (v, 1.0))) >= 0 for v in [1.5, 2.0, 3.0]), op.name
