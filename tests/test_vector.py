@@ -25,6 +25,15 @@ def graph_of(text: str):
     return build(Source(text))[0]
 
 
+def random_program(rng, forms, start, leaves, depth: tuple[int, int]) -> str:
+    """`start` (or a random one of them) wrapped in depth[0]..depth[1] random
+    forms, each form's {b} a random leaf or the program so far."""
+    text = start if isinstance(start, str) else rng.choice(start)
+    for _ in range(rng.randint(*depth)):
+        text = rng.choice(forms).format(a=text, b=rng.choice([*leaves, text]))
+    return text
+
+
 def scalar(graph, point):
     values, fw = forward(graph, point)
     adjoints, bw = backward(graph, values)
@@ -182,11 +191,7 @@ def test_every_other_point_agrees_with_the_scalar_engine_to_1e_11() -> None:
                  "-({a})", "(1 + ({a})^2)^({b})"]
     checked = 0
     for _ in range(300):
-        text = "x"
-        for _ in range(rng.randint(2, 6)):
-            t = rng.choice(templates)
-            text = t.format(a=text, b=rng.choice(["x", "y", "0.5", text]))
-        text += " + y"
+        text = random_program(rng, templates, "x", ["x", "y", "0.5"], (2, 6)) + " + y"
         g = graph_of(text)
         cols = {"x": np.array([rng.uniform(-3, 3) for _ in range(20)]), "y": np.array([rng.uniform(-3, 3) for _ in range(20)])}
         batch = evaluate(g, cols)
@@ -227,9 +232,7 @@ def test_a_bounded_program_has_no_point_the_second_pass_would_flag() -> None:
              "1/(1 + exp({a}))", "exp({a})*exp({b})", "log(1 + ({a})*({a}))", "exp({a}) + exp({b})"]
     accepted = 0
     for _ in range(600):
-        text = rng.choice(["x", "y", "x*y"])
-        for _ in range(rng.randint(1, 5)):
-            text = rng.choice(forms).format(a=text, b=rng.choice(["x", "y", "2", "0.5", text]))
+        text = random_program(rng, forms, ["x", "y", "x*y"], ["x", "y", "2", "0.5"], (1, 5))
         g = graph_of(text)
         tape = vector.vector_tape(g)
         if not tape.bounded:
@@ -389,9 +392,7 @@ def test_random_programs_agree_with_the_scalar_engine_where_they_are_kept() -> N
              "1/(1 + exp({a}))", "exp({a}) + exp({b})", "exp({a})*({b})", "max({a}, {b})", "({a})^2", "2*({a})"]
     kept = 0
     for _ in range(count):
-        text = rng.choice(["x", "y", "x*y", "w*x + y"])
-        for _ in range(rng.randint(1, 6)):
-            text = rng.choice(forms).format(a=text, b=rng.choice(["x", "y", "w", "0.5", "3", text]))
+        text = random_program(rng, forms, ["x", "y", "x*y", "w*x + y"], ["x", "y", "w", "0.5", "3"], (1, 6))
         g = graph_of(text)
         scale = rng.choice([1, 3, 30, 300])
         cols = {n: np.array([rng.gauss(0, 1) * scale for _ in range(40)]) for n in g.input_names}
