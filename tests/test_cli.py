@@ -658,6 +658,17 @@ def test_chinese_tables_stay_aligned_at_80_columns(argv):
         assert len(widths) == 1 and widths.pop() <= 80, "\n".join(table)
 
 
+def test_a_matrix_gradient_of_a_wide_named_input_lines_up_under_its_first_row():
+    # "∂f/∂权重 = " takes 11 columns (each Chinese character 2): the second row starts there
+    run = run_cli("grad", "sum(权重 @ v)", "--at", "权重=[[1,2],[3,4]],v=[1,2]", "--no-check")
+    assert run.code == 0, run.err
+    out = run.out.splitlines()
+    k = out.index("∂f/∂权重 = [[1, 2],")  # df/dW[i, j] = v[j], by hand
+    first, second = out[k], out[k + 1]
+    assert first.index("[[") == 9 and cell_len(first[:first.index("[[")]) == 11
+    assert second == " " * 11 + " [1, 2]]"
+
+
 def test_grad_in_chinese_lr_show_summaries_and_warnings():
     run = run_cli("grad", "relu(x)*y", "--at", "x=0,y=2", "--lr", "0.1", env={"BPCALC_LANG": "zh"})
     assert run.code == 0

@@ -145,7 +145,7 @@ def render_grad(result: GradResult, console: "Console", digits: int, max_rows: i
     for name, v in result.gradient.items():
         if result.tensor:
             head = f"∂{out}/∂{name} = "
-            shown_v = (_(DATA_NOTE) if v is None else exact_and_written(exact_gradient.get(name), v, digits, len(head))
+            shown_v = (_(DATA_NOTE) if v is None else exact_and_written(exact_gradient.get(name), v, digits, cell_len(head))
                        if getattr(v, "size", 1) <= SHOWN_GRADIENT
                        else _("{summary}  (--show {name})").format(summary=tensor_fmt(v, digits), name=name))
         else:
