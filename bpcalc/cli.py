@@ -109,11 +109,8 @@ MaxNodesOpt = Annotated[
 ]
 
 
-class Lang(str, Enum):
-    """The languages of `--lang` (bpcalc.i18n.LANGUAGES)."""
-
-    en = "en"
-    zh = "zh"
+#: The languages of `--lang`: bpcalc.i18n.LANGUAGES.
+Lang = Enum("Lang", {code: code for code in i18n.LANGUAGES}, type=str)  # type: ignore[misc]
 
 
 LangOpt = Annotated[  # applied by `speak`, before click reads the arguments

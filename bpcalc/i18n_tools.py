@@ -71,7 +71,6 @@ def update(lang: str) -> int:
     """Add the source's new messages to `lang`'s .po (untranslated), mark the
     ones the source no longer uses obsolete; returns how many are new."""
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import write_po
 
     catalogue = read_catalogue(lang) if po_path(lang).exists() else Catalog(locale=lang, domain=DOMAIN)
     template = Catalog(domain=DOMAIN, project="bpcalc")

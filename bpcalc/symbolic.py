@@ -43,6 +43,7 @@ def import_sympy() -> Any:
     paused = pause()
     try:
         import sympy
+        import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (17-28 ms): once, before any fork
     finally:
         resume(paused)
     return sympy

@@ -278,16 +278,6 @@ def node_value(graph: Graph, i: int, argv: Sequence[Any]) -> Any:
     return np.asarray(OPS[op].np_forward(np, *argv), dtype=float)
 
 
-def _value_kept(graph: Graph, i: int, argv: Sequence[Any], kept: dict[int, Any]) -> Any:
-    """node_value, keeping in kept[i] what the op's backward rule reuses."""
-    op = graph.ops[i]
-    pair = TENSOR_OPS[op].kept if op in TENSOR_OPS else OPS[op].np_kept
-    if pair is None:
-        return node_value(graph, i, argv)
-    out, kept[i] = pair[0](np, *argv, **dict(graph.params.get(i, ())))
-    return np.asarray(out, dtype=float)
-
-
 def recompute(graph: Graph, values: Sequence[Any], node: int, value: Any, below: Sequence[int]) -> Any:
     """The output's value when node `node` takes `value` and everything else
     stays: only the nodes in `below` (those that depend on it, in order) are
@@ -454,24 +444,32 @@ def node_vjp(graph: Graph, i: int, g: Any, argv: Sequence[Any], out: Any,
     `kept`: what `forward` kept, by node."""
     op = graph.ops[i]
     wanted = [True] * len(argv) if need is None else list(need)
-    if op in TENSOR_OPS:
-        spec = TENSOR_OPS[op]
-        kw = dict(graph.params.get(i, ()))
-        if spec.selective and not all(wanted):
-            kw["need"] = tuple(wanted)
-        if kept is not None and i in kept:
-            cots = spec.kept[1](np, kept[i], g, *argv, out, **kw)  # type: ignore[index]
-        else:
-            cots = spec.vjp(np, g, *argv, out, **kw)
-    else:
-        scalar = OPS[op]
-        if kept is not None and i in kept:
-            partials = scalar.np_kept[1](np, kept[i], *argv, out)  # type: ignore[index]
-        else:
-            partials = scalar.np_partials(np, *argv, out)
-        cots = [_times_local(g, p) if w else None for w, p in zip(wanted, partials)]
+    kw = dict(graph.params.get(i, ()))
+    if op in TENSOR_OPS and TENSOR_OPS[op].selective and not all(wanted):
+        kw["need"] = tuple(wanted)
+    cots = _cotangents(op, kw, None if kept is None else kept.get(i), g, argv, out, wanted, _times_local)
     return [None if c is None or not w else unbroadcast(np.asarray(c, dtype=float), np.shape(a))
             for c, a, w in zip(cots, argv, wanted)]
+
+
+def _cotangents(op: str, kw: Mapping[str, Any], kept: Any, g: Any, argv: Sequence[Any], out: Any,
+                wanted: Sequence[bool], times: Any) -> Sequence[Any]:
+    """The op table's rule at one node: upstream `g` times the local
+    derivative, one entry per argument (None where not `wanted`), before
+    broadcasting is undone; from what forward `kept` when it kept something.
+    `times`: how a scalar op's partial multiplies g (`_times_local`, or
+    `_times` without the zero rule)."""
+    if op in TENSOR_OPS:
+        spec = TENSOR_OPS[op]
+        if kept is not None:
+            return spec.kept[1](np, kept, g, *argv, out, **kw)  # type: ignore[index]
+        return spec.vjp(np, g, *argv, out, **kw)
+    scalar = OPS[op]
+    if kept is not None:
+        partials = scalar.np_kept[1](np, kept, *argv, out)  # type: ignore[index]
+    else:
+        partials = scalar.np_partials(np, *argv, out)
+    return [times(g, p) if w else None for w, p in zip(wanted, partials)]
 
 
 def data_inputs(graph: Graph, values: Sequence[Any]) -> set[int]:
@@ -580,21 +578,9 @@ def _backward_pass(plan: _BackwardPlan, values: Sequence[Any], out: int, kept: M
         if g is None:
             continue
         argv = [values[j] for j in args]
-        if tensor_op:
-            spec = TENSOR_OPS[op]
-            if spec.selective:
-                kw = selective_kw
-            if kept is not None and i in kept:
-                cots = spec.kept[1](np, kept[i], g, *argv, values[i], **kw)  # type: ignore[index]
-            else:
-                cots = spec.vjp(np, g, *argv, values[i], **kw)
-        else:
-            scalar = OPS[op]
-            if kept is not None and i in kept:
-                partials = scalar.np_kept[1](np, kept[i], *argv, values[i])  # type: ignore[index]
-            else:
-                partials = scalar.np_partials(np, *argv, values[i])
-            cots = [times(g, p) if w else None for w, p in zip(wanted, partials)]
+        if tensor_op and TENSOR_OPS[op].selective:
+            kw = selective_kw
+        cots = _cotangents(op, kw, None if kept is None else kept.get(i), g, argv, values[i], wanted, times)
         for j, c, w, a in zip(args, cots, wanted, argv):
             if c is None or not w:
                 continue

@@ -306,7 +306,6 @@ def check(
         from .symbolic import import_sympy
 
         import_sympy()  # imported once here, so every forked child has it
-        import sympy.tensor.tensor  # noqa: F401 - SymPy's first Add imports it (28 ms): once, not in every child
 
     if _RUNNERS:
         differences()
