@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .derivative import Derivatives, Formula, clip
+from .derivative import Derivatives, Formula, clip, with_fallback
 from .graph import CONST, INPUT, Graph
 from .i18n import _
 from .limits import DEFAULT_ATOL, DEFAULT_BUDGET, DEFAULT_RTOL
@@ -552,7 +552,6 @@ def tensor_derivatives(result: "GradResult", budget: float = DEFAULT_BUDGET) -> 
 def entry_formulas(result: "GradResult", wrt: tuple[str, ...], budget: float) -> Derivatives:
     """The entrywise formulas of the inputs in `wrt` (SymPy, simplified
     within `budget`, else not simplified within another `budget`)."""
-    from .derivative import with_fallback
     from .verify_tensor import sympy_limits
 
     plain = {name: at.value for name, at in result.at.items()}
@@ -569,8 +568,7 @@ def _entry_formulas(graph: Graph, point: Mapping[str, Any], data: set[str], wrt:
     import sympy as sp
 
     from .symbolic import latex_symbol_names
-    from .tensor import entry_text
-    from .verify_tensor import exact_array, sympy_arrays
+    from .verify_tensor import entry_symbols, exact_array, sympy_arrays
 
     inputs: dict[str, Any] = {}
     for name in graph.input_names:
@@ -578,10 +576,7 @@ def _entry_formulas(graph: Graph, point: Mapping[str, Any], data: set[str], wrt:
         if name in data:
             inputs[name] = exact_array(sp, x)
             continue
-        syms = np.empty(x.shape, dtype=object)
-        for index in np.ndindex(x.shape):
-            syms[index] = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
-        inputs[name] = syms
+        inputs[name] = entry_symbols(sp, name, x.shape)
     exprs = sympy_arrays(sp, graph, inputs)
     out = exprs[graph.output].item()
     formulas = []
@@ -604,8 +599,6 @@ def _entry_formulas(graph: Graph, point: Mapping[str, Any], data: set[str], wrt:
 
 def _entry_latex_names(expr: Any, scalar_names: Callable[[Any], dict[Any, str]]) -> dict[Any, str]:
     """LaTeX of the entry symbols: W[0, 1] -> W_{0,1}; other inputs as for scalars."""
-    from .symbolic import latex_name
-
     names = scalar_names(expr)
     for s in expr.free_symbols:
         base, bracket, index = s.name.partition("[")

@@ -167,13 +167,14 @@ def _entrywise_vjp(sp: Any, graph: Graph, i: int, g: Any, argv: list[Any], argf:
     shape = g.shape
     exact = [np.broadcast_to(a, shape) for a in argv]
     approx = [np.broadcast_to(a, shape) for a in argf]
+    outs = np.broadcast_to(outf, shape)
     cots = [_zero(sp, shape) if w else None for w in wanted]
     for index in np.ndindex(shape):
         up = g[index]
         if up == 0:
             continue
         local = rules.at(op, [a[index] for a in exact], [float(a[index]) for a in approx],
-                         float(np.broadcast_to(outf, shape)[index]))
+                         float(outs[index]))
         for c, p in zip(cots, local):
             if c is not None and p != 0:
                 c[index] = up * p

@@ -201,6 +201,16 @@ def _close(engine: float, fd: float) -> bool:
     return abs(engine - fd) <= FD_ATOL + FD_RTOL * abs(fd)
 
 
+def entry_symbols(sp: Any, name: str, shape: tuple[int, ...]) -> Any:
+    """An object array of real SymPy symbols, one per entry: W[0, 1], ...
+    (the input's own name for a number): the names the check, the exact
+    values and the derivative formulas share."""
+    syms = np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        syms[index] = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
+    return syms
+
+
 def exact_array(sp: Any, x: Any) -> Any:
     """A NumPy array of doubles as an object array of exact SymPy Rationals,
     each entry the shortest decimal of its double (0.1 -> 1/10); a 0-d
@@ -250,11 +260,9 @@ def sympy_tensor_gradients(graph: Graph, point: Mapping[str, Any], wrt: Sequence
         x = np.asarray(point[name], dtype=float)
         if name in wrt:
             exact = exact_array(sp, x)
-            syms = np.empty(x.shape, dtype=object)
+            syms = entry_symbols(sp, name, x.shape)
             for index in np.ndindex(x.shape):
-                s = sp.Symbol(f"{name}{entry_text(index) if index else ''}", real=True)
-                syms[index] = s
-                subs[s] = exact[index]
+                subs[syms[index]] = exact[index]
             symbols[name] = syms
             inputs[name] = syms
         else:

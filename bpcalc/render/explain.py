@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rich.cells import cell_len
-
 from ..api import GradResult
 from ..errors import BpcalcError
 from ..graph import CONST, INPUT, Graph
@@ -551,6 +549,8 @@ def _latex_rows(line: Line) -> list[str]:
         rows = [row for start, step in zip(starts, steps) for row in _wrapped(start, step, room)]
     if not line.note:
         return rows
+    from rich.cells import cell_len
+
     if cell_len(line.note) > NOTE_WIDTH:
         return [*rows, f"\\intertext{{{latex_text(line.note)}}}"]
     rows[-1] += f" \\tag*{{{latex_text(line.note)}}}"

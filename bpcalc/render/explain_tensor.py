@@ -275,20 +275,17 @@ def _contribution(result: GradResult, names: Sequence[str], grads: Sequence[str]
             words += _(" (adding 0 * {name} gives it {name}'s shape)").format(name=argnames[0])
         return Flow(formula, _tensor_shapes(op, position, shapes, gshape), words)
     spec = OPS[op]
+    words = _("through {node} = {formula}, entry by entry: upstream × {local}").format(
+        node=names[u], formula=spec.text(*argnames), local=spec.formula(position, argnames))
     if len(args) > spec.arity:  # max(a, b, c): the rule in words, the engine's numbers
-        words = _("through {node} = {formula}, entry by entry: upstream × {local}").format(
-            node=names[u], formula=f"{op}({', '.join(argnames)})", local=spec.formula(position, argnames))
         return Flow(None, _paren(gshape), words)
     templates = spec.rule_program or spec.rule
     local = templates[position].format(**dict(zip("ab", [_group(a) for a in argnames])))
-    prose = spec.rule[position].format(**dict(zip("ab", argnames)))
-    words = _("through {node} = {formula}, entry by entry: upstream × {local}").format(
-        node=names[u], formula=spec.text(*argnames), local=prose)
     if local == "1":
         inner = g
     elif local == "-1":
         inner = f"-{g}"
-    elif len(args) > spec.arity or not _runs(local):
+    elif not _runs(local):
         return Flow(None, _paren(gshape), words)
     else:
         inner = f"{g} * {_group(local)}"
