@@ -687,12 +687,12 @@ class Op:
 
     def arguments(self) -> str:
         """How many arguments a call takes, in words: '1 argument', '1 or 2
-        arguments', '2 or more arguments'."""
+        arguments', '2 or more arguments' (in the language spoken)."""
         if self.variadic is not None:
-            return f"{self.arity} or more arguments"
+            return _("{count} or more arguments").format(count=self.arity)
         if self.defaults:
-            return f"{self.min_args} or {self.arity} arguments"
-        return f"{self.arity} argument{'s' if self.arity != 1 else ''}"
+            return _("{low} or {high} arguments").format(low=self.min_args, high=self.arity)
+        return ngettext("{count} argument", "{count} arguments", self.arity).format(count=self.arity)
 
     def formula(self, position: int, names: Sequence[str], latex: bool = False) -> str:
         """The local derivative with respect to argument `position`, over the
@@ -1519,8 +1519,9 @@ class TensorOp:
     kept: tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]] | None = None
 
     def arguments(self) -> str:
-        """How many arguments a call takes, in words (keywords aside)."""
-        return f"{self.arity} argument{'s' if self.arity != 1 else ''}"
+        """How many arguments a call takes, in words (keywords aside; in the
+        language spoken)."""
+        return ngettext("{count} argument", "{count} arguments", self.arity).format(count=self.arity)
 
 
 _TENSOR_TABLE: tuple[TensorOp, ...] = (

@@ -44,7 +44,7 @@ import re
 from typing import Iterator, NamedTuple
 
 from ..errors import BpcalcError, Source, Span
-from ..i18n import _, ngettext
+from ..i18n import _
 from ..limits import DEFAULT_LIMITS, Limits
 from ..ops import BINARY, FUNCTIONS, PREC_ADD, PREC_MUL, PREC_POW, PREC_UNARY, REDUCING_FORMS, TENSOR_OPS, TensorOp
 from .tokens import ATTR, BAD, KIND, NAME, NUM, OP, PIECE, SEP, bad_character, classify, split_space
@@ -219,15 +219,14 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
             return ("call", op.name, opener[3], end)
         if isinstance(op, TensorOp):
             if npos != op.arity:
-                message = ngettext("{name}() takes {arity} argument, got {count}",
-                                   "{name}() takes {arity} arguments, got {count}", op.arity)
-                raise fail(message.format(name=name, arity=op.arity, count=npos), opener[3], end, "arity")
+                raise fail(_("{name}() takes {arguments}, got {count}").format(
+                    name=name, arguments=op.arguments(), count=npos), opener[3], end, "arity")
             return ("callk", (op.name, npos, tuple(keywords)), opener[3], end)
         if op.accepts(npos):  # a default left out, or max(a, b, c)
             return ("calln", (op.name, npos), opener[3], end)
         message = (_("{name}() takes {arguments} (or 1 argument: {name}(X) reduces a vector or matrix), got {count}")
                    if name in REDUCING_FORMS else _("{name}() takes {arguments}, got {count}"))
-        raise fail(message.format(name=name, arguments=_arguments(op), count=npos), opener[3], end, "arity")
+        raise fail(message.format(name=name, arguments=op.arguments(), count=npos), opener[3], end, "arity")
 
     def end_of_statement() -> Statement:
         if expect:
@@ -413,7 +412,7 @@ def iter_statements(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator
                     if prev_text == "(" and stack and stack[-1][0] == _CALL and stack[-1][5] == 0:
                         top = stack[-1]
                         raise fail(_("{name}() needs {arguments}").format(
-                            name=top[1], arguments=_arguments(FUNCTIONS[top[1]])), top[3], end)
+                            name=top[1], arguments=FUNCTIONS[top[1]].arguments()), top[3], end)
                     if prev_text == "(":
                         raise fail(_("empty parentheses '()'"), prev_start, end)
                     raise fail(_("expected an expression before ')' (after '{token}')").format(token=prev_text),
@@ -480,17 +479,6 @@ def _python(name: str) -> str:
 
 def _keywords_last(keyword: str) -> str:
     return _("a positional argument after {keyword}=: keyword arguments come last").format(keyword=keyword)
-
-
-def _arguments(op: object) -> str:
-    """How many arguments a call of `op` takes, in words ('1 argument', '1 or
-    2 arguments', '2 or more arguments'), as `arguments()` says it in English."""
-    arity = op.arity  # type: ignore[attr-defined]
-    if getattr(op, "variadic", None) is not None:
-        return _("{count} or more arguments").format(count=arity)
-    if getattr(op, "defaults", None):
-        return _("{low} or {high} arguments").format(low=op.min_args, high=arity)  # type: ignore[attr-defined]
-    return ngettext("{count} argument", "{count} arguments", arity).format(count=arity)
 
 
 def _too_deep(max_depth: int) -> str:
